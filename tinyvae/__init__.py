@@ -1,0 +1,28 @@
+"""tinyvae: a variational autoencoder in NumPy, every gradient written by hand.
+
+The library, one idea per file:
+
+- ``layers.py``      Linear, ReLU, Sigmoid, Tanh, LeakyReLU, Sequential: forward and backward side by side
+- ``reparam.py``     the reparameterization node z = mu + exp(0.5 logvar) * eps
+- ``losses.py``      MSE, BCE and the closed-form KL, each returning its value and gradients
+- ``optim.py``       SGD and Adam
+- ``vae.py``         the VAE, its backward the chain rule written out
+- ``gradcheck.py``   finite differences for any layer, loss or model
+- ``backend.py``     the array namespace (NumPy, CuPy, ...) taken from the inputs
+"""
+
+from .gradcheck import gradcheck
+from .layers import Identity, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .losses import bce, bce_with_logits, kl_divergence, mse
+from .model import Loss, Model
+from .optim import SGD, Adam
+from .reparam import Reparameterize
+from .vae import VAE
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
+    "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
+    "kl_divergence", "mse",
+]

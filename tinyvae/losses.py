@@ -1,0 +1,88 @@
+"""Losses that return their value together with the gradients of their inputs.
+
+One reduction for the whole package: **summed over features, averaged over the batch**.
+For a batch of B examples with D features::
+
+    loss = (1/B) Σ_b Σ_d ℓ(b, d)
+
+so a batch of one gives the lecture's per-example numbers, and the ``1/B`` reappears in every
+gradient. Each function returns ``(loss, d_input...)``; ``loss`` is a 0-d array of the inputs'
+namespace (``float(loss)`` brings it home).
+"""
+
+from __future__ import annotations
+
+from .backend import Array, namespace
+from .checks import check_array
+from .layers import sigmoid
+
+
+def _batch(a: Array, b: Array, who: str, names: tuple[str, str]) -> int:
+    check_array(a, who=who, name=names[0], expect=("batch", "features"))
+    check_array(b, who=who, name=names[1], expect=tuple(a.shape))
+    return a.shape[0]
+
+
+def mse(x_hat: Array, x: Array) -> tuple[Array, Array]:
+    """Squared error summed over features, averaged over the batch (the lecture's "MSE").
+
+    loss = (1/B) Σ (x_hat - x)²;   ∂loss/∂x_hat = (2/B) (x_hat - x).
+    x_hat, x: (batch, features). Returns (loss, dx_hat).
+    """
+    xp = namespace(x_hat, x)
+    B = _batch(x_hat, x, "mse", ("x_hat", "x"))
+    diff = x_hat - x
+    loss = xp.sum(diff * diff) / B
+    dx_hat = (2.0 / B) * diff
+    return loss, dx_hat
+
+
+def bce_with_logits(logits: Array, x: Array) -> tuple[Array, Array]:
+    """Binary cross-entropy of x against σ(logits), from the logits, so it never overflows.
+
+    With x_hat = σ(l):  -[x log x_hat + (1 - x) log(1 - x_hat)] = softplus(l) - x·l,
+    where softplus(l) = log(1 + e^l) = logaddexp(0, l) is finite for any l.
+    loss = (1/B) Σ (softplus(l) - x·l);   ∂loss/∂l = (1/B) (σ(l) - x) = (1/B)(x_hat - x).
+    logits, x: (batch, features). Returns (loss, dlogits).
+    """
+    xp = namespace(logits, x)
+    B = _batch(logits, x, "bce_with_logits", ("logits", "x"))
+    loss = (xp.sum(xp.logaddexp(0.0, logits)) - xp.sum(x * logits)) / B
+    dlogits = (sigmoid(logits) - x) / B
+    return loss, dlogits
+
+
+def bce(x_hat: Array, x: Array) -> tuple[Array, Array]:
+    """Binary cross-entropy on probabilities x_hat in [0, 1] (torch's ``F.binary_cross_entropy``).
+
+    loss = -(1/B) Σ [x log x_hat + (1 - x) log(1 - x_hat)], each log clamped at -100 as torch does;
+    ∂loss/∂x_hat = (1/B) (x_hat - x) / (x_hat (1 - x_hat)), with the same clamp on the denominator.
+    Prefer :func:`bce_with_logits` in a model: it is exact where x_hat saturates at 0 or 1.
+    Returns (loss, dx_hat).
+    """
+    xp = namespace(x_hat, x)
+    B = _batch(x_hat, x, "bce", ("x_hat", "x"))
+    tiny = 3.7e-44  # ≈ e^-100: keeps log away from log(0) and its warning; the clamp does the rest
+    log_p = xp.maximum(xp.log(xp.maximum(x_hat, tiny)), -100.0)
+    log_1mp = xp.maximum(xp.log(xp.maximum(1 - x_hat, tiny)), -100.0)
+    loss = -xp.sum(x * log_p + (1 - x) * log_1mp) / B
+    dx_hat = (x_hat - x) / xp.maximum(x_hat * (1 - x_hat), 1e-12) / B
+    return loss, dx_hat
+
+
+def kl_divergence(mu: Array, logvar: Array) -> tuple[Array, Array, Array]:
+    """KL( N(mu, σ²) ‖ N(0, I) ) in closed form, summed over latent dims, averaged over the batch.
+
+    kl = -(1/2B) Σ (1 + logvar - mu² - e^logvar)
+    ∂kl/∂mu     = mu / B
+    ∂kl/∂logvar = (e^logvar - 1) / (2B)
+    mu, logvar: (batch, z_dim). Returns (kl, dmu, dlogvar).
+    Finite for |logvar| up to about 80 in float32 (e^88 overflows float32).
+    """
+    xp = namespace(mu, logvar)
+    B = _batch(mu, logvar, "kl_divergence", ("mu", "logvar"))
+    var = xp.exp(logvar)
+    kl = -0.5 * xp.sum(1 + logvar - mu * mu - var) / B
+    dmu = mu / B
+    dlogvar = 0.5 * (var - 1) / B
+    return kl, dmu, dlogvar
