@@ -11,6 +11,8 @@ The library, one idea per file:
 - ``backend.py``     the array namespace (NumPy, CuPy, ...) taken from the inputs
 """
 
+from .ae import AE
+from .cvae import CVAE
 from .gradcheck import gradcheck
 from .layers import Identity, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import bce, bce_with_logits, kl_divergence, mse
@@ -22,6 +24,7 @@ from .vae import VAE
 __version__ = "0.1.0"
 
 __all__ = [
+    "AE", "CVAE",
     "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
     "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
     "kl_divergence", "mse",

@@ -1,0 +1,182 @@
+"""The conditional VAE: the digit's label, one-hot, goes into the encoder and into the decoder.
+
+Forward, for a batch x (B, D) with integer labels y (B,) among C classes::
+
+    c       = onehot(y)                          (B, C)
+    h       = encoder([x, c])                    (B, H)     input is x and c side by side (D + C)
+    mu      = mu_head(h)                         (B, Z)
+    logvar  = logvar_head(h)                     (B, Z)     log σ²
+    z       = mu + exp(0.5 logvar) * eps         (B, Z)     eps ~ N(0, I)
+    logits  = decoder([z, c])                    (B, D)     input is z and c side by side (Z + C)
+    x_hat   = σ(logits)  (or logits itself with output="identity")
+
+    loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
+
+Because the decoder is told the digit, z only has to carry the rest (slant, thickness, style):
+``generate(7, n)`` decodes n draws z ~ N(0, I) next to the label 7 and gives n different sevens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from . import backend
+from .ae import check_input, reconstruction_loss
+from .backend import Array, namespace
+from .checks import check_array
+from .layers import Identity, Layer, Linear, Sigmoid, mlp
+from .losses import kl_divergence
+from .model import Loss, Model
+from .reparam import Reparameterize
+from .vae import LossName, _check_config
+
+
+class CVAE(Model):
+    """CVAE(x_dim, hidden_dims, z_dim, n_classes=10, loss="bce" | "mse", beta=1.0, rng=..., dtype=...).
+
+    The arguments are :class:`tinyvae.VAE`'s plus ``n_classes``, the number of labels (10 digits).
+    The encoder's first Linear takes x_dim + n_classes inputs, the decoder's first z_dim + n_classes.
+    Labels ``y`` are integer arrays (batch,) with values 0 .. n_classes - 1.
+    """
+
+    conditional = True
+
+    def __init__(
+        self,
+        x_dim: int,
+        hidden_dims: list[int] | tuple[int, ...],
+        z_dim: int,
+        n_classes: int = 10,
+        loss: LossName = "bce",
+        beta: float = 1.0,
+        *,
+        output: Literal["sigmoid", "identity"] = "sigmoid",
+        activation: str = "relu",
+        rng: np.random.Generator | int | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        _check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
+        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
+        self.n_classes = int(n_classes)
+        self.loss, self.beta, self.output, self.activation = loss, float(beta), output, activation
+        self.rng = np.random.default_rng(rng)
+        H, C = self.hidden_dims, self.n_classes
+        self.encoder = mlp([x_dim + C, *H], activation_name=activation, rng=self.rng, dtype=dtype, last_activation=True)
+        self.mu_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
+        self.logvar_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
+        self.reparam = Reparameterize()
+        self.decoder = mlp([z_dim + C, *H[::-1], x_dim], activation_name=activation, rng=self.rng, dtype=dtype)
+        self.out: Layer = Sigmoid() if output == "sigmoid" else Identity()
+
+    def parts(self) -> dict[str, Layer]:
+        return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, enough to build the same architecture again."""
+        return {
+            "model": "cvae", "x_dim": self.x_dim, "hidden_dims": self.hidden_dims, "z_dim": self.z_dim,
+            "n_classes": self.n_classes, "loss": self.loss, "beta": self.beta, "output": self.output,
+            "activation": self.activation,
+        }
+
+    # ---- the label --------------------------------------------------------------------------
+    def onehot(self, y: Any, batch: int | None = None) -> Array:
+        """The one-hot rows c (batch, n_classes) for labels y (batch,), in the parameters' namespace and device.
+
+        y must hold integers 0 .. n_classes - 1 (a NumPy or device array, or a list); ``batch``, when
+        given, is the length y must have (the number of rows of x).
+        """
+        y_host = np.asarray(backend.to_numpy(y) if backend.is_array(y) else y)
+        who = f"{type(self).__name__} (n_classes={self.n_classes})"
+        if y_host.dtype.kind not in "iu":
+            raise TypeError(f"{who} expects integer labels y, got dtype {y_host.dtype}: use y.astype(int)")
+        if y_host.ndim != 1:
+            raise ValueError(f"{who} expects labels y of shape (batch,), got shape {tuple(y_host.shape)}")
+        if batch is not None and y_host.shape[0] != batch:
+            raise ValueError(f"{who} got {batch} inputs but {y_host.shape[0]} labels y")
+        if y_host.size and (y_host.min() < 0 or y_host.max() >= self.n_classes):
+            raise ValueError(
+                f"{who} expects labels y in 0..{self.n_classes - 1}, got values in [{y_host.min()}, {y_host.max()}]"
+            )
+        ref = self.mu_head.params["b"]
+        xp, dev = namespace(ref), backend.device(ref)
+        y_dev = xp.asarray(y_host.astype(np.int64), device=dev) if xp is not np else y_host
+        classes = xp.arange(self.n_classes, device=dev) if xp is not np else np.arange(self.n_classes)
+        return xp.astype(y_dev[:, None] == classes[None, :], ref.dtype)  # (batch, n_classes)
+
+    # ---- forward pieces -------------------------------------------------------------------
+    def encode(self, x: Array, y: Any) -> tuple[Array, Array]:
+        """(mu, logvar), each (batch, z_dim), for x (batch, x_dim) with labels y (batch,)."""
+        check_input(self, x)
+        c = self.onehot(y, x.shape[0])
+        h = self.encoder.forward(namespace(x).concat((x, c), axis=1))
+        return self.mu_head.forward(h), self.logvar_head.forward(h)
+
+    def embed(self, x: Array, y: Any) -> Array:
+        """The latent point drawn in scatter plots: mu (batch, z_dim)."""
+        return self.encode(x, y)[0]
+
+    def decode(self, z: Array, y: Any) -> Array:
+        """x_hat (batch, x_dim) for z (batch, z_dim) with labels y (batch,)."""
+        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), dtype=self.dtype)
+        c = self.onehot(y, z.shape[0])
+        return self.out.forward(self.decoder.forward(namespace(z).concat((z, c), axis=1)))
+
+    def reconstruct(self, x: Array, y: Any) -> Array:
+        """x_hat through the means (no sampling): decode(mu(x, y), y)."""
+        mu, _ = self.encode(x, y)
+        return self.decode(mu, y)
+
+    def generate(self, digit: int, n: int, rng: np.random.Generator | None = None) -> Array:
+        """n images of class ``digit``: decode(z, digit) for z ~ N(0, I), (n, x_dim)."""
+        if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or not 0 <= digit < self.n_classes:
+            raise ValueError(f"{type(self).__name__}.generate: digit must be an integer in 0..{self.n_classes - 1}, got {digit!r}")
+        return self._decode_prior(np.full(int(n), int(digit)), rng)
+
+    def sample(self, n: int, rng: np.random.Generator | None = None) -> Array:
+        """n images decoded from z ~ N(0, I) with the labels cycling 0, 1, ..., C-1, 0, 1, ... : (n, x_dim).
+
+        The labels are not drawn at random, so any n >= C shows every class (row i has label i % C).
+        """
+        return self._decode_prior(np.arange(int(n)) % self.n_classes, rng)
+
+    def _decode_prior(self, y: np.ndarray, rng: np.random.Generator | None) -> Array:
+        rng = self._noise_rng(rng)
+        z = backend.asarray_like(rng.standard_normal((y.shape[0], self.z_dim)), self.mu_head.params["b"])
+        return self.decode(z, y)
+
+    # ---- the loss and its gradients -------------------------------------------------------
+    def loss_and_grads(
+        self, x: Array, y: Any, eps: Array | None = None, rng: np.random.Generator | None = None
+    ) -> Loss:
+        """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
+
+        x: (batch, x_dim); y: integer labels (batch,); eps: (batch, z_dim) fixed noise, or None to
+        draw it from ``rng`` (default: the model's own generator). Returns Loss(total, recon, kl).
+        """
+        check_input(self, x)
+        xp = namespace(x)
+        c = self.onehot(y, x.shape[0])  # (B, C)
+        # forward
+        h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
+        mu = self.mu_head.forward(h)
+        logvar = self.logvar_head.forward(h)
+        z = self.reparam.forward(mu, logvar, eps=eps, rng=self._noise_rng(rng))
+        logits = self.decoder.forward(xp.concat((z, c), axis=1))  # decoder sees [z, c]: (B, Z + C)
+        recon, dlogits = reconstruction_loss(self, logits, x)
+        kl, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar)
+        total = recon + self.beta * kl
+
+        # backward: the VAE's chain rule, with one more step at the decoder's input
+        dzc = self.decoder.backward(dlogits)  # ∂recon/∂[z, c]: (B, Z + C)
+        dz = dzc[:, : self.z_dim]  # the columns that came from z; c is data, its gradient is dropped
+        dmu_rec, dlogvar_rec = self.reparam.backward(dz)  # through z = mu + std * eps
+        dmu = dmu_rec + self.beta * dmu_kl
+        dlogvar = dlogvar_rec + self.beta * dlogvar_kl
+        dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
+        self.encoder.backward(dh, need_dx=False)  # no gradient for [x, c]: both are data
+        return Loss(float(total), float(recon), float(kl))
