@@ -1,0 +1,149 @@
+"""Every layer's forward and backward against torch autograd (float64) and finite differences."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch_ref import assert_close, t
+
+from tinyvae import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, gradcheck
+from tinyvae.gradcheck import EXPECTED_REL_ERROR
+
+SHAPES = [(1, 1, 1), (4, 3, 2), (7, 5, 9), (32, 16, 8)]
+
+
+@pytest.mark.parametrize("batch,n_in,n_out", SHAPES)
+def test_linear_matches_torch(batch, n_in, n_out, rng):
+    layer = Linear(n_in, n_out, rng=rng)
+    x = rng.standard_normal((batch, n_in))
+    dout = rng.standard_normal((batch, n_out))
+    out = layer.forward(x)
+    dx = layer.backward(dout)
+
+    tx, tW, tb = (t(a).requires_grad_() for a in (x, layer.params["W"], layer.params["b"]))
+    tout = F.linear(tx, tW, tb)
+    tout.backward(t(dout))
+    assert_close(out, tout.detach(), "out")
+    assert_close(dx, tx.grad, "dx")
+    assert_close(layer.grads["W"], tW.grad, "dW")
+    assert_close(layer.grads["b"], tb.grad, "db")
+
+
+def test_linear_orientation_and_init_follow_torch(rng):
+    layer = Linear(3, 2, rng=rng)
+    assert layer.params["W"].shape == (2, 3)  # (out, in), like the lecture's W_e and nn.Linear
+    assert layer.params["b"].shape == (2,)
+    big = Linear(100, 50, rng=rng)
+    bound = 1 / np.sqrt(100)
+    assert np.abs(big.params["W"]).max() <= bound and np.abs(big.params["W"]).max() > 0.9 * bound
+
+
+ACTIVATIONS = [
+    (ReLU(), F.relu),
+    (LeakyReLU(0.1), lambda a: F.leaky_relu(a, 0.1)),
+    (Sigmoid(), torch.sigmoid),
+    (Tanh(), torch.tanh),
+    (Identity(), lambda a: a),
+]
+
+
+@pytest.mark.parametrize("layer,torch_fn", ACTIVATIONS, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (64, 3)])
+def test_activation_matches_torch(layer, torch_fn, shape, rng):
+    x = rng.standard_normal(shape) * 3
+    dout = rng.standard_normal(shape)
+    out = layer.forward(x)
+    dx = layer.backward(dout)
+    tx = t(x).requires_grad_()
+    tout = torch_fn(tx)
+    tout.backward(t(dout))
+    assert_close(out, tout.detach(), "out")
+    assert_close(dx, tx.grad, "dx")
+
+
+def test_relu_gradient_at_zero_is_zero_like_torch():
+    x = np.array([[-1.0, 0.0, 2.0]])
+    layer = ReLU()
+    layer.forward(x)
+    assert layer.backward(np.ones_like(x)).tolist() == [[0.0, 0.0, 1.0]]
+
+
+def test_sequential_is_the_chain_rule(rng):
+    net = Sequential(Linear(4, 6, rng=rng), ReLU(), Linear(6, 3, rng=rng), Sigmoid())
+    x = rng.standard_normal((5, 4))
+    dout = rng.standard_normal((5, 3))
+    net.forward(x)
+    dx = net.backward(dout)
+    # by hand: run each layer's backward in reverse order
+    a = net.layers
+    d = a[0].backward(a[1].backward(a[2].backward(a[3].backward(dout))))
+    np.testing.assert_array_equal(dx, d)
+    assert sorted(net.params) == ["0.W", "0.b", "2.W", "2.b"]
+    assert net.params.keys() == net.grads.keys()
+    assert net.backward(dout, need_dx=False) is None
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [Linear(4, 3, rng=0), ReLU(), LeakyReLU(), Sigmoid(), Tanh(),
+     Sequential(Linear(4, 5, rng=1), Tanh(), Linear(5, 2, rng=2))],
+    ids=lambda v: repr(v),
+)
+def test_finite_differences(layer, rng):
+    x = rng.standard_normal((6, 4)) + 0.1  # away from ReLU's kink with probability 1
+    errors = gradcheck(layer, x)
+    assert max(errors.values()) < EXPECTED_REL_ERROR, errors
+    assert max(errors.values()) < 1e-8  # what float64 central differences really reach here
+
+
+def test_gradcheck_catches_a_wrong_gradient(rng):
+    class BadSigmoid(Sigmoid):
+        def backward(self, dout, need_dx=True):
+            out = self.cache
+            return dout * out  # forgot (1 - out)
+
+    errors = gradcheck(BadSigmoid(), rng.standard_normal((3, 4)))
+    assert errors["x"] > 1e-2
+
+
+def test_sigmoid_saturates_without_warnings():
+    x = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Sigmoid().forward(x)
+    assert np.all(np.isfinite(out))
+    assert out[0, 0] == 0.0 and out[0, -1] == 1.0 and out[0, 2] == 0.5
+
+
+def test_float32_stays_float32(rng):
+    layer = Linear(5, 3, rng=rng, dtype=np.float32)
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    out = layer.forward(x)
+    dx = layer.backward(np.ones_like(out))
+    assert out.dtype == dx.dtype == layer.grads["W"].dtype == layer.grads["b"].dtype == np.float32
+    assert Sigmoid().forward(x).dtype == np.float32
+
+
+class TestBadInput:
+    def test_wrong_shape_names_both_shapes(self):
+        with pytest.raises(ValueError, match=r"Linear\(784 → 400\) expects x of shape \(batch, 784\), got \(28, 28\)"):
+            Linear(784, 400, rng=0).forward(np.zeros((28, 28)))
+
+    def test_wrong_ndim(self):
+        with pytest.raises(ValueError, match=r"got \(784,\)"):
+            Linear(784, 10, rng=0).forward(np.zeros(784))
+
+    def test_not_an_array(self):
+        with pytest.raises(TypeError, match="expects x to be an array, got list"):
+            Linear(2, 2, rng=0).forward([[1.0, 2.0]])
+
+    def test_dtype_mismatch_is_refused_not_upcast(self):
+        layer = Linear(2, 2, rng=0, dtype=np.float32)
+        with pytest.raises(TypeError, match="float32 parameters, got x of dtype float64"):
+            layer.forward(np.zeros((1, 2)))
+
+    def test_bad_sizes(self):
+        with pytest.raises(ValueError, match="positive sizes"):
+            Linear(0, 3)

@@ -1,0 +1,158 @@
+"""The whole VAE: loss and every parameter's gradient against torch autograd, finite differences,
+dtype discipline, and refusal of bad input. Testing the whole model is what would have caught
+numpy-ml's sampler bug."""
+
+import numpy as np
+import pytest
+from torch_ref import assert_close, vae_reference
+
+from tinyvae import VAE, gradcheck
+from tinyvae.gradcheck import EXPECTED_REL_ERROR
+from tinyvae.registry import build_model
+
+CASES = [
+    # x_dim, hidden_dims, z_dim, loss, beta, output, activation, batch
+    (5, [4], 2, "bce", 1.0, "sigmoid", "relu", 3),
+    (12, [9, 7], 3, "bce", 0.25, "sigmoid", "relu", 8),
+    (7, [6, 5, 4], 2, "mse", 4.0, "sigmoid", "tanh", 5),
+    (4, [3, 3, 3], 1, "mse", 1.0, "identity", "leaky_relu", 1),
+    (30, [20], 5, "bce", 0.0, "sigmoid", "relu", 16),
+    (9, [8, 6], 4, "mse", 2.5, "identity", "relu", 6),
+]
+
+
+def _data(x_dim, z_dim, batch, loss, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(batch, x_dim)) if loss == "bce" else rng.standard_normal((batch, x_dim))
+    if loss == "mse":
+        x = np.clip(x, -2, 2)
+    return x, rng.standard_normal((batch, z_dim))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}-{c[3]}-b{c[4]}-{c[5]}-{c[6]}")
+def test_whole_vae_matches_torch(case):
+    x_dim, hidden, z_dim, loss, beta, output, act, batch = case
+    model = VAE(x_dim, hidden, z_dim, loss=loss, beta=beta, output=output, activation=act, rng=len(hidden))
+    x, eps = _data(x_dim, z_dim, batch, loss, seed=x_dim)
+    total, recon, kl = model.loss_and_grads(x, eps=eps)
+    ref_total, ref_recon, ref_kl, ref_grads = vae_reference(model, x, eps)
+    assert_close(total, ref_total, "total")
+    assert_close(recon, ref_recon, "recon")
+    assert_close(kl, ref_kl, "kl")
+    assert model.grads.keys() == ref_grads.keys() == model.params.keys()
+    for k in ref_grads:
+        assert_close(model.grads[k], ref_grads[k], k)
+
+
+@pytest.mark.parametrize("case", CASES[:4], ids=lambda c: f"{c[3]}-depth{len(c[1])}")
+def test_whole_vae_finite_differences(case):
+    x_dim, hidden, z_dim, loss, beta, output, act, batch = case
+    model = VAE(x_dim, hidden, z_dim, loss=loss, beta=beta, output=output, activation=act, rng=1)
+    x, eps = _data(x_dim, z_dim, batch, loss, seed=2)
+    errors = gradcheck(model, x, eps=eps)
+    assert max(errors.values()) < EXPECTED_REL_ERROR, errors
+
+
+def test_a_broken_backward_is_caught():
+    """Swap σ for exp(logvar) in the backward (numpy-ml's mistake); parity must fail."""
+    model = VAE(6, [5], 2, rng=0)
+    x, eps = _data(6, 2, 4, "bce", seed=0)
+    *_, ref_grads = vae_reference(model, x, eps)
+    std_backward = model.reparam.backward
+
+    def wrong(dz):
+        dmu, dlogvar = std_backward(dz)
+        std, e = model.reparam.cache
+        return dmu, dz * e * std * std  # should be 0.5 * std
+    model.reparam.backward = wrong
+    model.loss_and_grads(x, eps=eps)
+    assert not np.allclose(model.grads["logvar.W"], ref_grads["logvar.W"], rtol=1e-6)
+
+
+def test_names_mirror_torch_state_dict():
+    model = VAE(10, [8, 6], 2, rng=0)
+    assert list(model.params) == [
+        "encoder.0.W", "encoder.0.b", "encoder.2.W", "encoder.2.b", "mu.W", "mu.b", "logvar.W", "logvar.b",
+        "decoder.0.W", "decoder.0.b", "decoder.2.W", "decoder.2.b", "decoder.4.W", "decoder.4.b",
+    ]
+    assert model.params["decoder.4.W"].shape == (10, 8)
+    assert model.num_params() == sum(p.size for p in model.params.values())
+
+
+def test_float32_end_to_end():
+    model = VAE(20, [16], 4, rng=0, dtype=np.float32)
+    x = np.random.default_rng(0).uniform(size=(8, 20)).astype(np.float32)
+    model.loss_and_grads(x, rng=np.random.default_rng(1))
+    assert {g.dtype for g in model.grads.values()} == {np.dtype(np.float32)}
+    assert model.decode(np.zeros((2, 4), np.float32)).dtype == np.float32
+    assert model.sample(3, np.random.default_rng(0)).dtype == np.float32
+
+
+def test_seeded_models_and_noise_are_reproducible():
+    x = np.random.default_rng(0).uniform(size=(4, 6))
+    a = VAE(6, [5], 2, rng=3).loss_and_grads(x, rng=np.random.default_rng(9))
+    b = VAE(6, [5], 2, rng=3).loss_and_grads(x, rng=np.random.default_rng(9))
+    assert a == b
+    c = VAE(6, [5], 2, rng=3).loss_and_grads(x, rng=np.random.default_rng(10))
+    assert a != c
+
+
+def test_encode_decode_sample_shapes():
+    model = VAE(6, [5], 3, rng=0)
+    x = np.random.default_rng(0).uniform(size=(4, 6))
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (4, 3)
+    assert model.decode(mu).shape == model.reconstruct(x).shape == (4, 6)
+    s = model.sample(7, np.random.default_rng(0))
+    assert s.shape == (7, 6) and s.min() >= 0 and s.max() <= 1
+
+
+def test_config_rebuilds_the_same_architecture():
+    model = VAE(6, [5, 4], 3, loss="mse", beta=2.0, rng=0)
+    twin = build_model(model.config(), rng=1, dtype=np.float64)
+    assert twin.config() == model.config()
+    assert {k: v.shape for k, v in twin.params.items()} == {k: v.shape for k, v in model.params.items()}
+    twin.load_params(model.params)
+    for k in model.params:
+        np.testing.assert_array_equal(twin.params[k], model.params[k])
+
+
+class TestBadInput:
+    model = VAE(784, [16], 2, rng=0)
+
+    def test_image_instead_of_flat_vector(self):
+        with pytest.raises(ValueError, match=r"expects x of shape \(batch, 784\), got \(28, 28\)"):
+            self.model.loss_and_grads(np.zeros((28, 28)))
+
+    def test_pixels_0_255(self):
+        with pytest.raises(ValueError, match=r"in \[0, 1\].*divide by 255"):
+            self.model.loss_and_grads(np.full((2, 784), 255.0))
+
+    def test_nan(self):
+        x = np.zeros((2, 784))
+        x[1, 3] = np.nan
+        with pytest.raises(ValueError, match="NaN or inf"):
+            self.model.encode(x)
+
+    def test_integer_pixels(self):
+        with pytest.raises(TypeError, match="float64 parameters, got x of dtype uint8"):
+            self.model.encode(np.zeros((2, 784), dtype=np.uint8))
+
+    def test_decode_wrong_latent(self):
+        with pytest.raises(ValueError, match=r"expects z of shape \(batch, 2\), got \(5, 3\)"):
+            self.model.decode(np.zeros((5, 3)))
+
+    @pytest.mark.parametrize(
+        "kwargs,message",
+        [
+            ({"loss": "l1"}, "loss must be 'bce' or 'mse'"),
+            ({"hidden_dims": []}, "hidden_dims must be a non-empty list"),
+            ({"beta": -1}, "beta must be >= 0"),
+            ({"output": "identity"}, "loss='bce' needs output='sigmoid'"),
+            ({"activation": "gelu"}, "unknown activation 'gelu'"),
+        ],
+    )
+    def test_bad_configuration(self, kwargs, message):
+        args = {"x_dim": 4, "hidden_dims": [3], "z_dim": 2, **kwargs}
+        with pytest.raises(ValueError, match=message):
+            VAE(**args, rng=0)
