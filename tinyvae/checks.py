@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import Array, is_array, namespace
+from .backend import Array, device, is_array, namespace
 
 
 def _shape(shape: tuple) -> str:
@@ -21,12 +21,15 @@ def check_array(
     who: str,
     name: str = "x",
     expect: tuple | None = None,
+    like: Array | None = None,
     dtype: Any = None,
 ) -> None:
-    """Refuse ``a`` unless it is a floating array shaped like ``expect``.
+    """Refuse ``a`` unless it is an array shaped like ``expect`` and living where ``like`` lives.
 
     ``expect`` holds ints (the size that axis must have) and strings (any size, named in the
-    message), e.g. ``("batch", 784)``. ``dtype``, when given, is the dtype ``a`` must have.
+    message), e.g. ``("batch", 784)``. ``like``, when given (a parameter), is the array whose
+    namespace, device and dtype ``a`` must share: nothing is converted behind the user's back.
+    ``dtype`` alone checks the dtype only.
     """
     if not is_array(a):
         raise TypeError(f"{who} expects {name} to be an array, got {type(a).__name__}")
@@ -38,11 +41,24 @@ def check_array(
             raise ValueError(
                 f"{who} expects {name} of shape {_shape(expect)}, got {_shape(tuple(a.shape))}"
             )
-    if dtype is not None and a.dtype != dtype:
+    if like is None:
+        if dtype is not None and a.dtype != dtype:
+            raise TypeError(f"{who} expects {name} of dtype {dtype}, got {a.dtype}: convert it first")
+        return
+    if type(a) is not type(like) or device(a) != device(like):
         raise TypeError(
-            f"{who} holds {dtype} parameters, got {name} of dtype {a.dtype}: "
-            f"convert it first, e.g. {name}.astype({dtype})"
+            f"{who} holds its parameters as {_where(like)}, got {name} as {_where(a)}: "
+            f"move {name} first (model.xp.asarray({name}, device=...)) or the model (model.to(xp))"
         )
+    if a.dtype != like.dtype:
+        raise TypeError(
+            f"{who} holds {like.dtype} parameters, got {name} of dtype {a.dtype}: "
+            f"convert it first, e.g. {name}.astype({like.dtype})"
+        )
+
+
+def _where(a: Array) -> str:
+    return f"{type(a).__module__.split('.')[0]}.{type(a).__name__} on {device(a)}"
 
 
 def check_finite(a: Array, *, who: str, name: str = "x") -> None:

@@ -84,7 +84,7 @@ class Linear(Layer):
 
     def forward(self, x: Array) -> Array:
         W, b = self.params["W"], self.params["b"]
-        check_array(x, who=repr(self), expect=("batch", self.in_features), dtype=W.dtype)
+        check_array(x, who=repr(self), expect=("batch", self.in_features), like=W)
         self.cache = x
         return x @ W.T + b  # (batch, out)
 
@@ -108,8 +108,9 @@ class ReLU(Layer):
         return xp.maximum(x, 0)
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        xp = namespace(dout)
         x = self.cache
-        return dout * (x > 0)
+        return xp.where(x > 0, dout, 0.0)  # dout * [x > 0]
 
 
 class LeakyReLU(Layer):

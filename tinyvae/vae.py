@@ -69,6 +69,8 @@ class VAE(Model):
         self.decoder = mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=self.rng, dtype=dtype)
         self.out: Layer = Sigmoid() if output == "sigmoid" else Identity()
 
+    conditional = False  # a CVAE takes labels too
+
     def parts(self) -> dict[str, Layer]:
         return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
 
@@ -86,9 +88,13 @@ class VAE(Model):
         h = self.encoder.forward(x)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
+    def embed(self, x: Array) -> Array:
+        """The latent point of each x for plots: mu (batch, z_dim)."""
+        return self.encode(x)[0]
+
     def decode(self, z: Array) -> Array:
         """x_hat (batch, x_dim) for z (batch, z_dim)."""
-        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), dtype=self.dtype)
+        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), like=self.mu_head.params["b"])
         return self.out.forward(self.decoder.forward(z))
 
     def reconstruct(self, x: Array) -> Array:
@@ -141,7 +147,7 @@ class VAE(Model):
 
     def _check_x(self, x: Array) -> None:
         who = f"{type(self).__name__}({self.x_dim} → {self.hidden_dims} → {self.z_dim})"
-        check_array(x, who=who, expect=("batch", self.x_dim), dtype=self.dtype)
+        check_array(x, who=who, expect=("batch", self.x_dim), like=self.mu_head.params["b"])
         check_finite(x, who=who)
         if self.loss == "bce":
             check_unit_interval(x, who=who)
