@@ -20,6 +20,7 @@ from .model import Loss, Model
 from .optim import SGD, Adam
 from .reparam import Reparameterize
 from .vae import VAE
+from . import worked_example
 
 __version__ = "0.1.0"
 
@@ -28,4 +29,5 @@ __all__ = [
     "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
     "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
     "kl_divergence", "mse",
+    "worked_example",
 ]

@@ -426,9 +426,9 @@ def errata() -> list[Erratum]:
                 float(np.sum(ext["kl_terms"])), "sum(run()['kl_terms'])"),
         Erratum("KL divergence", "= 0.00675", LECTURE["kl"], lec["kl"], ext["kl"],
                 "tinyvae.losses.kl_divergence via run()['kl']"),
-        Erratum("total loss", "총손실 = 1.485605 + 0.00675 = 1.492355", LECTURE["total"], lec["total"], ext["total"],
+        Erratum("total loss", "total = 1.485605 + 0.00675 = 1.492355", LECTURE["total"], lec["total"], ext["total"],
                 "run()['recon_loss'] + run()['kl']"),
-        Erratum("symbol for the log-variance", "두 개의 로그 분산 log(μ²)", "log(μ²) = " + vec(np.log(mu**2), 4),
+        Erratum("symbol for the log-variance", "the encoder's two outputs, 'log(μ²)'", "log(μ²) = " + vec(np.log(mu**2), 4),
                 "log σ² = " + vec(logvar), None, "np.log(mu**2) is not the head's output logvar: a typo for log σ²"),
         Erratum("symbol for the mean", "ψ = W_μ·h + b_μ", "ψ", "μ = " + vec(mu), None,
                 "run()['mu']: the same numbers, labelled μ two lines later"),
@@ -483,7 +483,7 @@ def format_trace(ex: WorkedExample, *, adam: bool = True) -> str:
 
 def format_errata(rows: list[Erratum]) -> str:
     """The errata as a table: what, the lecture's value, the correct one (rounded σ, exact σ)."""
-    head = ("what", "lecture", "correct (σ̃ = 0.99, 1.02)", "exact σ")
+    head = ("what", "lecture", "correct (σ rounded as lectured)", "correct (exact σ)")
     body = [(r.what, _show(r.lecture), _show(r.correct), _show(r.exact)) for r in rows]
     widths = [max(len(row[i]) for row in (head, *body)) for i in range(4)]
     fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731

@@ -1,0 +1,202 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · The lecture's worked example, step by step
+#
+# The lecture computes one pass of a tiny VAE by hand: one input `x = [0.5, 1.0, -0.5]`, an encoder
+# `Linear(3 → 2)` with no activation, a mean head and a log-variance head `Linear(2 → 2)`, the
+# reparameterization `z = μ + σ·ε`, a decoder `Linear(2 → 3)` with identity output, and the loss
+# `recon + KL`. In this notebook we build that network from tinyvae's own pieces
+# (`tinyvae/layers.py: Linear`, `tinyvae/reparam.py: Reparameterize`, `tinyvae/losses.py: mse,
+# kl_divergence`), check every number the lecture printed, correct the ones it got wrong, and then
+# go further than the lecture: the backward pass and one Adam step.
+#
+# Every number shown is asserted in the cell that shows it. Walkthrough:
+# `walkthroughs/01_worked_example.md`; library version of the same: `tinyvae/worked_example.py: run`;
+# tests: `tests/test_worked_example.py`.
+
+# %%
+import numpy as np
+
+from tinyvae import Linear, Reparameterize, kl_divergence, mse
+from tinyvae import worked_example as we
+
+np.set_printoptions(precision=6, suppress=True)
+
+
+def close(a, b, tol=1e-12):
+    """True when a and b agree to tol (floats or arrays)."""
+    return bool(np.allclose(a, b, rtol=0, atol=tol))
+
+
+# %% [markdown]
+# ## The network, with the lecture's weights
+#
+# `W_e, b_e, W_μ, b_μ` are printed in the lecture. The log-variance head, ε and the decoder are not
+# (they were in the video's pictures): we use **reconstructions** from
+# `tinyvae/worked_example.py: RECONSTRUCTED`, and check below that they give back every number the
+# lecture printed. A `Linear` holds `W` as (out, in), the way the lecture writes `W_e`.
+
+# %%
+def linear(W, b):
+    layer = Linear(W.shape[1], W.shape[0])
+    layer.params["W"][...] = W
+    layer.params["b"][...] = b
+    return layer
+
+
+W = {**we.GIVEN, **we.RECONSTRUCTED}  # the last four are reconstructions
+encoder = linear(W["W_e"], W["b_e"])
+mu_head = linear(W["W_mu"], W["b_mu"])
+logvar_head = linear(W["W_logvar"], W["b_logvar"])  # reconstruction
+decoder = linear(W["W_d"], W["b_d"])  # reconstruction
+reparam = Reparameterize()
+
+x = np.array([[0.5, 1.0, -0.5]])  # a batch of one: shape (1, 3)
+eps = we.implied_eps()[None, :]  # ε = (z − μ)/σ̃ from the lecture's printed z, μ, σ̃
+print(eps)
+assert close(eps, [[0.5, -0.5]])
+
+# %% [markdown]
+# ## Forward
+#
+# `h = W_e·x + b_e`, then the two heads `μ = W_μ·h + b_μ` and `log σ² = W_logvar·h + b_logvar`.
+
+# %%
+h = encoder.forward(x)
+mu = mu_head.forward(h)
+logvar = logvar_head.forward(h)
+print("h =", h, " mu =", mu, " logvar =", logvar)
+assert close(h, [[0.2, 0.6]]) and close(mu, [[-0.04, 0.02]]) and close(logvar, [[-0.02, 0.04]])
+
+# %% [markdown]
+# `σ = exp(½·log σ²)` is 0.99005 and 1.02020; the lecture rounds them to 0.99 and 1.02 before
+# forming z. `Reparameterize` always takes a log-variance, so to reproduce the lecture we hand it
+# `log σ² + c` with the constant `c = 2·ln σ̃ − log σ²`, whose σ is exactly the rounded one.
+
+# %%
+std_exact = np.exp(0.5 * logvar)
+std_rounded = np.round(std_exact, 2)
+c = 2 * np.log(std_rounded) - logvar
+z = reparam.forward(mu, logvar + c, eps=eps)  # z = μ + σ̃·ε
+print("sigma =", std_exact, "-> rounded", std_rounded, " z =", z)
+assert close(std_rounded, [[0.99, 1.02]]) and close(reparam.cache[0], [[0.99, 1.02]])
+assert close(z, [[0.455, -0.49]])
+
+# %% [markdown]
+# The decoder `x̂ = W_d·z + b_d` and the reconstruction loss `Σ (x − x̂)²` (`mse` sums over features
+# and averages over the batch; a batch of one gives the plain sum).
+
+# %%
+x_hat = decoder.forward(z)
+recon, dx_hat = mse(x_hat, x)
+print("x_hat =", x_hat, " recon =", float(recon))
+assert close(x_hat, [[0.044, 0.137, 0.23]]) and close(recon, 1.485605)
+
+# %% [markdown]
+# ## The KL, corrected
+#
+# The closed form is `KL = −½·Σ(1 + log σ² − μ² − σ²)`. The lecture writes `+½`, and it slips in
+# the arithmetic (see the errata below); it prints KL = 0.00675 and a total of 1.492355. With the
+# lecture's own rounded σ in the `σ²` term, the brackets are −0.0017 and −0.0008:
+
+# %%
+terms = 1 + logvar - mu**2 - std_rounded**2
+kl = -0.5 * terms.sum()
+print("terms =", terms, " KL =", kl, " with +0.5 the 'KL' would be", 0.5 * terms.sum())
+assert close(terms, [[-0.0017, -0.0008]]) and close(kl, 0.00125) and 0.5 * terms.sum() < 0
+
+# %% [markdown]
+# The library's `kl_divergence(mu, logvar)` always uses `σ² = exp(log σ²)`. Given `logvar + c` it
+# sees the rounded σ̃² and also `log σ̃²` in place of `log σ²`; adding back `½·Σc` gives the lecture's
+# mix exactly. With the unrounded σ it gives the exact KL, 0.00150472.
+
+# %%
+kl_lib, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar + c)
+kl_exact, _, _ = kl_divergence(mu, logvar)
+print("lecture mode:", float(kl_lib) + 0.5 * c.sum(), " exact:", float(kl_exact))
+assert close(float(kl_lib) + 0.5 * c.sum(), 0.00125)
+assert round(float(kl_exact), 8) == 0.00150472
+
+total = float(recon) + kl
+print("total =", total, "(the lecture printed 1.492355)")
+assert close(total, 1.486855)
+
+# %% [markdown]
+# ## Backward: what the lecture leaves out
+#
+# `L = recon + KL`. Start at the loss and hand each layer the gradient of its output:
+#
+# - `∂L/∂x̂ = 2·(x̂ − x)` (from `mse`), then the decoder's `backward` gives `∂L/∂W_d = (∂L/∂x̂)ᵀ·z`,
+#   `∂L/∂b_d = ∂L/∂x̂` and `∂L/∂z = ∂L/∂x̂·W_d`;
+# - the reparameterization sends `∂L/∂z` to `∂/∂μ = ∂L/∂z` and `∂/∂log σ² = ∂L/∂z·ε·½σ`;
+# - the KL adds `∂KL/∂μ = μ` and `∂KL/∂log σ² = ½(σ² − 1)`;
+# - each head's `backward` gives its `∂W = (∂out)ᵀ·h`, `∂b = ∂out`, and `∂h` is the sum over the heads;
+# - the encoder's `backward` gives `∂L/∂W_e = (∂L/∂h)ᵀ·x`, `∂L/∂b_e = ∂L/∂h`.
+
+# %%
+dz = decoder.backward(dx_hat)
+dmu_rec, dlogvar_rec = reparam.backward(dz)
+dmu = dmu_rec + dmu_kl
+dlogvar = dlogvar_rec + dlogvar_kl
+dh = mu_head.backward(dmu) + logvar_head.backward(dlogvar)
+encoder.backward(dh, need_dx=False)
+print("dx_hat =", dx_hat, "\ndz =", dz, "\ndmu =", dmu, "\ndlogvar =", dlogvar, "\ndh =", dh)
+assert close(dx_hat, [[-0.912, -1.726, 1.46]]) and close(dz, [[0.0032, -0.1146]])
+assert close(dmu, [[-0.0368, -0.0946]]) and close(dlogvar, [[-0.009158, 0.049423]])
+assert close(dh, [[-0.0293739, 0.0284581]])
+
+# %%
+print("dW_d =\n", decoder.grads["W"], "\ndW_e =\n", encoder.grads["W"])
+assert close(decoder.grads["W"], [[-0.41496, 0.44688], [-0.78533, 0.84574], [0.6643, -0.7154]])
+assert close(encoder.grads["W"], [[-0.01468695, -0.0293739, 0.01468695], [0.01422905, 0.0284581, -0.01422905]])
+
+# %% [markdown]
+# The library's `run()` does exactly this with the same objects; its gradients are checked against
+# torch autograd in `tests/test_worked_example.py::test_gradient_matches_torch`. Ours agree with it:
+
+# %%
+ex = we.run()
+for name, ours in [("dW_d", decoder.grads["W"]), ("dW_mu", mu_head.grads["W"]), ("dW_logvar", logvar_head.grads["W"]),
+                   ("dW_e", encoder.grads["W"]), ("db_e", encoder.grads["b"])]:
+    assert close(ours, ex[name], 1e-15), name
+print("all gradients agree with tinyvae.worked_example.run()")
+
+# %% [markdown]
+# ## One Adam step
+#
+# On its first step Adam's bias corrections give `m̂ = g` and `v̂ = g²`, so each weight moves by
+# `lr·g/(|g| + 1e-8)`: almost exactly `lr` against the sign of its gradient, whatever the gradient's
+# size. With lr = 0.1 the change is easy to see, and the loss (recomputed with full-precision σ)
+# drops from 1.486855 to about 1.1988.
+
+# %%
+print("W_d:", W["W_d"].tolist(), "->", ex["W_d_new"].round(6).tolist())
+print("loss:", ex["total"], "->", ex["total_after"])
+assert close(ex["W_d_new"], [[0.3, 0.2], [0.5, 0.4], [0.5, 0.8]], 1e-6)
+assert close(ex["total_after"], 1.1987729147, 1e-9) and ex["total_after"] < ex["total"]
+
+# %% [markdown]
+# ## The errata, computed
+#
+# Each row: what the lecture printed, the correct value with its rounded σ, and with exact σ.
+
+# %%
+print(we.format_errata(we.errata()))
+rows = {r.what: r for r in we.errata()}
+assert rows["KL divergence"].lecture == 0.00675 and close(rows["KL divergence"].correct, 0.00125)
+assert rows["total loss"].lecture == 1.492355 and close(rows["total loss"].correct, 1.486855)
+assert round(rows["total loss"].exact, 5) == 1.48712
