@@ -468,7 +468,13 @@ def format_trace(ex: WorkedExample, *, adam: bool = True) -> str:
                 out.append(f"      = {s.substituted}")
             line = f"      = {_show(s.value)}"
             if s.lecture is not None:
-                line += f"      (lecture: {_show(s.lecture)} {'✓' if agrees(s.value, s.lecture) else '✗'})"
+                if agrees(s.value, s.lecture):
+                    mark = "✓"
+                elif ex.exact and s.name not in ("kl", "total"):
+                    mark = "≈, its σ was rounded"
+                else:
+                    mark = "✗, see the errata"
+                line += f"      (lecture: {_show(s.lecture)} {mark})"
             out.append(line)
             out.append(f"      [{s.code}]")
 
