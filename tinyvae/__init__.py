@@ -12,6 +12,8 @@ The library, one idea per file:
 """
 
 from .ae import AE
+from .conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from .conv_vae import ConvVAE
 from .cvae import CVAE
 from .gradcheck import gradcheck
 from .layers import Identity, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AE", "CVAE",
+    "Conv2d", "ConvTranspose2d", "ConvVAE", "Flatten", "Reshape",
     "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
     "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
     "kl_divergence", "mse",

@@ -1,0 +1,347 @@
+"""Convolutions by hand: ``Conv2d`` and ``ConvTranspose2d``, plus ``Flatten`` and ``Reshape``.
+
+Shapes are torch's: images are ``(N, C, H, W)`` (batch, channels, height, width);
+``Conv2d.W`` is ``(out, in, kh, kw)``, ``ConvTranspose2d.W`` is ``(in, out, kh, kw)``.
+
+**One idea: a convolution is a matrix product on the image's patches.** Cut every
+``kh × kw`` window of every input channel out of the (zero-padded) image and lay the
+windows side by side as the columns of a matrix (``im2col``)::
+
+    cols[(c, i, j), (n, y, x)] = x_pad[n, c, s·y + i, s·x + j]        (C·kh·kw, N·Ho·Wo)
+
+Then the whole layer, for the whole batch, is one matrix product::
+
+    out[o, (n, y, x)] = Σ_(c,i,j) W[o, (c, i, j)] · cols[(c, i, j), (n, y, x)] + b[o]
+    out = W_mat @ cols + b          W_mat = W.reshape(out, C·kh·kw)
+
+and its backward is the backward of ``Linear`` (``layers.py``), read through the same matrix::
+
+    dW_mat = dout_mat @ colsᵀ        (out, C·kh·kw)   a correlation of the input with dout
+    db     = Σ_(n,y,x) dout          (out,)
+    dcols  = W_matᵀ @ dout_mat       (C·kh·kw, N·Ho·Wo)
+    dx     = col2im(dcols)           every column added back onto the window it came from
+
+``col2im`` is the adjoint of ``im2col``: where ``im2col`` copies pixel ``x_pad[n, c, s·y+i, s·x+j]``
+into a column, ``col2im`` adds the column's entry back onto that pixel (pixels that sit in several
+windows collect several contributions). Written out, ``dx`` is the *full* convolution of ``dout``
+(dilated by the stride) with the kernel flipped — ``walkthroughs/08_convolutions.md`` shows this on
+a 4×4 image.
+
+**The transposed convolution is the same two pieces in the other order.** ``ConvTranspose2d``'s
+forward *is* ``Conv2d``'s input gradient (``W_matᵀ @ x`` then ``col2im``), and its input gradient
+*is* ``Conv2d``'s forward (``im2col`` then ``W_mat @``). That is all it is: the map whose matrix is
+the transpose of a convolution's matrix, which is why a stride-2 one doubles the image size.
+
+Both ``im2col`` and ``col2im`` loop over the ``kh·kw`` kernel offsets (9 for a 3×3 kernel), never
+over pixels: each step moves one strided slice of the whole batch. Only array-API operations touch
+the data (slicing, ``stack``, ``reshape``, ``permute_dims``, ``@``, slice assignment), so the same
+code runs on NumPy, CuPy and ``array_api_strict``.
+
+Internally the images are handled channel-first, ``(C, N, H, W)``, so that ``cols`` reshapes to
+``(C·kh·kw, N·Ho·Wo)`` without a copy and each layer is a single large matrix product.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .backend import Array, namespace
+from .checks import check_array
+from .layers import Layer
+
+IntPair = int | tuple[int, int]
+
+
+def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 2)`` stays; refuses values below ``minimum``."""
+    t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) != 2 or not all(isinstance(a, (int, np.integer)) and a >= minimum for a in t):
+        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {v!r}")
+    return int(t[0]), int(t[1])
+
+
+# ---- the two pieces every convolution is made of -----------------------------------------------
+def im2col(x_pad: Array, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]) -> Array:
+    """The windows of a padded, channel-first image as columns.
+
+    x_pad: (C, N, Hp, Wp) -> cols: (C·kh·kw, N·Ho·Wo), with
+    ``cols[(c, i, j), (n, y, x)] = x_pad[c, n, sh·y + i, sw·x + j]`` for the ``Ho × Wo`` window
+    positions ``out_hw``. One strided slice per kernel offset (i, j): kh·kw slices in all.
+    """
+    xp = namespace(x_pad)
+    (kh, kw), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
+    C, N = x_pad.shape[0], x_pad.shape[1]
+    windows = [
+        x_pad[:, :, i : i + sh * (Ho - 1) + 1 : sh, j : j + sw * (Wo - 1) + 1 : sw]  # (C, N, Ho, Wo)
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    return xp.reshape(xp.stack(windows, axis=1), (C * kh * kw, N * Ho * Wo))  # (C, kh·kw, N, Ho, Wo)
+
+
+def col2im(
+    cols: Array, canvas: tuple[int, int, int, int], kernel: tuple[int, int], stride: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> Array:
+    """The adjoint of :func:`im2col`: add every column entry back onto the pixel it was copied from.
+
+    cols: (C·kh·kw, N·Ho·Wo) -> canvas: (C, N, Hp, Wp), with
+    ``canvas[c, n, sh·y + i, sw·x + j] += cols[(c, i, j), (n, y, x)]``.
+    Scatter-add is not in the array API; slices of one kernel offset never overlap each other, so
+    one slice-add per offset (kh·kw in all) does it on any backend.
+    """
+    xp = namespace(cols)
+    (kh, kw), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
+    C, N, Hp, Wp = canvas
+    cols = xp.reshape(cols, (C, kh, kw, N, Ho, Wo))
+    out = xp.zeros(canvas, dtype=cols.dtype, device=backend.device(cols))
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i : i + sh * (Ho - 1) + 1 : sh, j : j + sw * (Wo - 1) + 1 : sw] += cols[:, i, j, ...]
+    return out
+
+
+def _pad_channel_first(x: Array, pad: tuple[int, int], extra: tuple[int, int] = (0, 0)) -> Array:
+    """x (N, C, H, W) -> (C, N, H + 2ph + eh, W + 2pw + ew): zeros around, transposed channel-first.
+
+    ``extra`` adds rows/columns at the bottom/right only (room for ``output_padding``).
+    """
+    xp = namespace(x)
+    (ph, pw), (eh, ew) = pad, extra
+    N, C, H, W = x.shape
+    xt = xp.permute_dims(x, (1, 0, 2, 3))  # (C, N, H, W)
+    if ph == pw == eh == ew == 0:
+        return xt
+    out = xp.zeros((C, N, H + 2 * ph + eh, W + 2 * pw + ew), dtype=x.dtype, device=backend.device(x))
+    out[:, :, ph : ph + H, pw : pw + W] = xt
+    return out
+
+
+def _to_batch_first(a: Array, C: int, N: int, H: int, W: int) -> Array:
+    """(C, N·H·W) or (C, N, H, W) -> (N, C, H, W)."""
+    xp = namespace(a)
+    return xp.permute_dims(xp.reshape(a, (C, N, H, W)), (1, 0, 2, 3))
+
+
+def _init(shape: tuple[int, ...], fan_in: int, bias: int | None, rng: np.random.Generator, dtype: Any) -> tuple:
+    """torch's default: W and b ~ U(-1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5)."""
+    bound = 1.0 / math.sqrt(fan_in)
+    W = rng.uniform(-bound, bound, shape).astype(dtype)
+    b = rng.uniform(-bound, bound, (bias,)).astype(dtype) if bias is not None else None
+    return W, b
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in torch): x (N, C_in, H, W) -> out (N, C_out, Ho, Wo).
+
+    ``Ho = (H + 2·ph - kh) // sh + 1`` (likewise Wo). W: (C_out, C_in, kh, kw); b: (C_out,).
+    Forward ``out = W_mat @ im2col(x_pad) + b``; backward (module docstring)::
+
+        db = Σ_(n,y,x) dout                dW = dout_mat @ colsᵀ
+        dx = col2im(W_matᵀ @ dout_mat)     (then the padding is cut off)
+
+    Initialised as torch does, with fan_in = C_in·kh·kw.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | int | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"Conv2d needs positive channel counts, got {in_channels} -> {out_channels}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride, self.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+        kh, kw = self.kernel_size
+        W, b = _init((out_channels, in_channels, kh, kw), in_channels * kh * kw, out_channels if bias else None,
+                     np.random.default_rng(rng), dtype)
+        self.params["W"], self.grads["W"] = W, np.zeros_like(W)
+        if b is not None:
+            self.params["b"], self.grads["b"] = b, np.zeros_like(b)
+
+    def output_shape(self, H: int, W: int) -> tuple[int, int]:
+        """(Ho, Wo) for an H × W input."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return (H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1
+
+    def forward(self, x: Array) -> Array:
+        """x (N, C_in, H, W) -> out (N, C_out, Ho, Wo)."""
+        Wt = self.params["W"]
+        xp = namespace(x, Wt)
+        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), dtype=Wt.dtype)
+        N, C, H, W = x.shape
+        Ho, Wo = self.output_shape(H, W)
+        if Ho < 1 or Wo < 1:
+            raise ValueError(f"{self!r} got a {H}×{W} image, smaller than its (padded) kernel")
+        cols = im2col(_pad_channel_first(x, self.padding), self.kernel_size, self.stride, (Ho, Wo))
+        out = xp.reshape(Wt, (self.out_channels, -1)) @ cols  # (C_out, N·Ho·Wo): one matmul
+        if "b" in self.params:
+            out = out + self.params["b"][:, None]
+        self.cache = (cols, (N, H, W, Ho, Wo))
+        return _to_batch_first(out, self.out_channels, N, Ho, Wo)
+
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
+        """dout (N, C_out, Ho, Wo) -> dx (N, C_in, H, W); fills grads W (C_out, C_in, kh, kw), b (C_out,)."""
+        cols, (N, H, W, Ho, Wo) = self.cache
+        Wt = self.params["W"]
+        xp = namespace(dout, Wt)
+        dout_mat = xp.reshape(xp.permute_dims(dout, (1, 0, 2, 3)), (self.out_channels, N * Ho * Wo))
+        self.grads["W"] = xp.reshape(dout_mat @ cols.T, Wt.shape)  # ∂L/∂W = dout colsᵀ
+        if "b" in self.params:
+            self.grads["b"] = xp.sum(dout_mat, axis=1)  # ∂L/∂b = Σ dout
+        if not need_dx:
+            return None
+        dcols = xp.reshape(Wt, (self.out_channels, -1)).T @ dout_mat  # (C_in·kh·kw, N·Ho·Wo)
+        (ph, pw) = self.padding
+        canvas = (self.in_channels, N, H + 2 * ph, W + 2 * pw)
+        dx_pad = col2im(dcols, canvas, self.kernel_size, self.stride, (Ho, Wo))  # ∂L/∂x_pad
+        return xp.permute_dims(dx_pad[:, :, ph : ph + H, pw : pw + W], (1, 0, 2, 3))  # cut the padding
+
+    def __repr__(self) -> str:
+        return (f"Conv2d({self.in_channels} → {self.out_channels}, kernel={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+class ConvTranspose2d(Layer):
+    """Transposed convolution (torch's): x (N, C_in, H, W) -> out (N, C_out, Ho, Wo).
+
+    ``Ho = (H - 1)·sh - 2·ph + kh + oph`` (likewise Wo); ``output_padding`` adds rows/columns at
+    the bottom/right so that a stride-2 layer can undo ``Conv2d``'s rounding (7 -> 14, not 13).
+    W: (C_in, C_out, kh, kw); b: (C_out,).
+
+    Forward = Conv2d's input gradient, with this layer's x in the place of dout::
+
+        cols = W_matᵀ @ x_mat                (C_out·kh·kw, N·H·W)     W_mat = W.reshape(C_in, C_out·kh·kw)
+        out  = col2im(cols) + b              (then the padding is cut off)
+
+    Backward = Conv2d's forward (on dout) and its weight gradient::
+
+        dcols = im2col(dout_pad)             (C_out·kh·kw, N·H·W)
+        dx    = W_mat @ dcols                -> (N, C_in, H, W)
+        dW    = x_mat @ dcolsᵀ               db = Σ_(n,y,x) dout
+
+    Initialised as torch does, with fan_in = C_out·kh·kw (torch reads it from W's second axis).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        output_padding: IntPair = 0,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | int | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"ConvTranspose2d needs positive channel counts, got {in_channels} -> {out_channels}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride, self.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+        self.output_padding = _pair(output_padding, "output_padding", 0)
+        if not all(op < s for op, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"output_padding {self.output_padding} must be smaller than stride {self.stride}")
+        kh, kw = self.kernel_size
+        W, b = _init((in_channels, out_channels, kh, kw), out_channels * kh * kw, out_channels if bias else None,
+                     np.random.default_rng(rng), dtype)
+        self.params["W"], self.grads["W"] = W, np.zeros_like(W)
+        if b is not None:
+            self.params["b"], self.grads["b"] = b, np.zeros_like(b)
+
+    def output_shape(self, H: int, W: int) -> tuple[int, int]:
+        """(Ho, Wo) for an H × W input."""
+        (kh, kw), (sh, sw), (ph, pw), (oh, ow) = self.kernel_size, self.stride, self.padding, self.output_padding
+        return (H - 1) * sh - 2 * ph + kh + oh, (W - 1) * sw - 2 * pw + kw + ow
+
+    def forward(self, x: Array) -> Array:
+        """x (N, C_in, H, W) -> out (N, C_out, Ho, Wo)."""
+        Wt = self.params["W"]
+        xp = namespace(x, Wt)
+        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), dtype=Wt.dtype)
+        N, C, H, W = x.shape
+        Ho, Wo = self.output_shape(H, W)
+        if Ho < 1 or Wo < 1:
+            raise ValueError(f"{self!r} would give an empty image for a {H}×{W} input")
+        x_mat = xp.reshape(xp.permute_dims(x, (1, 0, 2, 3)), (self.in_channels, N * H * W))
+        cols = xp.reshape(Wt, (self.in_channels, -1)).T @ x_mat  # (C_out·kh·kw, N·H·W): one matmul
+        (ph, pw) = self.padding
+        canvas = (self.out_channels, N, Ho + 2 * ph, Wo + 2 * pw)  # includes output_padding's rows
+        out = col2im(cols, canvas, self.kernel_size, self.stride, (H, W))[:, :, ph : ph + Ho, pw : pw + Wo]
+        if "b" in self.params:
+            out = out + self.params["b"][:, None, None, None]
+        self.cache = (x_mat, (N, H, W, Ho, Wo))
+        return xp.permute_dims(out, (1, 0, 2, 3))
+
+    def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
+        """dout (N, C_out, Ho, Wo) -> dx (N, C_in, H, W); fills grads W (C_in, C_out, kh, kw), b (C_out,)."""
+        x_mat, (N, H, W, Ho, Wo) = self.cache
+        Wt = self.params["W"]
+        xp = namespace(dout, Wt)
+        if "b" in self.params:
+            self.grads["b"] = xp.sum(dout, axis=(0, 2, 3))  # ∂L/∂b = Σ dout
+        dcols = im2col(_pad_channel_first(dout, self.padding), self.kernel_size, self.stride, (H, W))
+        self.grads["W"] = xp.reshape(x_mat @ dcols.T, Wt.shape)  # ∂L/∂W = x dcolsᵀ
+        if not need_dx:
+            return None
+        dx = xp.reshape(Wt, (self.in_channels, -1)) @ dcols  # (C_in, N·H·W): Conv2d's forward
+        return _to_batch_first(dx, self.in_channels, N, H, W)
+
+    def __repr__(self) -> str:
+        return (f"ConvTranspose2d({self.in_channels} → {self.out_channels}, kernel={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, output_padding={self.output_padding})")
+
+
+class Flatten(Layer):
+    """x (N, d1, d2, ...) -> (N, d1·d2·...) in C order, as torch's ``nn.Flatten``; dx reshapes back."""
+
+    def forward(self, x: Array) -> Array:
+        xp = namespace(x)
+        check_array(x, who="Flatten", expect=None)
+        if x.ndim < 2:
+            raise ValueError(f"Flatten expects x of shape (N, ...), got {tuple(x.shape)}")
+        self.cache = tuple(x.shape)
+        return xp.reshape(x, (x.shape[0], -1))
+
+    def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        return namespace(dout).reshape(dout, self.cache)
+
+
+class Reshape(Layer):
+    """x (N, prod(shape)) -> (N, *shape), e.g. ``Reshape((64, 7, 7))`` turns (N, 3136) into (N, 64, 7, 7)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+        if not self.shape or any(s < 1 for s in self.shape):
+            raise ValueError(f"Reshape needs a non-empty shape of positive sizes, got {shape!r}")
+
+    def forward(self, x: Array) -> Array:
+        xp = namespace(x)
+        check_array(x, who=repr(self), expect=None)
+        if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(self.shape):
+            raise ValueError(f"{self!r} expects x of shape (N, {math.prod(self.shape)}), got {tuple(x.shape)}")
+        self.cache = tuple(x.shape)
+        return xp.reshape(x, (x.shape[0], *self.shape))
+
+    def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        return namespace(dout).reshape(dout, self.cache)
+
+    def __repr__(self) -> str:
+        return f"Reshape({self.shape})"

@@ -1,0 +1,143 @@
+"""The β-VAE document's convolutional VAE (``tinyvae train --arch conv``).
+
+Forward, for a batch of flat images x (B, 784), with the default sizes::
+
+    encoder   x -> (B, 1, 28, 28)                       Reshape
+              Conv2d(1 → 32, 3×3, stride 2, pad 1)      (B, 32, 14, 14)   ReLU
+              Conv2d(32 → 64, 3×3, stride 2, pad 1)     (B, 64, 7, 7)     ReLU
+              Flatten                                   (B, 3136)
+              Linear(3136 → 16)                         (B, 16) = h       ReLU
+    mu, logvar = Linear(16 → 2)(h), Linear(16 → 2)(h)   (B, 2) each       logvar = log σ²
+    z          = mu + exp(0.5 logvar) * eps             (B, 2)
+    decoder   Linear(2 → 3136)                          (B, 3136)         ReLU
+              Reshape                                   (B, 64, 7, 7)
+              ConvTranspose2d(64 → 64, 3×3, s 2, pad 1, output_padding 1)  (B, 64, 14, 14)  ReLU
+              ConvTranspose2d(64 → 32, 3×3, s 2, pad 1, output_padding 1)  (B, 32, 28, 28)  ReLU
+              ConvTranspose2d(32 → 1, 3×3, s 1, pad 1)  (B, 1, 28, 28)
+              Flatten                                   (B, 784) = logits
+    x_hat   = σ(logits)
+    loss    = Σ_pixels (x_hat - x)² + β · KL        averaged over the batch ("mse", the document's)
+              (or the binary cross-entropy with loss="bce")
+
+The document's Keras layers use ``padding='same'``; here the same sizes come from torch-style
+arguments: padding 1 keeps a 3×3, stride-1 layer's size, halves it at stride 2 (28 → 14 → 7), and
+``output_padding=1`` makes a stride-2 transposed convolution double it exactly (7 → 14 → 28).
+(Keras pads a stride-2 layer on the bottom/right only; torch pads both sides. Same shapes, same
+model family, kernels shifted by one pixel.)
+
+Backward is the VAE's chain rule, unchanged (``VAE.loss_and_grads``): the loss gives ∂/∂logits;
+``decoder.backward`` runs it back through Flatten, the three transposed convolutions (each
+backward is a convolution, ``conv.py``), Reshape and the Linear to ∂/∂z; the reparameterization
+and the KL give ∂/∂mu and ∂/∂logvar; both heads send theirs to h; ``encoder.backward`` runs it
+through the Linear, Flatten and the two convolutions (each backward a ``col2im`` of ``Wᵀ dout``).
+The convolutional model differs from the MLP only in what its ``encoder`` and ``decoder`` contain.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .backend import Array
+from .checks import check_array, check_finite, check_unit_interval
+from .conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from .layers import Layer, Linear, ReLU, Sequential, Sigmoid
+from .reparam import Reparameterize
+from .vae import VAE, LossName
+
+
+class ConvVAE(VAE):
+    """ConvVAE(x_dim=784, channels=(32, 64), hidden_dim=16, z_dim=2, loss="mse", beta=1.0, kernel_size=3).
+
+    x_dim:       pixels of a square grey image (784 = 28×28); the side must be divisible by 4.
+    channels:    channels of the two stride-2 convolutions; the decoder mirrors them.
+    hidden_dim:  width of the dense layer between the convolutions and the heads (16 in the document).
+    z_dim:       latent dimensions (2 in the document).
+    loss:        "mse" (squared error summed over pixels, the document's) or "bce".
+    beta:        weight of the KL term (β-VAE).
+    kernel_size: odd kernel size of every (transposed) convolution.
+    rng, dtype:  as for :class:`tinyvae.VAE`.
+
+    Inputs are flat (batch, x_dim) in [0, 1], like every tinyvae model; the image shape is
+    restored inside. Parameters are named like the MLP's (``encoder.1.W`` is the first
+    convolution's kernel (32, 1, 3, 3), ``decoder.3.W`` the first transposed convolution's).
+    """
+
+    conditional = False
+
+    def __init__(
+        self,
+        x_dim: int = 784,
+        channels: list[int] | tuple[int, int] = (32, 64),
+        hidden_dim: int = 16,
+        z_dim: int = 2,
+        loss: LossName = "mse",
+        beta: float = 1.0,
+        kernel_size: int = 3,
+        *,
+        rng: np.random.Generator | int | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        side = math.isqrt(int(x_dim))
+        if side * side != int(x_dim) or side % 4 or side < 4:
+            raise ValueError(f"ConvVAE needs square images whose side is divisible by 4 (784 = 28²), got x_dim={x_dim}")
+        if not (isinstance(channels, (list, tuple)) and len(channels) == 2 and all(int(c) >= 1 for c in channels)):
+            raise ValueError(f"channels must be two positive channel counts, e.g. [32, 64], got {channels!r}")
+        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (so that padding keeps the size), got {kernel_size}")
+        if loss not in ("bce", "mse"):
+            raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
+        if int(hidden_dim) < 1 or int(z_dim) < 1:
+            raise ValueError(f"hidden_dim and z_dim must be positive, got {hidden_dim}, {z_dim}")
+        if not float(beta) >= 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        self.x_dim, self.side, self.z_dim = int(x_dim), side, int(z_dim)
+        self.channels, self.hidden_dim, self.kernel_size = [int(c) for c in channels], int(hidden_dim), int(kernel_size)
+        self.loss, self.beta = loss, float(beta)
+        self.output, self.activation = "sigmoid", "relu"  # what VAE's methods read
+        self.rng = np.random.default_rng(rng)
+
+        C1, C2 = self.channels
+        k, p, s4 = self.kernel_size, self.kernel_size // 2, side // 4
+        flat = C2 * s4 * s4  # 3136 = 64·7·7
+        r, dt = self.rng, dtype
+        self.encoder = Sequential(
+            Reshape((1, side, side)),
+            Conv2d(1, C1, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C1, side/2, side/2)
+            Conv2d(C1, C2, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C2, side/4, side/4)
+            Flatten(),
+            Linear(flat, self.hidden_dim, rng=r, dtype=dt), ReLU(),  # (B, hidden)
+        )
+        self.mu_head = Linear(self.hidden_dim, self.z_dim, rng=r, dtype=dt)
+        self.logvar_head = Linear(self.hidden_dim, self.z_dim, rng=r, dtype=dt)
+        self.reparam = Reparameterize()
+        self.decoder = Sequential(
+            Linear(self.z_dim, flat, rng=r, dtype=dt), ReLU(),
+            Reshape((C2, s4, s4)),
+            ConvTranspose2d(C2, C2, k, stride=2, padding=p, output_padding=1, rng=r, dtype=dt), ReLU(),
+            ConvTranspose2d(C2, C1, k, stride=2, padding=p, output_padding=1, rng=r, dtype=dt), ReLU(),
+            ConvTranspose2d(C1, 1, k, stride=1, padding=p, rng=r, dtype=dt),  # (B, 1, side, side)
+            Flatten(),  # (B, x_dim) logits
+        )
+        self.out: Layer = Sigmoid()
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, enough to build the same architecture again."""
+        return {
+            "model": "vae", "arch": "conv", "x_dim": self.x_dim, "channels": self.channels,
+            "hidden_dim": self.hidden_dim, "z_dim": self.z_dim, "loss": self.loss, "beta": self.beta,
+            "kernel_size": self.kernel_size,
+        }
+
+    def embed(self, x: Array) -> Array:
+        """The latent point for a scatter plot: mu (batch, z_dim)."""
+        return self.encode(x)[0]
+
+    def _check_x(self, x: Array) -> None:
+        who = f"ConvVAE({self.side}×{self.side} → {self.channels} → {self.hidden_dim} → {self.z_dim})"
+        check_array(x, who=who, expect=("batch", self.x_dim), dtype=self.dtype)
+        check_finite(x, who=who)
+        if self.loss == "bce":
+            check_unit_interval(x, who=who)
