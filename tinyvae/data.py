@@ -228,6 +228,9 @@ def _read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
 # ---- .npz files ---------------------------------------------------------------------------------
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     keys = ("x_train", "y_train", "x_test", "y_test")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
+            raise ValueError(f"{path} is not a readable .npz file (not a zip archive); save it with np.savez")
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in keys if k not in f.files]
