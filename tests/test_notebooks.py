@@ -28,10 +28,10 @@ import re
 import time
 from pathlib import Path
 
+import jupytext  # the test extra installs both; a missing one should fail loudly, not skip every notebook
+import nbclient
+import nbclient.exceptions
 import pytest
-
-jupytext = pytest.importorskip("jupytext")
-nbclient = pytest.importorskip("nbclient")
 
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.py"))
