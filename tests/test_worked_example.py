@@ -8,7 +8,6 @@ and torch.optim.Adam (float64).
 from __future__ import annotations
 
 import json
-import runpy
 from pathlib import Path
 
 import numpy as np
@@ -288,7 +287,3 @@ def test_cli_json(capsys, flags, exact):
 def test_cli_bad_lr(capsys):
     assert main(["example", "--lr", "0"]) == 2
     assert "--lr must be positive" in capsys.readouterr().err
-
-
-def test_notebook_runs_as_a_script():
-    runpy.run_path(str(ROOT / "notebooks" / "01_worked_example.py"), run_name="__main__")
