@@ -1,0 +1,146 @@
+"""Training: it learns, a resumed run equals an uninterrupted one, and a diverging run stops cleanly."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyvae import data as D
+from tinyvae.checkpoint import load_checkpoint
+from tinyvae.cvae import CVAE
+from tinyvae.evaluate import eval_loss
+from tinyvae.train import TrainingDiverged, fit
+from tinyvae.vae import VAE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return D.load(dtype=np.float64).subset(400, 200)
+
+
+def small(seed=0, cls=VAE, dtype=np.float64):
+    return cls(784, [32], 2, rng=np.random.default_rng(seed), dtype=dtype)
+
+
+def test_short_run_lowers_the_test_loss(digits, tmp_path):
+    model = small(dtype=np.float32)
+    data = D.load().subset(1000, 200)
+    before = eval_loss(model, data.x_test, rng=np.random.default_rng(0)).total
+    seen = []
+    metrics = fit(model, data, epochs=3, batch_size=64, out_dir=tmp_path, on_epoch=seen.append)
+    assert [m["epoch"] for m in metrics] == [1, 2, 3] and seen == metrics
+    assert metrics[-1]["test_loss"] < metrics[0]["test_loss"] - 100 and metrics[0]["test_loss"] < before
+    assert all(m["test_loss"] == pytest.approx(m["test_recon"] + m["test_kl"]) for m in metrics)
+    assert set(metrics[0]) == {"epoch", "train_loss", "test_loss", "test_recon", "test_kl", "seconds", "train_seconds"}
+    import json
+
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"epochs": metrics}
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["model"] == model.config() and cfg["run"]["batch_size"] == 64 and cfg["run"]["data"] == "mnist-5k"
+
+
+def test_the_seed_fixes_the_run(digits):
+    a, b = small(), small()
+    fit(a, digits, epochs=1, seed=3)
+    fit(b, digits, epochs=1, seed=3)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+@pytest.mark.parametrize("cls", [VAE, CVAE])
+def test_resumed_run_equals_uninterrupted(digits, tmp_path, cls):
+    full = small(cls=cls)
+    m_full = fit(full, digits, epochs=3, batch_size=50, seed=5, out_dir=tmp_path / "full")
+    part = small(cls=cls)
+    fit(part, digits, epochs=1, batch_size=50, seed=5, out_dir=tmp_path / "part")
+    resumed = small(seed=99, cls=cls)  # other initial weights: the checkpoint must replace them all
+    m_res = fit(resumed, digits, epochs=3, batch_size=50, seed=5, out_dir=tmp_path / "part", resume=True)
+    for k in full.params:
+        np.testing.assert_array_equal(resumed.params[k], full.params[k])
+    drop = ("seconds", "train_seconds")
+    assert [{k: v for k, v in m.items() if k not in drop} for m in m_res] == \
+           [{k: v for k, v in m.items() if k not in drop} for m in m_full]
+    assert fit(resumed, digits, epochs=3, out_dir=tmp_path / "part", resume=True) == m_res  # nothing left to do
+
+
+def test_resume_refuses_missing_or_foreign_checkpoint(digits, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        fit(small(), digits, epochs=2, out_dir=tmp_path, resume=True)
+    fit(small(), digits.subset(50), epochs=1, out_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"different architecture \(hidden_dims: checkpoint \[32\], wanted \[16\]\)"):
+        fit(VAE(784, [16], 2, dtype=np.float64), digits, epochs=2, out_dir=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="holds float64 weights but the model is float32"):
+        fit(small(dtype=np.float32), digits, epochs=2, out_dir=tmp_path, resume=True)
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(epochs=0), "epochs must be a positive integer"),
+    (dict(epochs=2.5), "epochs must be a positive integer"),
+    (dict(epochs=1, lr=-1.0), "learning rate must be a positive number"),
+    (dict(epochs=1, lr=float("nan")), "learning rate must be a positive number"),
+    (dict(epochs=1, batch_size=0), "batch size must be a positive integer"),
+])
+def test_bad_run_settings(digits, kw, message):
+    with pytest.raises(ValueError, match=message):
+        fit(small(), digits, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exploding_lr_stops_and_keeps_the_last_good_checkpoint(digits, tmp_path, dtype):
+    digits = D.load(dtype=dtype).subset(400, 200)
+    model = small(dtype=dtype)
+    fit(model, digits, epochs=1, out_dir=tmp_path)
+    ckpt = tmp_path / "checkpoint.npz"
+    before, metrics_before = ckpt.read_bytes(), (tmp_path / "metrics.json").read_bytes()
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2, step \d+: the loss exploded.*--lr 1000;") as e:
+        fit(model, digits, epochs=3, lr=1e4, out_dir=tmp_path, resume=True)
+    assert e.value.epoch == 2 and 1 <= e.value.step <= 4 and isinstance(e.value, ValueError)
+    assert ckpt.read_bytes() == before and (tmp_path / "metrics.json").read_bytes() == metrics_before
+    _, _, state = load_checkpoint(ckpt)
+    assert state["epoch"] == 1
+    fit(small(dtype=dtype), digits, epochs=2, lr=1e-3, out_dir=tmp_path, resume=True)  # a lower lr goes on
+
+
+def test_nan_loss_stops_at_its_step(digits):
+    model = small()
+    model.params["logvar.b"][...] = 800.0  # e^800 overflows float64: the KL is inf at the first step
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 1, step 1: the loss is not finite \(NaN or inf\)"):
+        fit(model, digits, epochs=1)
+
+
+def _train_cmd(out, epochs):
+    return [sys.executable, "-m", "tinyvae", "train", "--epochs", str(epochs), "--hidden", "48", "--limit", "1500",
+            "--batch-size", "32", "--dtype", "float64", "--no-plots", "--seed", "4", "--out", str(out)]
+
+
+def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    epochs = 6
+    proc = subprocess.Popen(_train_cmd(tmp_path / "killed", epochs), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ckpt = tmp_path / "killed" / "checkpoint.npz"
+    deadline = time.monotonic() + 60
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    _, _, state = load_checkpoint(ckpt)
+    assert 1 <= state["epoch"] < epochs  # killed part-way
+    r = subprocess.run(_train_cmd(tmp_path / "killed", epochs) + ["--resume"], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(_train_cmd(tmp_path / "whole", epochs), cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    a, _, sa = load_checkpoint(tmp_path / "killed" / "checkpoint.npz")
+    b, _, sb = load_checkpoint(tmp_path / "whole" / "checkpoint.npz")
+    assert sa["epoch"] == sb["epoch"] == epochs
+    for k in b.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])

@@ -1,0 +1,214 @@
+"""Training: shuffled mini-batches, Adam, a test pass and a checkpoint after every epoch.
+
+One epoch::
+
+    perm = rng.permutation(N)                      # the order of this epoch
+    for each batch of indices in perm:
+        loss = model.loss_and_grads(x[batch], rng=rng)   # forward, backward; eps drawn from rng
+        stop if the loss or a gradient is NaN/inf,       # TrainingDiverged, nothing saved
+             or the loss is 10,000 times its first value
+        optimizer.step()                                 # Adam
+    test  = eval_loss(model, x_test)               # recon + β·KL, one z per image, fixed noise
+    save checkpoint.npz, metrics.json              # atomically
+
+A single ``numpy.random.Generator``, ``default_rng(seed)``, draws both the shuffles and the noise
+eps, so the seed fixes the run; its state is saved with every checkpoint, so a run resumed from
+epoch k ends with exactly the weights of a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import backend
+from .checkpoint import check_architecture, read_checkpoint, restore_optimizer, restore_rng, save_checkpoint
+from .data import Dataset
+from .evaluate import eval_loss
+from .model import Model
+from .optim import Adam
+
+BLOWUP = 1e4  # a batch loss this many times the first one of the call means the run has diverged
+EVAL_SEED = 0  # the test pass draws its noise from default_rng(EVAL_SEED) every epoch: curves show the model only
+CHECKPOINT, METRICS, CONFIG = "checkpoint.npz", "metrics.json", "config.json"
+
+
+class TrainingDiverged(ValueError):
+    """The loss or a gradient became NaN or inf, or the loss exploded; ``epoch``, ``step`` (1-based) say where."""
+
+    status = 1  # the command line's exit status for a run that diverged
+
+    def __init__(self, epoch: int, step: int | str, what: str, lr: float) -> None:
+        self.epoch, self.step = epoch, step
+        where = f"epoch {epoch}, step {step}" if isinstance(step, int) else f"epoch {epoch}, {step}"
+        super().__init__(
+            f"training diverged at {where}: {what}. "
+            f"Try a lower learning rate, e.g. --lr {lr / 10:g}; the last good checkpoint is kept"
+        )
+
+
+def fit(
+    model: Model,
+    data: Dataset,
+    *,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    run_config: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Train ``model`` on ``data`` with Adam until ``epochs`` epochs are done; returns the metrics.
+
+    model:      any tinyvae model (``loss_and_grads``; conditional models get the labels too).
+    data:       a :class:`~tinyvae.data.Dataset`; its images are cast to the model's dtype and moved
+                to where its parameters live, once.
+    epochs:     the total number of epochs (a resumed run counts the ones already done).
+    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps.
+    out_dir:    where ``checkpoint.npz``, ``metrics.json`` and ``config.json`` are written after every
+                epoch (nothing is written if None).
+    resume:     continue from ``out_dir/checkpoint.npz``: its weights, Adam state, generator state and
+                metrics; ``lr`` may differ from the first run's (lower it after a divergence).
+    progress:   a tqdm bar per epoch; None shows it only when stderr is a terminal.
+    on_epoch:   called with each epoch's metrics dict as it completes.
+    run_config: extra facts recorded in config.json and the checkpoint (data source, backend, ...).
+
+    Returns a list with one dict per epoch: ``epoch``, ``train_loss`` (mean per image over the epoch,
+    with the weights changing as it goes), ``test_loss``, ``test_recon``, ``test_kl`` (per test image,
+    one z each, noise fixed), ``seconds`` (training and test pass) and ``train_seconds``.
+    Raises :class:`TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a loss above
+    ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of that epoch is saved.
+    """
+    epochs, batch_size, lr = _check_run(epochs, batch_size, lr)
+    ref = next(iter(model.params.values()))
+    xp = backend.namespace(ref)
+    x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
+    x_test = backend.asarray_like(data.x_test, ref)
+    y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
+    conditional = bool(getattr(model, "conditional", False))
+    n = x_train.shape[0]
+
+    out = Path(out_dir) if out_dir is not None else None
+    config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
+              **(run_config or {})}
+    rng = np.random.default_rng(seed)
+    optimizer = Adam(model, lr=lr)
+    metrics: list[dict[str, Any]] = []
+    if resume:
+        if out is None:
+            raise ValueError("resume=True needs the out_dir of the run to continue")
+        rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / CONFIG, {"model": model.config(), "run": config})
+
+    show = sys.stderr.isatty() if progress is None else progress
+    first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
+    for epoch in range(len(metrics) + 1, epochs + 1):
+        t0 = time.perf_counter()
+        perm = rng.permutation(n)
+        perm_dev = perm if xp is np else xp.asarray(perm, device=backend.device(ref))
+        total = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught below, by name
+            for step, start in enumerate(_bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}"), 1):
+                idx = perm_dev[start : start + batch_size]
+                xb = x_train[idx] if xp is np else xp.take(x_train, idx, axis=0)  # (B, D), the one copy
+                if conditional:
+                    loss = model.loss_and_grads(xb, y_train[perm[start : start + batch_size]], rng=rng)
+                else:
+                    loss = model.loss_and_grads(xb, rng=rng)
+                if not math.isfinite(loss.total):
+                    raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", lr)
+                first = loss.total if first is None else first
+                if abs(loss.total) > BLOWUP * max(abs(first), 1.0):
+                    raise TrainingDiverged(epoch, step, f"the loss exploded to {loss.total:.3g} (more than "
+                                           f"{BLOWUP:,.0f} times its first value here, {first:.4g})", lr)
+                if not _grads_finite(model):
+                    raise TrainingDiverged(epoch, step, "a gradient is not finite (NaN or inf)", lr)
+                optimizer.step()
+                total += loss.total * xb.shape[0]
+        train_seconds = time.perf_counter() - t0
+        with np.errstate(over="ignore", invalid="ignore"):
+            test = eval_loss(model, x_test, y_test if conditional else None,
+                             rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
+        if not math.isfinite(test.total):
+            raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
+        row = {"epoch": epoch, "train_loss": total / n, "test_loss": test.total, "test_recon": test.recon,
+               "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
+        metrics.append(row)
+        if out is not None:
+            save_checkpoint(out / CHECKPOINT, model, optimizer, epoch=epoch, rng=rng, run_config=config,
+                            metrics=metrics)
+            _write_json(out / METRICS, {"epochs": metrics})
+        if on_epoch is not None:
+            on_epoch(row)
+    return metrics
+
+
+def _resume(model: Model, path: Path, lr: float) -> tuple[np.random.Generator, Adam, list[dict[str, Any]]]:
+    """Load weights, Adam state, generator and metrics from ``path`` into ``model``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume: no {path.name} in {path.parent}; drop --resume to start a new run")
+    meta, params, opt_state = read_checkpoint(path)
+    check_architecture(meta["architecture"], model.config(), path)
+    dtype = np.dtype(backend.to_numpy(next(iter(model.params.values()))).dtype).name
+    if meta["dtype"] != dtype:
+        raise ValueError(f"{path} holds {meta['dtype']} weights but the model is {dtype}; use --dtype {meta['dtype']}")
+    model.load_params(params)
+    optimizer = restore_optimizer(model, meta["optimizer"], opt_state, path)
+    optimizer.lr = lr
+    metrics = list(meta.get("metrics", []))
+    if len(metrics) != meta["epoch"]:
+        raise ValueError(f"{path}: records {len(metrics)} epochs of metrics for epoch {meta['epoch']}")
+    return restore_rng(meta["rng_state"], path), optimizer, metrics
+
+
+def _check_run(epochs: Any, batch_size: Any, lr: Any) -> tuple[int, int, float]:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning rate must be a positive number, got {lr!r}")
+    return int(epochs), int(batch_size), float(lr)
+
+
+def _grads_finite(model: Model) -> bool:
+    """True unless some gradient holds NaN or inf (one sum per array: NaN and inf survive a sum)."""
+    xp = model.xp
+    return math.isfinite(float(sum(xp.sum(g) for g in model.grads.values())))
+
+
+def _bar(it: range, show: bool, desc: str) -> Any:
+    if not show:
+        return it
+    from tqdm.auto import tqdm
+
+    return tqdm(it, desc=desc, leave=False, unit="batch")
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename (never half a file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
