@@ -1,0 +1,173 @@
+"""tinyvae train / evaluate / sample on tiny settings, and every expected failure as one clean line."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyvae.checkpoint import load_checkpoint
+from tinyvae.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Small matrices run faster on one BLAS thread, and a busy machine does not stall the tests."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", *TINY, "--epochs", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_checkpoint_metrics_config(run_dir, capsys):
+    metrics = json.loads((run_dir / "metrics.json").read_text())["epochs"]
+    assert [m["epoch"] for m in metrics] == [1, 2]
+    assert {"epoch", "train_loss", "test_loss", "test_recon", "test_kl", "seconds"} <= set(metrics[0])
+    cfg = json.loads((run_dir / "config.json").read_text())
+    assert cfg["model"]["hidden_dims"] == [16] and cfg["model"]["z_dim"] == 2 and cfg["run"]["limit"] == 200
+    model, _, state = load_checkpoint(run_dir / "checkpoint.npz")
+    assert state["epoch"] == 2 and model.dtype == np.float32
+
+
+def test_train_prints_epochs_and_where(tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("training VAE 784-16-2-16-784 (bce)") and out[1].startswith("epoch   1/1  train")
+    assert out[-1].startswith("done: test loss") and str(tmp_path) in out[-1]
+    assert main(["train", "--resume", "--out", str(tmp_path)]) == 0  # nothing left: says so
+    assert "already done 1 epochs" in capsys.readouterr().out
+
+
+def test_resume_takes_the_saved_settings(tmp_path, capsys):
+    assert main(["train", *TINY, "--seed", "3", "--batch-size", "50", "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", "--resume", "--epochs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", *TINY, "--epochs", "2", "--seed", "3", "--batch-size", "50", "--out", str(tmp_path / "b")]) == 0
+    a, _, sa = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    b, _, _ = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    assert sa["run_config"]["batch_size"] == 50 and sa["epoch"] == 2
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def test_evaluate_json_and_text(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--iwae", "5", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["images"] == 200 and r["iwae_k"] == 5 and r["epoch"] == 2
+    metrics = json.loads((run_dir / "metrics.json").read_text())["epochs"]
+    assert r["neg_elbo"] == pytest.approx(metrics[-1]["test_loss"], rel=1e-5)  # the same noise, the same number
+    assert r["iwae"] < r["neg_elbo"]
+    assert main(["evaluate", str(run_dir / "checkpoint.npz"), "--iwae", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "negative ELBO" in text and "IWAE bound, K = 2" in text
+
+
+def test_sample_npy_and_png(run_dir, tmp_path, capsys):
+    assert main(["sample", str(run_dir), "--n", "7", "--out", str(tmp_path / "s.npy"), "--seed", "1"]) == 0
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (7, 784) and x.min() >= 0 and x.max() <= 1
+    assert main(["sample", str(run_dir), "--n", "5", "--out", str(tmp_path / "s.png")]) == 0
+    import matplotlib.pyplot as plt
+
+    img = plt.imread(tmp_path / "s.png")
+    assert img.shape[:2] == (2 * (28 + 2) + 2, 3 * (28 + 2) + 2)  # 5 images: 2 rows of 3, 2-pixel gaps
+
+
+def test_cvae_trains_and_samples_a_digit(tmp_path, capsys):
+    assert main(["train", *TINY, "--model", "cvae", "--out", str(tmp_path)]) == 0
+    assert main(["sample", str(tmp_path), "--n", "4", "--digit", "3", "--out", str(tmp_path / "three.npy")]) == 0
+    assert np.load(tmp_path / "three.npy").shape == (4, 784)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path), "--iwae", "3", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["model"] == "cvae" and r["iwae"] < r["neg_elbo"]
+
+
+def _bad_files(tmp_path, run_dir):
+    raw = (run_dir / "checkpoint.npz").read_bytes()
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "checkpoint.npz").write_bytes(raw[: len(raw) // 2])
+    evil = np.empty(1, dtype=object)
+    evil[0] = {"x": 1}
+    (tmp_path / "evil").mkdir()
+    np.savez(tmp_path / "evil" / "checkpoint.npz", meta=evil)
+    np.savez(tmp_path / "nokeys.npz", x_train=np.zeros((2, 784)))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("hi")
+
+
+ERRORS = [
+    (["train", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["train", "--lr", "-1"], "--lr must be a positive number, got -1"),
+    (["train", "--lr", "nan"], "--lr must be a positive number"),
+    (["train", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["train", "--latent", "0"], "--latent must be at least 1"),
+    (["train", "--hidden", "400", "0"], "--hidden widths must be positive"),
+    (["train", "--beta", "-1"], "--beta must be a number >= 0"),
+    (["train", "--limit", "0"], "--limit must be at least 1"),
+    (["train", "--model", "ae", "--beta", "2"], "plain autoencoder (--model ae) does not have"),
+    (["train", "--arch", "conv", "--model", "cvae"], "--arch conv is available for --model vae only"),
+    (["train", "--data", "{tmp}/nope"], "no such file or directory"),
+    (["train", "--data", "{tmp}/empty"], "missing MNIST file(s) train-images-idx3-ubyte[.gz]"),
+    (["train", "--data", "{tmp}/nokeys.npz"], "lacks array(s) y_train, x_test, y_test"),
+    (["train", "--data", "{tmp}/notes.txt"], "expected a directory of MNIST IDX files or an .npz file"),
+    (["train", "--resume", "--out", "{tmp}/empty"], "nothing to resume: no checkpoint.npz"),
+    (["train", "--resume", "--latent", "3", "--out", "{run}"], "different architecture (z_dim: checkpoint 2, wanted 3)"),
+    (["train", *TINY, "--lr", "1e6", "--out", "{tmp}/boom"], "training diverged at epoch 1, step"),
+    (["evaluate", "{tmp}/nope"], "no such run directory or checkpoint file"),
+    (["evaluate", "{tmp}/empty"], "holds no checkpoint.npz"),
+    (["evaluate", "{tmp}/cut"], "probably truncated or damaged"),
+    (["evaluate", "{tmp}/evil"], "holds pickled Python objects; refused"),
+    (["evaluate", "{run}", "--iwae", "0"], "--iwae needs at least 1 sample"),
+    (["sample", "{run}", "--digit", "3", "--out", "{tmp}/x.npy"], "--digit needs a conditional model"),
+    (["sample", "{run}", "--out", "{tmp}/x.txt"], "name a .npy file"),
+    (["sample", "{run}", "--n", "0", "--out", "{tmp}/x.npy"], "--n must be at least 1"),
+]
+
+
+@pytest.mark.parametrize("argv,message", ERRORS, ids=[" ".join(a[:3]) for a, _ in ERRORS])
+def test_expected_failures_are_one_line(argv, message, tmp_path, run_dir, capsys):
+    _bad_files(tmp_path, run_dir)
+    argv = [a.format(tmp=tmp_path, run=run_dir) for a in argv]
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == (1 if "diverged" in message else 2)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err, err
+    assert lines[0].startswith(f"tinyvae {argv[0]}: error: ")
+
+
+def test_missing_cupy_is_one_line(capsys):
+    pytest.importorskip("numpy")
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("cupy is installed here")
+    except ImportError:
+        pass
+    assert main(["train", *TINY, "--backend", "cupy"]) == 2
+    assert "--backend cupy needs CuPy" in capsys.readouterr().err
+
+
+def test_subprocess_errors_have_no_traceback_and_debug_shows_it(tmp_path):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "tinyvae", "train", "--epochs", "0"]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip() == "tinyvae train: error: --epochs must be at least 1, got 0"
+    r = subprocess.run([sys.executable, "-m", "tinyvae", "evaluate", str(tmp_path)], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "holds no checkpoint.npz" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "tinyvae", "--debug", "train", "--epochs", "0"], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" in r.stderr

@@ -1,0 +1,112 @@
+"""The test negative ELBO and the IWAE bound: formulas checked by hand, and the bound's properties."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tinyvae import data as D
+from tinyvae.ae import AE
+from tinyvae.cvae import CVAE
+from tinyvae.evaluate import eval_loss, evaluate, iwae_bound, log_weights, logsumexp
+from tinyvae.train import fit
+from tinyvae.vae import VAE
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Small matrices run faster on one BLAS thread, and a busy machine does not stall the tests."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+@pytest.fixture(scope="module")
+def trained():
+    data = D.load(dtype=np.float64).subset(600, 100)
+    model = VAE(784, [32], 2, rng=np.random.default_rng(0), dtype=np.float64)
+    fit(model, data, epochs=3, batch_size=32)
+    return model, data
+
+
+def test_log_weights_match_the_densities_written_out(trained, rng):
+    model, data = trained
+    x = data.x_test[:4]
+    eps = rng.standard_normal((4, 3, 2))
+    lw = log_weights(model, x, eps=eps)
+    mu, logvar = model.encode(x)
+    for i in range(4):
+        for k in range(3):
+            std = np.exp(0.5 * logvar[i])
+            z = mu[i] + std * eps[i, k]
+            x_hat = model.decode(z[None])[0]
+            log_px = np.sum(x[i] * np.log(x_hat) + (1 - x[i]) * np.log1p(-x_hat))
+            log_pz = np.sum(-0.5 * z**2 - 0.5 * math.log(2 * math.pi))
+            log_qz = np.sum(-0.5 * ((z - mu[i]) / std) ** 2 - np.log(std) - 0.5 * math.log(2 * math.pi))
+            assert lw[i, k] == pytest.approx(log_px + log_pz - log_qz, rel=1e-10)
+
+
+def test_iwae_with_one_sample_is_the_elbo_for_the_same_eps(trained):
+    model, data = trained
+    x = data.x_test
+    eps = np.random.default_rng(3).standard_normal((len(x), 1, 2))
+    iwae1 = iwae_bound(model, x, k=1, rng=np.random.default_rng(3))  # draws the same eps
+    mu, logvar = model.encode(x)
+    z = mu + np.exp(0.5 * logvar) * eps[:, 0]
+    logits = model.decoder.forward(z)
+    recon = np.sum(np.logaddexp(0, logits) - x * logits, axis=1)  # -log p(x|z), BCE from the logits
+    kl_sampled = np.sum(0.5 * z**2 - 0.5 * eps[:, 0] ** 2 - 0.5 * logvar, axis=1)  # log q(z|x) - log p(z)
+    assert iwae1 == pytest.approx(np.mean(recon + kl_sampled), rel=1e-12)
+
+
+def test_eval_loss_is_recon_plus_closed_form_kl(trained):
+    model, data = trained
+    x = data.x_test
+    loss = eval_loss(model, x, rng=np.random.default_rng(5), batch_size=37)  # uneven batches
+    eps = np.random.default_rng(5)
+    mu, logvar = model.encode(x)
+    recon = []
+    for s in range(0, len(x), 37):  # the same draws, batch by batch
+        m, lv = mu[s : s + 37], logvar[s : s + 37]
+        z = m + np.exp(0.5 * lv) * eps.standard_normal(m.shape)
+        lg = model.decoder.forward(z)
+        recon.append(np.sum(np.logaddexp(0, lg) - x[s : s + 37] * lg, axis=1))
+    kl = -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)
+    assert loss.recon == pytest.approx(np.mean(np.concatenate(recon)), rel=1e-12)
+    assert loss.kl == pytest.approx(np.mean(kl), rel=1e-12)
+    assert loss.total == pytest.approx(loss.recon + loss.kl, rel=1e-12)
+
+
+def test_iwae_tightens_with_k(trained):
+    model, data = trained
+    x = data.x_test
+    b = {k: iwae_bound(model, x, k=k, rng=np.random.default_rng(11)) for k in (1, 10, 100)}
+    elbo = eval_loss(model, x, rng=np.random.default_rng(11)).total
+    assert b[100] < b[10] < b[1]
+    assert b[10] < elbo - 1.0  # the bound is tighter than the ELBO by more than a nat here
+    assert abs(b[1] - elbo) < 3.0  # the same quantity, with the KL sampled instead of exact
+
+
+def test_logsumexp_does_not_overflow():
+    a = np.array([[1000.0, 1000.0], [-1000.0, -1000.0]])
+    np.testing.assert_allclose(logsumexp(a, axis=1), [1000 + math.log(2), -1000 + math.log(2)], rtol=1e-15)
+
+
+def test_mse_gaussian_constant_and_other_models(rng):
+    x = rng.random((20, 784))
+    mse = VAE(784, [8], 2, loss="mse", rng=0, dtype=np.float64)
+    r = evaluate(mse, x, k=4)
+    loss = eval_loss(mse, x, rng=np.random.default_rng(0))
+    const = 392 * math.log(math.pi)
+    assert r["neg_elbo"] == pytest.approx(loss.recon + loss.kl + const, rel=1e-12)
+    assert r["likelihood"] == "gaussian, variance 1/2"
+    ae = AE(784, [8], 2, rng=0, dtype=np.float64)
+    assert set(evaluate(ae, x)) == {"images", "model", "loss", "recon"}
+    with pytest.raises(ValueError, match="needs an encoder distribution q\\(z\\|x\\)"):
+        iwae_bound(ae, x, k=5, rng=rng)
+    cvae = CVAE(784, [8], 2, rng=0, dtype=np.float64)
+    y = np.arange(20) % 10
+    rc = evaluate(cvae, x, y, k=5)
+    assert rc["iwae"] < rc["neg_elbo"] + 5 and math.isfinite(rc["iwae"])
+    with pytest.raises(ValueError, match="k >= 1"):
+        iwae_bound(cvae, x, y, k=0, rng=rng)
