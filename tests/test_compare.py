@@ -1,0 +1,89 @@
+"""``tinyvae compare`` writes every figure; the samples of the trained models look like digits (slow)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyvae.cli import main
+from tinyvae.compare import EXPERIMENTS, _pick_pair, tile
+
+FIGURES = {
+    "ae-vae": ["ae_vs_vae_latent.png", "ae_vs_vae_samples.png", "ae_vs_vae_interpolation.png"],
+    "beta": ["beta_sweep_losses.png", "beta_sweep_latent.png", "beta_sweep_manifold.png"],
+    "cvae": ["cvae_digits.png"],
+}
+TINY = ["--epochs", "1", "--limit", "200", "--hidden", "16", "--betas", "0", "4"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("which", [*EXPERIMENTS, "all"])
+def test_cli_writes_each_figure(tmp_path, capsys, which):
+    out = tmp_path / which
+    assert main(["compare", which, "--out", str(out), *TINY]) == 0
+    wanted = sum(FIGURES.values(), []) if which == "all" else FIGURES[which]
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(wanted)
+    for name in wanted:
+        assert (out / name).read_bytes()[:8] == PNG
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["figures"] == wanted
+    assert summary["settings"]["epochs"] == 1 and summary["data"] == {"name": "mnist-5k", "train": 200, "test": 200}
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in wanted)
+
+
+def test_beta_sweep_records_each_beta(tmp_path):
+    assert main(["compare", "beta", "--out", str(tmp_path), *TINY]) == 0
+    sweep = json.loads((tmp_path / "compare.json").read_text())["beta_sweep"]
+    assert sweep["beta"] == [0.0, 4.0]
+    assert len(sweep["test_recon"]) == len(sweep["test_kl"]) == 2
+    assert all(np.isfinite(sweep["test_recon"])) and all(k >= 0 for k in sweep["test_kl"])
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [(["--epochs", "0"], "--epochs"), (["--latent", "0"], "--latent"), (["--betas", "-1"], "--betas"),
+     (["--limit", "3"], "--limit")],
+)
+def test_cli_refuses_bad_settings(tmp_path, capsys, flags, message):
+    assert main(["compare", "all", "--out", str(tmp_path), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_tile_places_images_row_by_row():
+    images = np.arange(3 * 4).reshape(3, 4) + 1.0  # three 2 × 2 images
+    canvas = tile(images, 2, 2, side=2)
+    np.testing.assert_array_equal(canvas[:2, :2], [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(canvas[:2, 2:], [[5, 6], [7, 8]])
+    np.testing.assert_array_equal(canvas[2:, :2], [[9, 10], [11, 12]])
+    np.testing.assert_array_equal(canvas[2:, 2:], 0)
+
+
+def test_pick_pair():
+    assert _pick_pair(np.array([5, 6, 2, 6, 2])) == (2, 1)
+    assert _pick_pair(np.array([5, 5, 3])) == (0, 2)
+
+
+# ---- the measurements (bench/classify_samples.py) -----------------------------------------------------
+def _bench():
+    path = Path(__file__).resolve().parents[1] / "bench" / "classify_samples.py"
+    spec = importlib.util.spec_from_file_location("classify_samples", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_samples_look_like_digits(tmp_path):
+    """The CVAE draws the digit asked for; the VAE's prior samples look like digits far more often than the AE's."""
+    r = _bench().measure(epochs=30, latents=(20,), seed=0, work=tmp_path)
+    assert r["test_accuracy"] >= 0.9
+    hits = r["cvae_hit_rate"]
+    assert min(hits.values()) >= 0.9, hits
+    vae, ae = r["prior_samples"]["20"]["vae"], r["prior_samples"]["20"]["ae"]
+    assert vae >= 2 * ae and vae - ae >= 0.1, (vae, ae)

@@ -1,0 +1,317 @@
+"""The comparisons the lecture argues from, trained and drawn: AE vs VAE, a β sweep, the conditional VAE.
+
+Three experiments (``tinyvae compare ae-vae|beta|cvae|all``), each a few trainings with
+:func:`tinyvae.train.fit` on the same data, the same architecture and the same seed:
+
+- ``ae-vae``: a plain autoencoder and a VAE. Figures: the test digits in each latent space (the AE's
+  codes z, the VAE's means mu) with the circle that holds 86% of N(0, I); images decoded from
+  z ~ N(0, I) by each decoder; a straight line between two encoded digits, decoded by each.
+- ``beta``: VAEs with β = 0, 1, 4, 10 (β = 0 is reconstruction alone). Figures: test reconstruction
+  and KL after training against β; the latent scatter and the decoded 2-D grid (manifold) for each β.
+- ``cvae``: a conditional VAE. Figure: one row per digit 0-9; each column decodes one z ~ N(0, I)
+  with every label, so a column shows one "style" written as ten digits.
+
+Everything is drawn with matplotlib's object API (no pyplot state) into PNG files, and the numbers
+behind the figures go to ``compare.json``. With a 2-D latent space (the default) the scatter and the
+manifold show the latent space itself; with more dimensions the scatter shows the first two principal
+components and the manifold varies the first two coordinates with the others at 0.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .data import Dataset
+from .model import Model
+
+EXPERIMENTS = ("ae-vae", "beta", "cvae")
+BETAS = (0.0, 1.0, 4.0, 10.0)
+SIDE = 28  # images are 28 × 28
+R_86 = 2.0  # P(‖z‖ < 2) = 1 - e^(-2) ≈ 0.865 for z ~ N(0, I) in two dimensions
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every model in a comparison shares. The defaults keep ``tinyvae compare all`` to about
+    two minutes on two CPU cores (six models of 784-400-2-400-784)."""
+
+    epochs: int = 20
+    seed: int = 0
+    hidden: tuple[int, ...] = (400,)
+    latent: int = 2
+    batch_size: int = 128
+    lr: float = 1e-3
+    betas: tuple[float, ...] = BETAS
+    dtype: str = "float32"
+
+    def describe(self) -> str:
+        sizes = "-".join(map(str, [784, *self.hidden, self.latent, *self.hidden[::-1], 784]))
+        return f"{sizes}, {self.epochs} epochs, batch {self.batch_size}, lr {self.lr:g}, seed {self.seed}"
+
+
+@dataclass
+class Comparison:
+    """Trains each model once and keeps it (the β = 1 VAE serves both ``ae-vae`` and ``beta``)."""
+
+    data: Dataset
+    out: Path
+    settings: Settings = field(default_factory=Settings)
+    log: Callable[[str], None] = print
+    models: dict[str, Model] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def model(self, kind: str, beta: float = 1.0) -> Model:
+        """The trained model ``kind`` ("ae", "vae", "cvae"), built and trained on first use."""
+        from .registry import build_model
+        from .train import fit
+
+        key = kind if kind == "ae" else f"{kind} beta={beta:g}"
+        if key in self.models:
+            return self.models[key]
+        s = self.settings
+        cfg: dict[str, Any] = {"model": kind, "x_dim": self.data.x_train.shape[1], "hidden_dims": list(s.hidden),
+                               "z_dim": s.latent, "loss": "bce"}
+        if kind != "ae":
+            cfg["beta"] = float(beta)
+        model = build_model(cfg, rng=np.random.default_rng(s.seed), dtype=np.dtype(s.dtype))
+        t0 = time.perf_counter()
+        metrics = fit(model, self.data, epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=s.seed,
+                      progress=False)
+        last = metrics[-1]
+        seconds = time.perf_counter() - t0
+        self.log(f"  trained {key:<14} test recon {last['test_recon']:7.2f}  kl {last['test_kl']:6.2f}  "
+                 f"({seconds:.1f} s)")
+        self.models[key] = model
+        self.results.setdefault("models", {})[key] = {
+            "config": model.config(), "test_recon": last["test_recon"], "test_kl": last["test_kl"],
+            "test_loss": last["test_loss"], "seconds": seconds,
+        }
+        return model
+
+    def save(self, fig: Any, name: str) -> Path:
+        path = self.out / name
+        fig.savefig(path, dpi=110)
+        self.results.setdefault("figures", []).append(name)
+        return path
+
+
+def run(which: str, data: Dataset, out: str | Path, settings: Settings | None = None,
+        log: Callable[[str], None] = print) -> list[Path]:
+    """Run the experiment ``which`` ("ae-vae", "beta", "cvae" or "all"); returns the figures written.
+
+    Writes the PNG files and ``compare.json`` (settings, each model's final test numbers, the figures)
+    into ``out``.
+    """
+    if which not in (*EXPERIMENTS, "all"):
+        raise ValueError(f"unknown comparison {which!r}; choose one of {[*EXPERIMENTS, 'all']}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    c = Comparison(data, out, settings or Settings(), log)
+    todo = EXPERIMENTS if which == "all" else (which,)
+    paths: list[Path] = []
+    for name in todo:
+        log(f"{name}: {c.settings.describe()}, {data.name} ({len(data.y_train)} train / {len(data.y_test)} test)")
+        paths += {"ae-vae": ae_vs_vae, "beta": beta_sweep, "cvae": conditional}[name](c)
+    c.results["settings"] = asdict(c.settings)
+    c.results["data"] = {"name": data.name, "train": int(len(data.y_train)), "test": int(len(data.y_test))}
+    (out / "compare.json").write_text(json.dumps(c.results, indent=1) + "\n")
+    return paths
+
+
+# ---- the three experiments ---------------------------------------------------------------------------
+def ae_vs_vae(c: Comparison) -> list[Path]:
+    """Latent scatter, samples from N(0, I), and an interpolation, for an AE and a VAE side by side."""
+    ae, vae = c.model("ae"), c.model("vae", 1.0)
+    pair = (("AE", ae, "codes z = encode(x)"), ("VAE", vae, "means mu of q(z|x)"))
+    rng = np.random.default_rng(c.settings.seed)
+    paths = []
+
+    fig, axes = _figure(1, 2, (11, 5))
+    for ax, (name, model, what) in zip(axes, pair):
+        _scatter(ax, model, c.data, f"{name}: {what}")
+    fig.suptitle("Test digits in the latent space (dashed circle: where 86% of z ~ N(0, I) fall)")
+    paths.append(c.save(fig, "ae_vs_vae_latent.png"))
+
+    fig, axes = _figure(1, 2, (11, 5.8))
+    z = rng.standard_normal((64, c.settings.latent))  # the same 64 draws through both decoders
+    for ax, (name, model, _) in zip(axes, pair):
+        _images(ax, _decode(model, z), 8, 8)
+        ax.set_title(f"{name}: decode(z), z ~ N(0, I)")
+    fig.suptitle("Sampling: the same 64 draws z ~ N(0, I) through each decoder")
+    paths.append(c.save(fig, "ae_vs_vae_samples.png"))
+
+    ia, ib = _pick_pair(c.data.y_test)
+    a, b = c.data.x_test[ia : ia + 1], c.data.x_test[ib : ib + 1]
+    ts = np.linspace(0.0, 1.0, 10)
+    fig, axes = _figure(2, 1, (11, 3.2))
+    for ax, (name, model, what) in zip(axes, pair):
+        za, zb = (_host(model.embed(_like(model, v))) for v in (a, b))
+        line = (1 - ts)[:, None] * za + ts[:, None] * zb  # (10, Z): (1 - t) z_a + t z_b
+        row = np.concatenate([a, _decode(model, line), b])
+        _images(ax, row, 1, len(row))
+        ax.set_ylabel(name, rotation=0, labelpad=18, fontsize=12, va="center")
+        ax.set_xticks((np.arange(len(row)) + 0.5) * SIDE)
+        ax.set_xticklabels(["input"] + [f"t={t:.2f}" for t in ts] + ["input"], fontsize=8)
+    fig.suptitle(f"Interpolation between a test {c.data.y_test[ia]} and a test {c.data.y_test[ib]}: "
+                 f"decode((1 - t)·z_a + t·z_b), z = the AE's code, the VAE's mean", fontsize=11)
+    paths.append(c.save(fig, "ae_vs_vae_interpolation.png"))
+    return paths
+
+
+def beta_sweep(c: Comparison) -> list[Path]:
+    """Final test reconstruction and KL against β; the latent scatter and the manifold for each β."""
+    betas = c.settings.betas
+    models = [c.model("vae", b) for b in betas]
+    rows = [c.results["models"][f"vae beta={b:g}"] for b in betas]
+    recon = [r["test_recon"] for r in rows]
+    kl = [r["test_kl"] for r in rows]
+    c.results["beta_sweep"] = {"beta": list(betas), "test_recon": recon, "test_kl": kl}
+    labels = [f"β={b:g}" for b in betas]
+    paths = []
+
+    fig, axes = _figure(1, 2, (10, 4))
+    for ax, values, what, color in ((axes[0], recon, "reconstruction (BCE, nats per image)", "tab:blue"),
+                                    (axes[1], kl, "KL(q(z|x) ‖ N(0, I)) (nats per image)", "tab:orange")):
+        bars = ax.bar(labels, values, color=color)
+        ax.bar_label(bars, fmt="%.1f")
+        ax.set_title(what)
+        ax.set_xlabel("weight of the KL term")
+        ax.margins(y=0.15)
+    fig.suptitle(f"β-VAE after {c.settings.epochs} epochs: the two terms of the loss on the test digits "
+                 f"(loss = reconstruction + β·KL; β=0 trains on reconstruction alone)")
+    paths.append(c.save(fig, "beta_sweep_losses.png"))
+
+    fig, axes = _figure(1, len(betas), (4.2 * len(betas), 4.4))
+    for ax, b, model in zip(axes, betas, models):
+        _scatter(ax, model, c.data, f"β={b:g}: means mu", colorbar=False)
+    fig.suptitle("Test digits in the latent space for each β (dashed circle: where 86% of z ~ N(0, I) fall)")
+    paths.append(c.save(fig, "beta_sweep_latent.png"))
+
+    n = 15
+    grid = np.linspace(-R_86, R_86, n)
+    fig, axes = _figure(1, len(betas), (4.2 * len(betas), 4.6))
+    for ax, b, model in zip(axes, betas, models):
+        _manifold(ax, model, grid)
+        ax.set_title(f"β={b:g}")
+    fig.suptitle(f"Decoded grid of z over [{-R_86:g}, {R_86:g}]² (the region of the dashed circle's square)"
+                 + ("" if c.settings.latent == 2 else "; z_3.. = 0"))
+    paths.append(c.save(fig, "beta_sweep_manifold.png"))
+    return paths
+
+
+def conditional(c: Comparison) -> list[Path]:
+    """One row per digit: each column decodes one z ~ N(0, I) next to every label."""
+    model = c.model("cvae", 1.0)
+    n_classes, cols = model.n_classes, 12  # type: ignore[attr-defined]
+    z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
+    rows = [_host(model.decode(_like(model, z), np.full(cols, d))) for d in range(n_classes)]  # type: ignore[call-arg]
+    fig, axes = _figure(1, 1, (8, 7.4))
+    ax = axes[0]
+    _images(ax, np.concatenate(rows), n_classes, cols)
+    ax.set_yticks((np.arange(n_classes) + 0.5) * SIDE)
+    ax.set_yticklabels([str(d) for d in range(n_classes)])
+    ax.set_ylabel("label given to the decoder")
+    ax.set_xlabel("column: one z ~ N(0, I), the same for the whole column")
+    ax.set_title("Conditional VAE: decode(z, digit)")
+    return [c.save(fig, "cvae_digits.png")]
+
+
+# ---- drawing helpers ---------------------------------------------------------------------------------
+def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    return fig, list(axes.ravel())
+
+
+def _host(a: Any) -> np.ndarray:
+    from .backend import to_numpy
+
+    return np.asarray(to_numpy(a), dtype=np.float64)
+
+
+def _like(model: Model, a: np.ndarray) -> Any:
+    from .backend import asarray_like
+
+    return asarray_like(a, next(iter(model.params.values())))
+
+
+def _decode(model: Model, z: np.ndarray) -> np.ndarray:
+    """Images (n, 784) on the host for latent points z (n, Z); a CVAE gets labels cycling 0..9."""
+    if getattr(model, "conditional", False):
+        return _host(model.decode(_like(model, z), np.arange(len(z)) % model.n_classes))  # type: ignore[attr-defined]
+    return _host(model.decode(_like(model, z)))  # type: ignore[attr-defined]
+
+
+def _embed(model: Model, data: Dataset) -> np.ndarray:
+    x = _like(model, data.x_test)
+    if getattr(model, "conditional", False):
+        return _host(model.embed(x, data.y_test))  # type: ignore[attr-defined]
+    return _host(model.embed(x))  # type: ignore[attr-defined]
+
+
+def tile(images: np.ndarray, rows: int, cols: int, side: int = SIDE, pad: int = 0) -> np.ndarray:
+    """Images (n, side²), n <= rows·cols, as one (rows·side, cols·side) array, row by row (blank cells 0)."""
+    canvas = np.zeros((rows * (side + pad), cols * (side + pad)))
+    for i, img in enumerate(np.asarray(images)[: rows * cols]):
+        r, q = divmod(i, cols)
+        canvas[r * (side + pad) : r * (side + pad) + side, q * (side + pad) : q * (side + pad) + side] = img.reshape(side, side)
+    return canvas
+
+
+def _images(ax: Any, images: np.ndarray, rows: int, cols: int) -> None:
+    ax.imshow(tile(images, rows, cols), cmap="gray_r", vmin=0.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = True) -> None:
+    """Test digits in the latent space, coloured by label; with a 2-D latent space, the N(0, I) circle."""
+    from matplotlib.patches import Circle
+
+    pts = _embed(model, data)
+    if pts.shape[1] == 2:
+        xy, labels = pts, ("z_1", "z_2")
+    else:  # the first two principal components
+        centred = pts - pts.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        xy, labels = centred @ vt[:2].T, ("PC 1", "PC 2")
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=data.y_test, cmap="tab10", vmin=-0.5, vmax=9.5, s=6, alpha=0.8)
+    if pts.shape[1] == 2:
+        ax.add_patch(Circle((0, 0), R_86, fill=False, ls="--", lw=1.5, color="black"))
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(title)
+    if colorbar:
+        cb = ax.figure.colorbar(sc, ax=ax, ticks=range(10), shrink=0.85)
+        cb.set_label("digit")
+
+
+def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
+    """Decode the n × n grid of (z_1, z_2) values (z_1 across, z_2 up) and draw it with its axes."""
+    n = len(grid)
+    z1, z2 = np.meshgrid(grid, grid[::-1])  # top row: the largest z_2
+    z = np.zeros((n * n, model.config()["z_dim"]))
+    z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
+    half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
+    lo, hi = grid[0] - half, grid[-1] + half
+    ax.imshow(tile(_decode(model, z), n, n), cmap="gray_r", vmin=0.0, vmax=1.0, extent=(lo, hi, lo, hi))
+    ax.set_xlabel("z_1")
+    ax.set_ylabel("z_2")
+
+
+def _pick_pair(y: np.ndarray, wanted: tuple[int, int] = (2, 6)) -> tuple[int, int]:
+    """Indices of the first test image of each wanted digit (of the first two labels that differ if missing)."""
+    y = np.asarray(y)
+    if all((y == d).any() for d in wanted):
+        return int(np.flatnonzero(y == wanted[0])[0]), int(np.flatnonzero(y == wanted[1])[0])
+    other = np.flatnonzero(y != y[0])
+    return 0, int(other[0]) if len(other) else min(1, len(y) - 1)
