@@ -1,0 +1,382 @@
+"""The pictures of a trained model: loss curves, reconstructions, samples, the latent space, interpolations.
+
+Each function takes a model (any tinyvae model: VAE, AE, CVAE, ConvVAE, on any backend) or the training
+metrics, draws one figure, writes it as a PNG to ``path`` and returns the path::
+
+    loss_curves(metrics, path)                  total, reconstruction and KL per epoch, train and test
+    reconstructions(model, x, path)             originals above their reconstructions
+    samples(model, path, rng)                   images decoded from z ~ N(0, I) (a CVAE: one row per digit)
+    latent_scatter(model, x, y, path)           the latent points coloured by digit (PCA if z_dim > 2)
+    manifold(model, path)                       a 2-D latent space scanned on a grid of decoded z
+    interpolation(model, x_a, x_b, path)        decoded points on the straight line between two codes
+    save_all(model, data, metrics, out_dir, rng)  all of the above that apply, under fixed file names
+
+Images are flat rows of D = side² pixels in [0, 1] (784 for MNIST); :func:`image_grid` puts them back
+into side × side squares, row-major (the first 28 values are the top row), and tiles them. Every image
+is drawn with the grey colormap on the fixed range [0, 1] (0 black, 1 white), so a faint decoder output
+looks faint. matplotlib is imported inside the functions (``import tinyvae`` does not load it) and only
+through its object-oriented ``Figure``, which renders with Agg and leaves pyplot's state alone.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import backend
+from .backend import Array
+
+CMAP_IMAGES = "gray"
+CMAP_DIGITS = "tab10"  # ten distinct colours, one per digit
+GRID_LINE = 0.5  # grey between the tiles of a grid
+GAP = 6  # pixels of white between an interpolation's inputs and its decoded line
+
+
+# ---- arrays: bring them home, tile them ----------------------------------------------------------------
+def image_side(d: int) -> int:
+    """The side of a square image with ``d`` pixels (28 for 784); ValueError if ``d`` is not a square."""
+    side = math.isqrt(int(d))
+    if side * side != d:
+        raise ValueError(f"images of {d} pixels are not square; plots expect flat side×side images (784 = 28²)")
+    return side
+
+
+def image_grid(images: Any, nrows: int, ncols: int, *, pad: int = 1, pad_value: float = GRID_LINE) -> np.ndarray:
+    """Tile flat images (n, side²) into one array of nrows × ncols squares, row by row.
+
+    Image k lands in grid row k // ncols, column k % ncols; each is reshaped row-major to (side, side),
+    so its first ``side`` values are its top row (the digit stands upright). Tiles are separated by
+    ``pad`` pixels of ``pad_value``; missing tiles (n < nrows·ncols) stay ``pad_value``.
+    Returns (nrows·(side + pad) - pad, ncols·(side + pad) - pad).
+    """
+    imgs = np.asarray(backend.to_numpy(images), dtype=np.float64)
+    if imgs.ndim == 1:
+        imgs = imgs[None, :]
+    if imgs.ndim != 2:
+        raise ValueError(f"image_grid expects flat images (n, pixels), got shape {imgs.shape}")
+    n, d = imgs.shape
+    if n > nrows * ncols:
+        raise ValueError(f"{n} images do not fit a {nrows}×{ncols} grid")
+    side = image_side(d)
+    step = side + pad
+    grid = np.full((nrows * step - pad, ncols * step - pad), pad_value, dtype=np.float64)
+    for k in range(n):
+        r, c = divmod(k, ncols)
+        grid[r * step : r * step + side, c * step : c * step + side] = imgs[k].reshape(side, side)
+    return grid
+
+
+def pca_2d(z: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Project points z (n, d) onto their first two principal axes: (points (n, 2), variance ratios (2,)).
+
+    The centred points Z = z - mean have the SVD Z = U S Vᵀ; the rows of Vᵀ are the principal axes,
+    in order of decreasing variance S²/(n - 1). Each axis's sign is fixed so that its largest
+    component is positive (the SVD alone leaves it free). The ratios are each axis's share of the
+    total variance. A d = 1 input gets a zero second coordinate.
+    """
+    z = np.asarray(backend.to_numpy(z), dtype=np.float64)
+    if z.ndim != 2 or z.shape[0] < 2:
+        raise ValueError(f"pca_2d expects at least two points (n, d), got shape {z.shape}")
+    centred = z - z.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
+    vt = vt * signs[:, None]
+    var = s**2
+    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
+    proj = centred @ vt[:2].T
+    if proj.shape[1] == 1:
+        proj, ratio = np.hstack([proj, np.zeros_like(proj)]), np.append(ratio, 0.0)
+    return proj, ratio[:2]
+
+
+def _host(model: Any, a: Any) -> Array:
+    """Host data ``a`` as an array in ``model``'s namespace, dtype and device."""
+    return backend.asarray_like(np.asarray(backend.to_numpy(a)), next(iter(model.params.values())))
+
+
+def _z_dim(model: Any) -> int:
+    return int(model.config()["z_dim"])
+
+
+def _kind(model: Any) -> str:
+    """'VAE', 'AE', 'CVAE', 'conv VAE': the model's name in titles."""
+    cfg = model.config()
+    name = str(cfg.get("model", "vae")).upper()
+    return f"conv {name}" if cfg.get("arch") == "conv" else name
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def _show_grid(ax: Any, grid: np.ndarray) -> None:
+    ax.imshow(grid, cmap=CMAP_IMAGES, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
+    return [k * (side + pad) + (side - 1) / 2 for k in range(count)]
+
+
+# ---- the figures ---------------------------------------------------------------------------------------
+def loss_curves(metrics: Any, path: str | Path) -> Path:
+    """Three panels, total, reconstruction and KL per image against the epoch, train and test.
+
+    ``metrics``: the list that ``tinyvae.train.fit`` returns (or ``metrics.json``'s dict with its
+    ``"epochs"`` list): dicts with ``epoch``, ``train_loss``, ``test_loss``, ``test_recon``, ``test_kl``
+    and, when recorded, ``train_recon`` and ``train_kl``.
+    """
+    rows = metrics["epochs"] if isinstance(metrics, dict) else list(metrics)
+    if not rows:
+        raise ValueError("loss_curves needs at least one epoch of metrics")
+    epochs = [r["epoch"] for r in rows]
+    fig = _figure(12, 3.8)
+    axes = fig.subplots(1, 3)
+    panels = [("total", "train_loss", "test_loss", "total loss (negative ELBO)"),
+              ("reconstruction", "train_recon", "test_recon", "reconstruction loss"),
+              ("KL", "train_kl", "test_kl", "KL divergence")]
+    for ax, (_, train_key, test_key, title) in zip(axes, panels):
+        for key, label, style in ((train_key, "train", "-o"), (test_key, "test", "-s")):
+            if all(key in r for r in rows):
+                ax.plot(epochs, [float(r[key]) for r in rows], style, label=label, markersize=3)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats per image")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle("Loss per image: total = reconstruction + β·KL")
+    return _save(fig, path)
+
+
+def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any = None) -> Path:
+    """The first ``n`` images of x (N, D) on top, their reconstructions (model.reconstruct) below.
+
+    A VAE reconstructs through the latent means (no sampling). Conditional models need the labels ``y``.
+    """
+    x = np.asarray(backend.to_numpy(x))[:n]
+    args = _labels_for(model, y, n, "reconstructions")
+    x_hat = backend.to_numpy(model.reconstruct(_host(model, x), *args))
+    n = x.shape[0]
+    side = image_side(x.shape[1])
+    fig = _figure(max(4.0, 0.75 * n), 1.9)
+    ax = fig.subplots()
+    _show_grid(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
+    ax.set_yticks(_tile_centres(2, side), ["original", "reconstruction"])
+    ax.set_title(f"{_kind(model)}: test images (top) and their reconstructions (bottom)")
+    return _save(fig, path)
+
+
+def samples(model: Any, path: str | Path, rng: np.random.Generator, n: int = 64) -> Path:
+    """Images decoded from z ~ N(0, I): ``model.sample(n, rng)`` on a square-ish grid.
+
+    A conditional model draws one row per digit instead, ``model.generate(digit, k, rng)`` with
+    k = ceil(n / classes) images in each row.
+    """
+    if getattr(model, "conditional", False):
+        classes = int(model.config().get("n_classes", 10))
+        k = max(1, -(-n // classes))
+        imgs = np.concatenate([backend.to_numpy(model.generate(d, k, rng)) for d in range(classes)])
+        nrows, ncols, title = classes, k, f"{_kind(model)}: z ~ N(0, I) decoded with each digit's label (one row a digit)"
+    else:
+        imgs = backend.to_numpy(model.sample(n, rng))
+        ncols = math.ceil(math.sqrt(n))
+        nrows = math.ceil(n / ncols)
+        title = f"{_kind(model)}: {n} images decoded from z ~ N(0, I)"
+    side = image_side(imgs.shape[1])
+    fig = _figure(max(4.0, 0.55 * ncols + 1.0), 0.55 * nrows + 0.6)
+    ax = fig.subplots()
+    _show_grid(ax, image_grid(imgs, nrows, ncols))
+    if getattr(model, "conditional", False):
+        ax.set_yticks(_tile_centres(nrows, side), [str(d) for d in range(nrows)])
+        ax.set_ylabel("digit")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
+    """The latent point of every image of x (N, D) (``model.embed``), coloured by its digit y (N,).
+
+    A 2-D latent space is drawn as it is (axes z1, z2); a higher-dimensional one is projected onto
+    its first two principal axes (:func:`pca_2d`, the title says so and gives their share of the
+    variance). For a VAE the points are the latent means mu, for an AE the codes z.
+    """
+    y = np.asarray(backend.to_numpy(y)).astype(int)
+    x = np.asarray(backend.to_numpy(x))
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"latent_scatter expects one label per image: x {x.shape}, y {y.shape}")
+    args = (y,) if getattr(model, "conditional", False) else ()
+    z = np.asarray(backend.to_numpy(model.embed(_host(model, x), *args)), dtype=np.float64)
+    what = "latent means μ" if model.config().get("model") in ("vae", "cvae") else "codes z"
+    if z.shape[1] == 2:
+        pts, xlabel, ylabel = z, "z1", "z2"
+        title = f"{_kind(model)}: {what} of {len(z):,} images"
+    else:
+        pts, ratio = pca_2d(z)
+        xlabel, ylabel = f"PC1 ({ratio[0]:.0%} of variance)", f"PC2 ({ratio[1]:.0%} of variance)"
+        title = f"{_kind(model)}: {what} of {len(z):,} images, {z.shape[1]}-D projected to 2-D by PCA"
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    import matplotlib
+
+    classes = max(10, int(y.max()) + 1)
+    base = matplotlib.colormaps[CMAP_DIGITS]
+    cmap = ListedColormap([base(i % base.N) for i in range(classes)])
+    norm = BoundaryNorm(np.arange(classes + 1) - 0.5, classes)
+    fig = _figure(6.6, 5.4)
+    ax = fig.subplots()
+    sc = ax.scatter(pts[:, 0], pts[:, 1], c=y, cmap=cmap, norm=norm, s=7, alpha=0.8, linewidths=0)
+    cbar = fig.colorbar(sc, ax=ax, ticks=np.arange(classes))
+    cbar.set_label("digit")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if z.shape[1] == 2:
+        ax.set_aspect("equal", adjustable="datalim")
+    return _save(fig, path)
+
+
+def normal_quantiles(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
+    """n points z with Φ(z) evenly spaced from ``lo`` to ``hi``: equal prior mass between neighbours."""
+    inv = NormalDist().inv_cdf
+    return np.array([inv(p) for p in np.linspace(lo, hi, n)])
+
+
+def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = None) -> Path:
+    """The 2-D latent space scanned: decode(z) for z on an n × n grid of standard-normal quantiles.
+
+    Columns run along z1 (left to right, increasing), rows along z2 (bottom to top, increasing), as on
+    a plot's axes. The grid spans the quantiles 5% to 95% of N(0, 1), where the prior puts its mass.
+    Only for models with z_dim == 2 (ValueError otherwise); a conditional model also needs ``digit``.
+    """
+    z_dim = _z_dim(model)
+    if z_dim != 2:
+        raise ValueError(f"manifold needs a 2-D latent space, this {_kind(model)} has z_dim={z_dim}; "
+                         f"train one with --latent 2 (latent_scatter projects any z_dim)")
+    conditional = getattr(model, "conditional", False)
+    if conditional and digit is None:
+        raise ValueError("manifold of a conditional model needs the digit to decode with: manifold(..., digit=7)")
+    q = normal_quantiles(n)
+    z1, z2 = np.meshgrid(q, q[::-1])  # row 0 is the largest z2: up is up
+    z = np.stack([z1.ravel(), z2.ravel()], axis=1)  # (n², 2), row-major over the grid
+    args = (np.full(len(z), int(digit)),) if conditional else ()
+    imgs = backend.to_numpy(model.decode(_host(model, z), *args))
+    side = image_side(imgs.shape[1])
+    fig = _figure(8.4, 8.4)
+    ax = fig.subplots()
+    _show_grid(ax, image_grid(imgs, n, n))
+    ticks = list(range(0, n, max(1, n // 5))) + ([n - 1] if (n - 1) % max(1, n // 5) else [])
+    centres = _tile_centres(n, side)
+    ax.set_xticks([centres[i] for i in ticks], [f"{q[i]:.2f}" for i in ticks])
+    ax.set_yticks([centres[i] for i in ticks], [f"{q[::-1][i]:.2f}" for i in ticks])
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    which = f" with label {digit}" if conditional else ""
+    ax.set_title(f"{_kind(model)}: decoded z over the 2-D latent space{which} (5%–95% quantiles of N(0, 1))",
+                 fontsize=10)
+    return _save(fig, path)
+
+
+def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int = 10) -> Path:
+    """Walk the straight line between two encoded images and decode along it.
+
+    x_a, x_b: one image each (D,) or several (k, D), one row per pair. Each row shows the input x_a,
+    then decode((1 - α) z_a + α z_b) for α = 0, 1/(steps-1), ..., 1, then the input x_b, where
+    z = model.embed(x) (the latent means for a VAE). Pairs chained as 2→4, 4→5, 5→6 walk the
+    intro lecture's 2→4→5→6. Not for conditional models (their decoder also needs a label).
+    """
+    if getattr(model, "conditional", False):
+        raise ValueError("interpolation between encoded digits needs an unconditional model "
+                         "(a CVAE's decoder also takes the label)")
+    if steps < 2:
+        raise ValueError(f"interpolation needs steps >= 2 (both ends), got {steps}")
+    a = np.atleast_2d(np.asarray(backend.to_numpy(x_a)))
+    b = np.atleast_2d(np.asarray(backend.to_numpy(x_b)))
+    if a.shape != b.shape:
+        raise ValueError(f"interpolation expects x_a and x_b of the same shape, got {a.shape} and {b.shape}")
+    z_a = np.asarray(backend.to_numpy(model.embed(_host(model, a))), dtype=np.float64)
+    z_b = np.asarray(backend.to_numpy(model.embed(_host(model, b))), dtype=np.float64)
+    alphas = np.linspace(0.0, 1.0, steps)
+    k, d = a.shape
+    z = (1 - alphas[None, :, None]) * z_a[:, None, :] + alphas[None, :, None] * z_b[:, None, :]  # (k, steps, Z)
+    decoded = backend.to_numpy(model.decode(_host(model, z.reshape(k * steps, -1)))).reshape(k, steps, d)
+    side = image_side(d)
+    gap = np.ones((k * (side + 1) - 1, GAP))  # white: sets the inputs apart from the decoded line
+    grid = np.hstack([image_grid(a, k, 1), gap, image_grid(decoded.reshape(k * steps, d), k, steps), gap,
+                      image_grid(b, k, 1)])
+    fig = _figure(0.62 * (steps + 2) + 1.0, 0.62 * k + 0.9)
+    ax = fig.subplots()
+    _show_grid(ax, grid)
+    start = side + GAP  # the first decoded column, after x_a and the gap
+    start_b = start + steps * (side + 1) - 1 + GAP  # x_b's first column
+    centres = [(side - 1) / 2] + [start + c for c in _tile_centres(steps, side)] + [start_b + (side - 1) / 2]
+    labels = ["x_a"] + [f"{al:.2g}" for al in alphas] + ["x_b"]
+    ax.set_xticks(centres, labels, fontsize=8)
+    ax.set_xlabel("α  (decoded at (1 − α)·z_a + α·z_b)")
+    ax.set_title(f"{_kind(model)}: a straight line in latent space, decoded", fontsize=10)
+    return _save(fig, path)
+
+
+def _labels_for(model: Any, y: Any, n: int, who: str) -> tuple:
+    if not getattr(model, "conditional", False):
+        return ()
+    if y is None:
+        raise ValueError(f"{who} of a conditional model needs the labels y of the images")
+    return (np.asarray(backend.to_numpy(y))[:n].astype(int),)
+
+
+# ---- everything at once --------------------------------------------------------------------------------
+FILES = ("loss_curves.png", "reconstructions.png", "samples.png", "latent_scatter.png", "manifold.png",
+         "interpolation.png")
+
+INTERPOLATION_CHAIN = (2, 4, 5, 6)  # the intro lecture's walk
+
+
+def first_of_each(y: Any, digits: Sequence[int]) -> np.ndarray:
+    """Indices of the first image of each digit in ``digits`` (skipping digits that do not occur)."""
+    y = np.asarray(backend.to_numpy(y)).astype(int)
+    return np.array([int(np.flatnonzero(y == d)[0]) for d in digits if np.any(y == d)], dtype=int)
+
+
+def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.random.Generator) -> list[Path]:
+    """Write every figure that applies to ``model`` into ``out_dir``; returns their paths.
+
+    data: a ``tinyvae.data.Dataset`` (its test set is drawn); metrics: fit's list (or None to skip the
+    loss curves). ``manifold.png`` only for z_dim == 2 and unconditional models; ``interpolation.png``
+    only for unconditional ones (2→4→5→6 through the first test image of each).
+    """
+    out = Path(out_dir)
+    x, y = np.asarray(data.x_test), np.asarray(data.y_test)
+    written = []
+    if metrics:
+        written.append(loss_curves(metrics, out / "loss_curves.png"))
+    shown = first_of_each(y, range(10))
+    shown = shown if len(shown) >= 2 else np.arange(min(10, len(x)))
+    written.append(reconstructions(model, x[shown], out / "reconstructions.png", n=len(shown), y=y[shown]))
+    written.append(samples(model, out / "samples.png", rng))
+    written.append(latent_scatter(model, x, y, out / "latent_scatter.png"))
+    conditional = getattr(model, "conditional", False)
+    if _z_dim(model) == 2 and not conditional:
+        written.append(manifold(model, out / "manifold.png"))
+    if not conditional:
+        chain = first_of_each(y, INTERPOLATION_CHAIN)
+        chain = chain if len(chain) >= 2 else np.arange(min(2, len(x)))
+        written.append(interpolation(model, x[chain[:-1]], x[chain[1:]], out / "interpolation.png"))
+    return written
