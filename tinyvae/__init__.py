@@ -21,6 +21,7 @@ from .losses import bce, bce_with_logits, kl_divergence, mse
 from .model import Loss, Model
 from .optim import SGD, Adam
 from .reparam import Reparameterize
+from .train import TrainingDiverged, fit
 from .vae import VAE
 from . import worked_example
 
@@ -32,5 +33,5 @@ __all__ = [
     "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
     "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
     "kl_divergence", "mse",
-    "worked_example",
+    "worked_example", "fit", "TrainingDiverged",
 ]
