@@ -50,6 +50,11 @@ def test_train_prints_epochs_and_where(tmp_path, capsys):
     assert "already done 1 epochs" in capsys.readouterr().out
 
 
+def test_progress_bar_on_request(tmp_path, capsys):
+    assert main(["train", *TINY, "--progress", "on", "--out", str(tmp_path)]) == 0
+    assert "epoch 1/1" in capsys.readouterr().err  # tqdm's bar, on stderr
+
+
 def test_resume_takes_the_saved_settings(tmp_path, capsys):
     assert main(["train", *TINY, "--seed", "3", "--batch-size", "50", "--out", str(tmp_path / "a")]) == 0
     assert main(["train", "--resume", "--epochs", "2", "--out", str(tmp_path / "a")]) == 0

@@ -145,6 +145,9 @@ def test_bad_paths(tmp_path):
     (tmp_path / "x.csv").write_text("1,2\n")
     with pytest.raises(ValueError, match="expected a directory of MNIST IDX files or an .npz file"):
         D.load(tmp_path / "x.csv")
+    (tmp_path / "text.npz").write_text("x_train,y_train")
+    with pytest.raises(ValueError, match="not a readable .npz file \\(not a zip archive\\)"):
+        D.load(tmp_path / "text.npz")
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(ValueError, match="not a readable .npz file"):
         D.load(tmp_path / "broken.npz")

@@ -193,7 +193,7 @@ def _grads_finite(model: Model) -> bool:
 def _bar(it: range, show: bool, desc: str) -> Any:
     if not show:
         return it
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(it, desc=desc, leave=False, unit="batch")
 
