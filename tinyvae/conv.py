@@ -127,6 +127,16 @@ def _to_batch_first(a: Array, C: int, N: int, H: int, W: int) -> Array:
     return xp.permute_dims(xp.reshape(a, (C, N, H, W)), (1, 0, 2, 3))
 
 
+def _matmul_t(a: Array, b: Array) -> Array:
+    """``a @ bᵀ`` for a (m, K), b (n, K) -> (m, n): a weight gradient, summed over a long K = N·H·W.
+
+    Computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the same numbers, but OpenBLAS (0.3, two threads)
+    was measured up to 40× slower on the orientation whose output has few rows and whose shared
+    axis is long (ConvTranspose2d(64 → 32) on 28×28 images: 1.2 s against 0.03 s a batch).
+    """
+    return a @ b.T if a.shape[0] >= b.shape[0] else (b @ a.T).T
+
+
 def _init(shape: tuple[int, ...], fan_in: int, bias: int | None, rng: np.random.Generator, dtype: Any) -> tuple:
     """torch's default: W and b ~ U(-1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5)."""
     bound = 1.0 / math.sqrt(fan_in)
@@ -189,7 +199,7 @@ class Conv2d(Layer):
         cols = im2col(_pad_channel_first(x, self.padding), self.kernel_size, self.stride, (Ho, Wo))
         out = xp.reshape(Wt, (self.out_channels, -1)) @ cols  # (C_out, N·Ho·Wo): one matmul
         if "b" in self.params:
-            out = out + self.params["b"][:, None]
+            out += self.params["b"][:, None]  # in place: out is a fresh array
         self.cache = (cols, (N, H, W, Ho, Wo))
         return _to_batch_first(out, self.out_channels, N, Ho, Wo)
 
@@ -199,7 +209,7 @@ class Conv2d(Layer):
         Wt = self.params["W"]
         xp = namespace(dout, Wt)
         dout_mat = xp.reshape(xp.permute_dims(dout, (1, 0, 2, 3)), (self.out_channels, N * Ho * Wo))
-        self.grads["W"] = xp.reshape(dout_mat @ cols.T, Wt.shape)  # ∂L/∂W = dout colsᵀ
+        self.grads["W"] = xp.reshape(_matmul_t(dout_mat, cols), Wt.shape)  # ∂L/∂W = dout colsᵀ
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout_mat, axis=1)  # ∂L/∂b = Σ dout
         if not need_dx:
@@ -285,7 +295,7 @@ class ConvTranspose2d(Layer):
         canvas = (self.out_channels, N, Ho + 2 * ph, Wo + 2 * pw)  # includes output_padding's rows
         out = col2im(cols, canvas, self.kernel_size, self.stride, (H, W))[:, :, ph : ph + Ho, pw : pw + Wo]
         if "b" in self.params:
-            out = out + self.params["b"][:, None, None, None]
+            out += self.params["b"][:, None, None, None]  # in place: out is a slice of a fresh canvas
         self.cache = (x_mat, (N, H, W, Ho, Wo))
         return xp.permute_dims(out, (1, 0, 2, 3))
 
@@ -297,7 +307,7 @@ class ConvTranspose2d(Layer):
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout, axis=(0, 2, 3))  # ∂L/∂b = Σ dout
         dcols = im2col(_pad_channel_first(dout, self.padding), self.kernel_size, self.stride, (H, W))
-        self.grads["W"] = xp.reshape(x_mat @ dcols.T, Wt.shape)  # ∂L/∂W = x dcolsᵀ
+        self.grads["W"] = xp.reshape(_matmul_t(x_mat, dcols), Wt.shape)  # ∂L/∂W = x dcolsᵀ
         if not need_dx:
             return None
         dx = xp.reshape(Wt, (self.in_channels, -1)) @ dcols  # (C_in, N·H·W): Conv2d's forward
