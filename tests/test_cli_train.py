@@ -121,6 +121,7 @@ ERRORS = [
     (["train", "--hidden", "400", "0"], "--hidden widths must be positive"),
     (["train", "--beta", "-1"], "--beta must be a number >= 0"),
     (["train", "--limit", "0"], "--limit must be at least 1"),
+    (["train", "--threads", "0"], "--threads must be at least 1"),
     (["train", "--model", "ae", "--beta", "2"], "plain autoencoder (--model ae) does not have"),
     (["train", "--arch", "conv", "--model", "cvae"], "--arch conv is available for --model vae only"),
     (["train", "--data", "{tmp}/nope"], "no such file or directory"),
