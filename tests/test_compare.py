@@ -64,9 +64,21 @@ def test_tile_places_images_row_by_row():
     np.testing.assert_array_equal(canvas[2:, 2:], 0)
 
 
-def test_pick_pair():
-    assert _pick_pair(np.array([5, 6, 2, 6, 2])) == (2, 1)
-    assert _pick_pair(np.array([5, 5, 3])) == (0, 2)
+def test_pick_pair_takes_the_best_reconstructed_of_each_digit():
+    from tinyvae.data import Dataset
+
+    class Echo:  # reconstructs every image as all zeros: the faintest image has the smallest error
+        params = {"w": np.zeros(1)}
+
+        def reconstruct(self, x):
+            return np.zeros_like(x)
+
+    x = np.array([[0.9, 0.9], [0.2, 0.1], [0.5, 0.5], [0.1, 0.0], [0.3, 0.3]])
+    y = np.array([0, 0, 7, 7, 7])
+    data = Dataset(x, y, x, y, name="toy")
+    assert _pick_pair(data, (Echo(),)) == (1, 3)
+    no_seven = Dataset(x, y, x[:2], np.array([5, 3]), name="toy")
+    assert _pick_pair(no_seven, (Echo(),)) == (0, 1)
 
 
 # ---- the measurements (bench/classify_samples.py) -----------------------------------------------------

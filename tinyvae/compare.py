@@ -128,25 +128,25 @@ def run(which: str, data: Dataset, out: str | Path, settings: Settings | None = 
 def ae_vs_vae(c: Comparison) -> list[Path]:
     """Latent scatter, samples from N(0, I), and an interpolation, for an AE and a VAE side by side."""
     ae, vae = c.model("ae"), c.model("vae", 1.0)
-    pair = (("AE", ae, "codes z = encode(x)"), ("VAE", vae, "means mu of q(z|x)"))
+    pair = (("AE", ae, "codes $z$ = encode($x$)"), ("VAE", vae, r"means $\mu$ of $q(z\,|\,x)$"))
     rng = np.random.default_rng(c.settings.seed)
     paths = []
 
     fig, axes = _figure(1, 2, (11, 5))
     for ax, (name, model, what) in zip(axes, pair):
         _scatter(ax, model, c.data, f"{name}: {what}")
-    fig.suptitle("Test digits in the latent space (dashed circle: where 86% of z ~ N(0, I) fall)")
+    fig.suptitle("Test digits in the latent space (dashed circle: where 86% of $z \\sim N(0, I)$ fall)")
     paths.append(c.save(fig, "ae_vs_vae_latent.png"))
 
     fig, axes = _figure(1, 2, (11, 5.8))
     z = rng.standard_normal((64, c.settings.latent))  # the same 64 draws through both decoders
     for ax, (name, model, _) in zip(axes, pair):
         _images(ax, _decode(model, z), 8, 8)
-        ax.set_title(f"{name}: decode(z), z ~ N(0, I)")
-    fig.suptitle("Sampling: the same 64 draws z ~ N(0, I) through each decoder")
+        ax.set_title(f"{name}: decode($z$)")
+    fig.suptitle("Sampling: the same 64 draws $z \\sim N(0, I)$ through each decoder")
     paths.append(c.save(fig, "ae_vs_vae_samples.png"))
 
-    ia, ib = _pick_pair(c.data.y_test)
+    ia, ib = _pick_pair(c.data, (ae, vae))
     a, b = c.data.x_test[ia : ia + 1], c.data.x_test[ib : ib + 1]
     ts = np.linspace(0.0, 1.0, 10)
     fig, axes = _figure(2, 1, (11, 3.2))
@@ -156,10 +156,10 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
         row = np.concatenate([a, _decode(model, line), b])
         _images(ax, row, 1, len(row))
         ax.set_ylabel(name, rotation=0, labelpad=18, fontsize=12, va="center")
-        ax.set_xticks((np.arange(len(row)) + 0.5) * SIDE)
+        ax.set_xticks(np.arange(len(row)) * SIDE + (SIDE - 1) / 2)  # pixel centres
         ax.set_xticklabels(["input"] + [f"t={t:.2f}" for t in ts] + ["input"], fontsize=8)
     fig.suptitle(f"Interpolation between a test {c.data.y_test[ia]} and a test {c.data.y_test[ib]}: "
-                 f"decode((1 - t)·z_a + t·z_b), z = the AE's code, the VAE's mean", fontsize=11)
+                 f"decode($(1 - t)\\,z_a + t\\,z_b$), $z$ = the AE's code, the VAE's mean", fontsize=11)
     paths.append(c.save(fig, "ae_vs_vae_interpolation.png"))
     return paths
 
@@ -183,14 +183,15 @@ def beta_sweep(c: Comparison) -> list[Path]:
         ax.set_title(what)
         ax.set_xlabel("weight of the KL term")
         ax.margins(y=0.15)
-    fig.suptitle(f"β-VAE after {c.settings.epochs} epochs: the two terms of the loss on the test digits "
-                 f"(loss = reconstruction + β·KL; β=0 trains on reconstruction alone)")
+    fig.suptitle(f"β-VAE after {c.settings.epochs} epochs: the two terms of loss = reconstruction + β·KL on the "
+                 f"test digits\n(β=0 trains on reconstruction alone)")
     paths.append(c.save(fig, "beta_sweep_losses.png"))
 
-    fig, axes = _figure(1, len(betas), (4.2 * len(betas), 4.4))
+    fig, axes = _figure(1, len(betas), (4.2 * len(betas) + 0.8, 4.4))
     for ax, b, model in zip(axes, betas, models):
-        _scatter(ax, model, c.data, f"β={b:g}: means mu", colorbar=False)
-    fig.suptitle("Test digits in the latent space for each β (dashed circle: where 86% of z ~ N(0, I) fall)")
+        dots = _scatter(ax, model, c.data, rf"β={b:g}: means $\mu$", colorbar=False)
+    fig.colorbar(dots, ax=axes, ticks=range(10), shrink=0.85, label="digit")
+    fig.suptitle("Test digits in the latent space for each β (dashed circle: where 86% of $z \\sim N(0, I)$ fall)")
     paths.append(c.save(fig, "beta_sweep_latent.png"))
 
     n = 15
@@ -199,8 +200,8 @@ def beta_sweep(c: Comparison) -> list[Path]:
     for ax, b, model in zip(axes, betas, models):
         _manifold(ax, model, grid)
         ax.set_title(f"β={b:g}")
-    fig.suptitle(f"Decoded grid of z over [{-R_86:g}, {R_86:g}]² (the region of the dashed circle's square)"
-                 + ("" if c.settings.latent == 2 else "; z_3.. = 0"))
+    fig.suptitle(f"decode(z) for z on a grid over [{-R_86:g}, {R_86:g}]², the square around the dashed circle of "
+                 f"the latent plots" + ("" if c.settings.latent == 2 else "; the other coordinates of z are 0"))
     paths.append(c.save(fig, "beta_sweep_manifold.png"))
     return paths
 
@@ -211,14 +212,14 @@ def conditional(c: Comparison) -> list[Path]:
     n_classes, cols = model.n_classes, 12  # type: ignore[attr-defined]
     z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
     rows = [_host(model.decode(_like(model, z), np.full(cols, d))) for d in range(n_classes)]  # type: ignore[call-arg]
-    fig, axes = _figure(1, 1, (8, 7.4))
+    fig, axes = _figure(1, 1, (7.6, 6.9))
     ax = axes[0]
     _images(ax, np.concatenate(rows), n_classes, cols)
-    ax.set_yticks((np.arange(n_classes) + 0.5) * SIDE)
+    ax.set_yticks(np.arange(n_classes) * SIDE + (SIDE - 1) / 2)
     ax.set_yticklabels([str(d) for d in range(n_classes)])
     ax.set_ylabel("label given to the decoder")
-    ax.set_xlabel("column: one z ~ N(0, I), the same for the whole column")
-    ax.set_title("Conditional VAE: decode(z, digit)")
+    ax.set_xlabel("column: one $z \\sim N(0, I)$, the same for the whole column")
+    ax.set_title("Conditional VAE: decode($z$, digit)")
     return [c.save(fig, "cvae_digits.png")]
 
 
@@ -272,13 +273,13 @@ def _images(ax: Any, images: np.ndarray, rows: int, cols: int) -> None:
     ax.set_yticks([])
 
 
-def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = True) -> None:
+def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = True) -> Any:
     """Test digits in the latent space, coloured by label; with a 2-D latent space, the N(0, I) circle."""
     from matplotlib.patches import Circle
 
     pts = _embed(model, data)
     if pts.shape[1] == 2:
-        xy, labels = pts, ("z_1", "z_2")
+        xy, labels = pts, ("$z_1$", "$z_2$")
     else:  # the first two principal components
         centred = pts - pts.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
@@ -286,13 +287,13 @@ def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = 
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=data.y_test, cmap="tab10", vmin=-0.5, vmax=9.5, s=6, alpha=0.8)
     if pts.shape[1] == 2:
         ax.add_patch(Circle((0, 0), R_86, fill=False, ls="--", lw=1.5, color="black"))
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.set_title(title)
     if colorbar:
-        cb = ax.figure.colorbar(sc, ax=ax, ticks=range(10), shrink=0.85)
-        cb.set_label("digit")
+        ax.figure.colorbar(sc, ax=ax, ticks=range(10), shrink=0.85, label="digit")
+    return sc
 
 
 def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
@@ -304,14 +305,23 @@ def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
     half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
     lo, hi = grid[0] - half, grid[-1] + half
     ax.imshow(tile(_decode(model, z), n, n), cmap="gray_r", vmin=0.0, vmax=1.0, extent=(lo, hi, lo, hi))
-    ax.set_xlabel("z_1")
-    ax.set_ylabel("z_2")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
 
 
-def _pick_pair(y: np.ndarray, wanted: tuple[int, int] = (2, 6)) -> tuple[int, int]:
-    """Indices of the first test image of each wanted digit (of the first two labels that differ if missing)."""
-    y = np.asarray(y)
-    if all((y == d).any() for d in wanted):
-        return int(np.flatnonzero(y == wanted[0])[0]), int(np.flatnonzero(y == wanted[1])[0])
-    other = np.flatnonzero(y != y[0])
-    return 0, int(other[0]) if len(other) else min(1, len(y) - 1)
+def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int] = (0, 7)) -> tuple[int, int]:
+    """Test indices (a, b): of each wanted digit, the image the models reconstruct best (summed squared error).
+
+    If the test set lacks a wanted digit, the first image and the first one of another label.
+    """
+    y = np.asarray(data.y_test)
+    if not all((y == d).any() for d in wanted):
+        other = np.flatnonzero(y != y[0])
+        return 0, int(other[0]) if len(other) else min(1, len(y) - 1)
+    picks = []
+    for d in wanted:
+        idx = np.flatnonzero(y == d)
+        x = data.x_test[idx]
+        err = sum(np.sum((_host(m.reconstruct(_like(m, x))) - x) ** 2, axis=1) for m in models)  # type: ignore[attr-defined]
+        picks.append(int(idx[np.argmin(err)]))
+    return picks[0], picks[1]
