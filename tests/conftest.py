@@ -1,5 +1,10 @@
+import os
 import sys
 from pathlib import Path
+
+# One BLAS thread for the suite: the tests' matrices are small, and threads that wait on each other
+# on a busy 2-core machine cost far more than they give. (bench/ measures with 2 threads.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
