@@ -86,7 +86,9 @@ class Linear(Layer):
         W, b = self.params["W"], self.params["b"]
         check_array(x, who=repr(self), expect=("batch", self.in_features), like=W)
         self.cache = x
-        return x @ W.T + b  # (batch, out)
+        out = x @ W.T  # (batch, out)
+        out += b  # in place: no second (batch, out) array
+        return out
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         x, W = self.cache, self.params["W"]

@@ -114,7 +114,10 @@ class Adam(Optimizer):
             m, v = self.state[f"m.{name}"], self.state[f"v.{name}"]
             xp = xp or backend.namespace(p)
             m *= b1
-            m += (1 - b1) * g
+            m += (1 - b1) * g  # m = β1 m + (1 - β1) g
             v *= b2
-            v += (1 - b2) * (g * g)
-            p -= step_size * (m / (xp.sqrt(v) / bias2_sqrt + self.eps))
+            v += (1 - b2) * (g * g)  # v = β2 v + (1 - β2) g²
+            denom = xp.sqrt(v)
+            denom /= bias2_sqrt
+            denom += self.eps  # √v / √(1 - β2ᵗ) + eps, in place: one temporary array, not three
+            p -= step_size * (m / denom)
