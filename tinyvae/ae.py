@@ -21,11 +21,8 @@ import numpy as np
 
 from . import backend
 from .backend import Array
-from .checks import check_array, check_finite, check_unit_interval
 from .layers import Identity, Layer, Linear, Sigmoid, mlp
-from .losses import bce_with_logits, mse
-from .model import Loss, Model
-from .vae import LossName, _check_config
+from .model import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
 
 
 class AE(Model):
@@ -53,7 +50,7 @@ class AE(Model):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        _check_config(x_dim, hidden_dims, z_dim, loss, 0.0, output)
+        check_config(x_dim, hidden_dims, z_dim, loss, 0.0, output)
         self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
         self.loss, self.output, self.activation = loss, output, activation
         self.rng = np.random.default_rng(rng)
@@ -79,7 +76,7 @@ class AE(Model):
 
         Unlike ``VAE.encode``, which returns the distribution ``(mu, logvar)``, this is a single point.
         """
-        check_input(self, x)
+        self.check_x(x)
         return self.code_head.forward(self.encoder.forward(x))
 
     def embed(self, x: Array) -> Array:
@@ -88,7 +85,7 @@ class AE(Model):
 
     def decode(self, z: Array) -> Array:
         """x_hat (batch, x_dim) for z (batch, z_dim)."""
-        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), dtype=self.dtype)
+        check_latent(self, z)
         return self.out.forward(self.decoder.forward(z))
 
     def reconstruct(self, x: Array) -> Array:
@@ -110,7 +107,7 @@ class AE(Model):
         x: (batch, x_dim). ``eps`` and ``rng`` are accepted and ignored (the AE draws no noise), so
         training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
         """
-        check_input(self, x)
+        self.check_x(x)
         # forward
         h = self.encoder.forward(x)
         z = self.code_head.forward(h)
@@ -122,25 +119,3 @@ class AE(Model):
         dh = self.code_head.backward(dz)  # ∂recon/∂h
         self.encoder.backward(dh, need_dx=False)
         return Loss(float(recon), float(recon), 0.0)
-
-
-def reconstruction_loss(model: Any, logits: Array, x: Array) -> tuple[Array, Array]:
-    """(recon, dlogits) for a model with ``loss`` "bce" or "mse" and output layer ``model.out``.
-
-    BCE is computed from the logits (σ and BCE together: ∂recon/∂logits = (x_hat - x) / B);
-    MSE goes through the output layer and its backward.
-    """
-    if model.loss == "bce":
-        return bce_with_logits(logits, x)
-    x_hat = model.out.forward(logits)
-    recon, dx_hat = mse(x_hat, x)
-    return recon, model.out.backward(dx_hat)
-
-
-def check_input(model: Any, x: Array) -> None:
-    """Refuse x unless it is (batch, model.x_dim) of the model's dtype, finite, and in [0, 1] for BCE."""
-    who = f"{type(model).__name__}({model.x_dim} → {model.hidden_dims} → {model.z_dim})"
-    check_array(x, who=who, expect=("batch", model.x_dim), dtype=model.dtype)
-    check_finite(x, who=who)
-    if model.loss == "bce":
-        check_unit_interval(x, who=who)

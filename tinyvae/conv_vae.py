@@ -135,9 +135,9 @@ class ConvVAE(VAE):
         """The latent point for a scatter plot: mu (batch, z_dim)."""
         return self.encode(x)[0]
 
-    def _check_x(self, x: Array) -> None:
+    def check_x(self, x: Array) -> None:
         who = f"ConvVAE({self.side}×{self.side} → {self.channels} → {self.hidden_dim} → {self.z_dim})"
-        check_array(x, who=who, expect=("batch", self.x_dim), dtype=self.dtype)
+        check_array(x, who=who, expect=("batch", self.x_dim), like=self.mu_head.params["b"])
         check_finite(x, who=who)
         if self.loss == "bce":
             check_unit_interval(x, who=who)

@@ -23,14 +23,11 @@ from typing import Any, Literal
 import numpy as np
 
 from . import backend
-from .ae import check_input, reconstruction_loss
 from .backend import Array, namespace
-from .checks import check_array
 from .layers import Identity, Layer, Linear, Sigmoid, mlp
 from .losses import kl_divergence
-from .model import Loss, Model
+from .model import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
 from .reparam import Reparameterize
-from .vae import LossName, _check_config
 
 
 class CVAE(Model):
@@ -57,7 +54,7 @@ class CVAE(Model):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        _check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
+        check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
         if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
         self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
@@ -111,7 +108,7 @@ class CVAE(Model):
     # ---- forward pieces -------------------------------------------------------------------
     def encode(self, x: Array, y: Any) -> tuple[Array, Array]:
         """(mu, logvar), each (batch, z_dim), for x (batch, x_dim) with labels y (batch,)."""
-        check_input(self, x)
+        self.check_x(x)
         c = self.onehot(y, x.shape[0])
         h = self.encoder.forward(namespace(x).concat((x, c), axis=1))
         return self.mu_head.forward(h), self.logvar_head.forward(h)
@@ -122,7 +119,7 @@ class CVAE(Model):
 
     def decode(self, z: Array, y: Any) -> Array:
         """x_hat (batch, x_dim) for z (batch, z_dim) with labels y (batch,)."""
-        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), dtype=self.dtype)
+        check_latent(self, z)
         c = self.onehot(y, z.shape[0])
         return self.out.forward(self.decoder.forward(namespace(z).concat((z, c), axis=1)))
 
@@ -158,7 +155,7 @@ class CVAE(Model):
         x: (batch, x_dim); y: integer labels (batch,); eps: (batch, z_dim) fixed noise, or None to
         draw it from ``rng`` (default: the model's own generator). Returns Loss(total, recon, kl).
         """
-        check_input(self, x)
+        self.check_x(x)
         xp = namespace(x)
         c = self.onehot(y, x.shape[0])  # (B, C)
         # forward

@@ -20,14 +20,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .backend import Array, namespace
-from .checks import check_array, check_finite, check_unit_interval
-from .layers import Identity, Layer, Linear, Sequential, Sigmoid, activation, mlp
-from .losses import bce_with_logits, kl_divergence, mse
-from .model import Loss, Model
+from .backend import Array
+from .layers import Identity, Layer, Linear, Sigmoid, mlp
+from .losses import kl_divergence
+from .model import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
 from .reparam import Reparameterize
-
-LossName = Literal["bce", "mse"]
 
 
 class VAE(Model):
@@ -57,7 +54,7 @@ class VAE(Model):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        _check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
+        check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
         self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
         self.loss, self.beta, self.output, self.activation = loss, float(beta), output, activation
         self.rng = np.random.default_rng(rng)
@@ -84,7 +81,7 @@ class VAE(Model):
     # ---- forward pieces -------------------------------------------------------------------
     def encode(self, x: Array) -> tuple[Array, Array]:
         """(mu, logvar), each (batch, z_dim), for x (batch, x_dim)."""
-        self._check_x(x)
+        self.check_x(x)
         h = self.encoder.forward(x)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
@@ -94,7 +91,7 @@ class VAE(Model):
 
     def decode(self, z: Array) -> Array:
         """x_hat (batch, x_dim) for z (batch, z_dim)."""
-        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), like=self.mu_head.params["b"])
+        check_latent(self, z)
         return self.out.forward(self.decoder.forward(z))
 
     def reconstruct(self, x: Array) -> Array:
@@ -120,19 +117,14 @@ class VAE(Model):
         x: (batch, x_dim). eps: (batch, z_dim) fixed noise, or None to draw it from ``rng``
         (default: the model's own generator). Returns Loss(total, recon, kl) as floats.
         """
-        self._check_x(x)
+        self.check_x(x)
         # forward
         h = self.encoder.forward(x)
         mu = self.mu_head.forward(h)
         logvar = self.logvar_head.forward(h)
         z = self.reparam.forward(mu, logvar, eps=eps, rng=self._noise_rng(rng))
         logits = self.decoder.forward(z)
-        if self.loss == "bce":  # σ and BCE together: ∂recon/∂logits = (x_hat - x) / B
-            recon, dlogits = bce_with_logits(logits, x)
-        else:
-            x_hat = self.out.forward(logits)
-            recon, dx_hat = mse(x_hat, x)
-            dlogits = self.out.backward(dx_hat)
+        recon, dlogits = reconstruction_loss(self, logits, x)  # BCE: dlogits = (x_hat - x) / B
         kl, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar)
         total = recon + self.beta * kl
 
@@ -144,25 +136,3 @@ class VAE(Model):
         dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
         self.encoder.backward(dh, need_dx=False)
         return Loss(float(total), float(recon), float(kl))
-
-    def _check_x(self, x: Array) -> None:
-        who = f"{type(self).__name__}({self.x_dim} → {self.hidden_dims} → {self.z_dim})"
-        check_array(x, who=who, expect=("batch", self.x_dim), like=self.mu_head.params["b"])
-        check_finite(x, who=who)
-        if self.loss == "bce":
-            check_unit_interval(x, who=who)
-
-
-def _check_config(x_dim: int, hidden_dims: Any, z_dim: int, loss: str, beta: float, output: str) -> None:
-    if loss not in ("bce", "mse"):
-        raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-    if output not in ("sigmoid", "identity"):
-        raise ValueError(f"output must be 'sigmoid' or 'identity', got {output!r}")
-    if loss == "bce" and output != "sigmoid":
-        raise ValueError("loss='bce' needs output='sigmoid' (BCE compares probabilities)")
-    if not (isinstance(hidden_dims, (list, tuple)) and len(hidden_dims) >= 1 and all(int(h) >= 1 for h in hidden_dims)):
-        raise ValueError(f"hidden_dims must be a non-empty list of positive widths, got {hidden_dims!r}")
-    if int(x_dim) < 1 or int(z_dim) < 1:
-        raise ValueError(f"x_dim and z_dim must be positive, got x_dim={x_dim}, z_dim={z_dim}")
-    if not float(beta) >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
