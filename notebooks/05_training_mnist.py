@@ -23,19 +23,22 @@
 # the decoded latent grid ("manifold"), a walk between digits, and the test negative ELBO and
 # IWAE bound. Walkthrough: `walkthroughs/09_training.md`.
 #
-# The whole run is kept short (a few epochs) so the notebook finishes in well under a minute;
-# `tinyvae train --epochs 30` trains the same model longer and writes the same figures.
+# The run is kept short (twenty passes over 4,000 digits, a few seconds) so the notebook finishes
+# in well under a minute; `tinyvae train` trains the same kind of model from the command line and
+# writes the same figures.
 
 # %%
 from pathlib import Path
 
 import numpy as np
 from IPython.display import Image, display
+from threadpoolctl import threadpool_limits
 
 from tinyvae import VAE, data, plots
 from tinyvae.evaluate import eval_loss, evaluate
 from tinyvae.train import fit
 
+threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
 RUN = Path("runs/05_training")  # figures and the checkpoint go here (runs/ is ignored by git)
 
 # %% [markdown]
@@ -98,29 +101,34 @@ assert abs(before.recon - 784 * np.log(2)) < 0.05 * 784 * np.log(2) and before.k
 #
 # `fit` shuffles the 4,000 images, cuts them into batches of 64, and for each batch calls
 # `model.loss_and_grads(batch, rng=rng)` (which draws `eps`) and `optimizer.step()` (Adam, with
-# lr = 3e-3: three times the usual default, so that five epochs get further). After every epoch it measures the loss on the 1,000 test images with fixed noise,
-# and writes a checkpoint and `metrics.json` into `RUN`. One generator seeded with `seed` draws
-# both the shuffles and the noise, so this cell gives the same weights on every run.
+# lr = 3e-3: three times the usual default, so that a short run gets further). After every epoch
+# it measures the loss on the 1,000 test images with fixed noise, and writes a checkpoint and
+# `metrics.json` into `RUN`. One generator seeded with `seed` draws both the shuffles and the
+# noise, so this cell gives the same weights on every run.
 
 # %%
-EPOCHS = 5
+EPOCHS = 20
 metrics = fit(model, digits, epochs=EPOCHS, batch_size=64, lr=3e-3, seed=0, out_dir=RUN, progress=False)
 print("epoch   train    test  = recon  +  KL")
 for m in metrics:
-    print(f"{m['epoch']:5d} {m['train_loss']:7.1f} {m['test_loss']:7.1f}  {m['test_recon']:7.1f} {m['test_kl']:5.2f}")
+    print(f"{m['epoch']:5d} {m['train_loss']:7.1f} {m['test_loss']:7.1f}  "
+          f"{m['test_recon']:7.1f} {m['test_kl']:5.2f}")
 
 test_losses = [m["test_loss"] for m in metrics]
 assert len(metrics) == EPOCHS
-assert all(b < a for a, b in zip(test_losses, test_losses[1:])), "the test loss fell every epoch"
+assert test_losses[-1] < test_losses[0] - 20 and min(test_losses[-5:]) < min(test_losses[:5])
 assert test_losses[-1] < 0.4 * before.total  # from ~543 nats to well under half of that
 assert all(abs(m["test_loss"] - (m["test_recon"] + m["test_kl"])) < 1e-6 * m["test_loss"] for m in metrics)
-assert metrics[-1]["test_kl"] > 2.0  # the encoder now uses z: its KL is no longer ~0
+assert metrics[-1]["test_kl"] > 100 * before.kl  # the encoder now uses z: its KL is no longer ~0
 assert (RUN / "checkpoint.npz").is_file() and (RUN / "metrics.json").is_file()
 
 # %% [markdown]
-# The KL *rose* while the total fell: at first the encoder sends every image to N(0, I) (KL 0,
+# Compared with the untrained model the KL *rose*, from about 0.01 to about 5 nats, while the total
+# fell: at first the encoder sends every image to N(0, I) (KL 0,
 # but z says nothing about the image); to reconstruct better it has to spread the images out in
-# z, which costs some KL. The loss balances the two.
+# z, which costs some KL. The loss balances the two. From one epoch to the next the test loss can
+# wobble by a fraction of a nat (each epoch's batches push the weights a little differently), so
+# the asserts check the trend rather than every step.
 #
 # ## The loss curves
 #
@@ -171,9 +179,9 @@ assert new.shape == (64, 784) and 0.0 <= new.min() and new.max() <= 1.0 and path
 # Each test image's latent mean mu, coloured by its digit. Images of the same digit gather
 # together although the model never saw a label. The KL term keeps the cloud on the scale of the
 # prior N(0, I): nearly every mu lies within a few units of the origin (notebook 06 shows an
-# autoencoder, which has no such term, spreading its codes much further). Five epochs do not
-# finish the job: the cloud is still off-centre and uneven, and longer training moves it closer
-# to the prior.
+# autoencoder, which has no such term, spreading its codes much further). It is not a perfect
+# N(0, I) disc, though: the few nats of KL per image that training pays buy the room to tell the
+# digits apart.
 
 # %%
 path = plots.latent_scatter(model, digits.x_test, digits.y_test, RUN / "latent_scatter.png")
@@ -234,9 +242,9 @@ assert report["iwae"] <= report["neg_elbo"]
 assert 140 < report["iwae"] <= report["neg_elbo"] < 220
 
 # %% [markdown]
-# For scale: a model that knew nothing (every pixel ½) needs 543 nats per image. A longer run
-# (`tinyvae train --epochs 30`) gets this small 2-d model's bound down further, and more latent
-# dimensions lower it a lot; sharp samples need both.
+# For scale: a model that knew nothing (every pixel ½) needs 543 nats per image. Two latent
+# numbers per digit are what keep this model blurry; `tinyvae train --latent 20` followed by
+# `tinyvae evaluate RUN_DIR` measures the same two bounds for a model with more room.
 #
 # ## All at once
 #

@@ -36,10 +36,13 @@ from pathlib import Path
 
 import numpy as np
 from IPython.display import Image, display
+from threadpoolctl import threadpool_limits
 
 from tinyvae import CVAE, bce_with_logits, data, gradcheck, kl_divergence, plots
 from tinyvae.gradcheck import numerical_gradient, rel_error
 from tinyvae.train import fit
+
+threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(3)
@@ -134,7 +137,8 @@ print("label columns of decoder.0.W's gradient:\n", dW[:, Z:])
 
 # %%
 def loss_from_z(z_value):
-    lg = relu(np.concatenate([z_value, c], axis=1) @ P["decoder.0.W"].T + P["decoder.0.b"]) @ P["decoder.2.W"].T + P["decoder.2.b"]
+    g_value = relu(np.concatenate([z_value, c], axis=1) @ P["decoder.0.W"].T + P["decoder.0.b"])
+    lg = g_value @ P["decoder.2.W"].T + P["decoder.2.b"]
     return float(bce_with_logits(lg, x)[0] + kl_divergence(mu, logvar)[0])  # the KL does not depend on z
 
 
@@ -173,7 +177,8 @@ RUN = Path("runs/07_conditional_vae")
 cvae = CVAE(784, [128], 2, n_classes=10, rng=0, dtype=np.float32)
 metrics = fit(cvae, digits, epochs=5, batch_size=64, lr=3e-3, seed=0, out_dir=RUN, progress=False)
 for m in metrics:
-    print(f"epoch {m['epoch']}: test {m['test_loss']:.1f} = recon {m['test_recon']:.1f} + KL {m['test_kl']:.2f}")
+    print(f"epoch {m['epoch']}: test {m['test_loss']:.1f} = recon {m['test_recon']:.1f} "
+          f"+ KL {m['test_kl']:.2f}")
 assert metrics[-1]["test_loss"] < metrics[0]["test_loss"] < 543  # 543 ≈ 784 log 2, the untrained cost
 
 # %% [markdown]
