@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_backprop_walkthrough_quotes_real_lines():
     page = (ROOT / "walkthroughs" / "05_backprop_vae.md").read_text()
     source = inspect.getsource(VAE.loss_and_grads)
-    rows = [line for line in page.splitlines() if line.startswith("| `d") or line.startswith("| encoder")]
+    table = page.split("## Backward, one named gradient at a time", 1)[1].split("\n\n")[1]
+    rows = table.splitlines()[2:]  # after the header and the rule
     quoted = [re.findall(r"`([^`]+)`", row.rsplit("|", 2)[-2])[0] for row in rows]
     assert len(quoted) >= 6
     for code in quoted:
