@@ -1,13 +1,16 @@
 """tinyvae: a variational autoencoder in NumPy, every gradient written by hand.
 
-The library, one idea per file:
+The library, one idea per file (README.md has the full list):
 
 - ``layers.py``      Linear, ReLU, Sigmoid, Tanh, LeakyReLU, Sequential: forward and backward side by side
+- ``conv.py``        Conv2d, ConvTranspose2d, Flatten, Reshape
 - ``reparam.py``     the reparameterization node z = mu + exp(0.5 logvar) * eps
 - ``losses.py``      MSE, BCE and the closed-form KL, each returning its value and gradients
 - ``optim.py``       SGD and Adam
-- ``vae.py``         the VAE, its backward the chain rule written out
+- ``vae.py``         the VAE, its backward the chain rule written out; ``ae.py``, ``cvae.py``, ``conv_vae.py``
 - ``gradcheck.py``   finite differences for any layer, loss or model
+- ``worked_example.py``  the lecture's example: forward, backward, an Adam step, errata
+- ``data.py``, ``train.py``, ``checkpoint.py``, ``evaluate.py``, ``plots.py``, ``compare.py``, ``cli/``
 - ``backend.py``     the array namespace (NumPy, CuPy, ...) taken from the inputs
 """
 
