@@ -302,3 +302,20 @@ def test_layers_run_on_another_device(rng):
         for k, g in grads.items():
             assert device(layer.grads[k]) == dev
             np.testing.assert_allclose(to_numpy(layer.grads[k]), g, rtol=1e-13, atol=1e-15, err_msg=k)
+
+
+def test_conv_vae_runs_on_another_device(rng):
+    """The whole model on array_api_strict's 'device1': same loss and gradients as on NumPy."""
+    xps = pytest.importorskip("array_api_strict")
+    from tinyvae.backend import device, to_numpy
+
+    dev = xps.Device("device1")
+    make = lambda: ConvVAE(x_dim=64, channels=(2, 3), hidden_dim=4, z_dim=2, loss="bce", rng=3)  # noqa: E731
+    host, moved = make(), make().to(xps, dev)
+    x, eps = rng.random((3, 64)), rng.standard_normal((3, 2))
+    expected = host.loss_and_grads(x, eps=eps)
+    got = moved.loss_and_grads(xps.asarray(x, device=dev), eps=xps.asarray(eps, device=dev))
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    for k, g in host.grads.items():
+        assert device(moved.grads[k]) == dev
+        np.testing.assert_allclose(to_numpy(moved.grads[k]), g, rtol=1e-12, atol=1e-15, err_msg=k)
