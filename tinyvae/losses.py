@@ -44,20 +44,23 @@ def bce_with_logits(logits: Array, x: Array) -> tuple[Array, Array]:
     loss = (1/B) Σ (softplus(l) - x·l);   ∂loss/∂l = (1/B) (σ(l) - x) = (1/B)(x_hat - x).
     logits, x: (batch, features). Returns (loss, dlogits).
 
-    Both softplus and σ are computed from the one exponential e^-|l|, which is never above 1::
+    Both softplus and σ are computed from the one exponential e = e^-|l|, which lies in (0, 1]::
 
-        softplus(l) = max(l, 0) + log(1 + e^-|l|)
-        log σ(l)    = l - softplus(l) = min(l, 0) - log(1 + e^-|l|)
+        softplus(l) = max(l, 0) + log(1 + e)
+        σ(l)        = 1 / (1 + e^-l)  if l ≥ 0,   e^l / (1 + e^l)  if l < 0
+                    = (1 if l ≥ 0 else e) / (1 + e)  =  max(e, [l ≥ 0]) / (1 + e)
 
-    so any l (±1000 included) gives finite values with no warning. ``log(1 + e)`` rather than
-    ``log1p(e)``: with e in (0, 1] the two differ by less than one rounding of ``1 + e``, and
-    NumPy vectorizes ``log`` but not ``log1p`` (about 6× faster on a training batch).
+    (as e ≤ 1, the maximum of e and the 0/1 indicator [l ≥ 0] picks 1 or e, the same choice as
+    ``xp.where`` at a third of its cost in NumPy), so any l (±1000 included) gives finite values
+    with no warning. ``log(1 + e)`` rather than ``log1p(e)``: with e in (0, 1] the two differ by
+    less than one rounding of ``1 + e``, and NumPy vectorizes ``log`` but not ``log1p``.
     """
     xp = namespace(logits, x)
     B = _batch(logits, x, "bce_with_logits", ("logits", "x"))
-    log1p_e = xp.log(1 + xp.exp(-xp.abs(logits)))  # log(1 + e^-|l|), in [0, log 2]
-    softplus_sum = xp.sum(xp.maximum(logits, 0.0)) + xp.sum(log1p_e)  # Σ softplus(l)
-    x_hat = xp.exp(xp.minimum(logits, 0.0) - log1p_e)  # σ(l) = exp(log σ(l))
+    e = xp.exp(-xp.abs(logits))  # e^-|l|, in (0, 1]
+    one_plus_e = 1 + e
+    softplus_sum = xp.sum(xp.maximum(logits, 0.0)) + xp.sum(xp.log(one_plus_e))  # Σ softplus(l)
+    x_hat = xp.maximum(e, xp.astype(logits >= 0, e.dtype)) / one_plus_e  # σ(l)
     loss = (softplus_sum - xp.sum(x * logits)) / B
     dlogits = (x_hat - x) / B
     return loss, dlogits
