@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 30, "batch_size": 128, "lr": 1e-3, "seed": 0, "data": None, "binarize": False,
     "backend": "numpy", "dtype": "float32", "limit": None,
 }
+# --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error
+CONV_DEFAULTS = {"hidden": [16], "loss": "mse"}
 ARCH_FLAGS = ("model", "arch", "hidden", "latent", "loss", "beta")
 RUN_FLAGS = ("epochs", "batch_size", "lr", "seed", "data", "binarize", "backend", "dtype", "limit")
 
@@ -61,10 +63,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--arch", choices=["mlp", "conv"], help=f"fully connected or convolutional (vae only) "
                    f"(default {d['arch']})")
     g.add_argument("--hidden", type=int, nargs="+", metavar="W", help="hidden layer widths of the encoder; the "
-                   f"decoder mirrors them (default {' '.join(map(str, d['hidden']))}; conv: the dense width)")
+                   f"decoder mirrors them (default {' '.join(map(str, d['hidden']))}; with --arch conv: the one dense width, default "
+                   f"{CONV_DEFAULTS['hidden'][0]})")
     g.add_argument("--latent", type=int, metavar="Z", help=f"latent dimensions (default {d['latent']}: the "
                    "scatter and manifold figures show the latent space directly)")
-    g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']})")
+    g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']}; "
+                   f"{CONV_DEFAULTS['loss']} with --arch conv, as the β-VAE document)")
     g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {d['beta']:g})")
     g = p.add_argument_group("run")
     g.add_argument("--epochs", type=int, help=f"total epochs (default {d['epochs']})")
@@ -106,7 +110,8 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
             wanted = {**saved_arch, **_model_config({**_flags_of(saved_arch), **flags})}
             check_architecture(saved_arch, wanted, _checkpoint_path(args.out))
         return saved_arch, run
-    arch = {k: given.get(k, DEFAULTS[k]) for k in ARCH_FLAGS}
+    defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
+    arch = {k: given.get(k, defaults[k]) for k in ARCH_FLAGS}
     _check_arch(arch, given)
     return _model_config(arch), run
 
