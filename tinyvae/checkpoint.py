@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable
 
 import numpy as np
 
@@ -69,13 +69,14 @@ def save_checkpoint(
     return path
 
 
-def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez(path, **arrays)`` through a temporary file and a rename: all or nothing."""
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, then rename it over ``path``: a crash
+    at any moment leaves either the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -86,6 +87,16 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez(path, **arrays)``, atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """``obj`` as indented JSON in ``path``, atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1) + "\n").encode()))
 
 
 def _fsync_dir(directory: Path) -> None:

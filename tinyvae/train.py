@@ -18,11 +18,8 @@ epoch k ends with exactly the weights of a run that was never interrupted.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -30,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import backend
-from .checkpoint import check_architecture, read_checkpoint, restore_optimizer, restore_rng, save_checkpoint
+from .checkpoint import atomic_write_json, check_architecture, read_checkpoint, restore_optimizer, restore_rng, save_checkpoint
 from .data import Dataset
 from .evaluate import eval_loss
 from .model import Model
@@ -111,7 +108,7 @@ def fit(
         rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / CONFIG, {"model": model.config(), "run": config})
+        atomic_write_json(out / CONFIG, {"model": model.config(), "run": config})
 
     show = sys.stderr.isatty() if progress is None else progress
     first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
@@ -150,7 +147,7 @@ def fit(
         if out is not None:
             save_checkpoint(out / CHECKPOINT, model, optimizer, epoch=epoch, rng=rng, run_config=config,
                             metrics=metrics)
-            _write_json(out / METRICS, {"epochs": metrics})
+            atomic_write_json(out / METRICS, {"epochs": metrics})
         if on_epoch is not None:
             on_epoch(row)
     return metrics
@@ -197,18 +194,3 @@ def _bar(it: range, show: bool, desc: str) -> Any:
 
     return tqdm(it, desc=desc, leave=False, unit="batch")
 
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename (never half a file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
