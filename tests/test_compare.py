@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinyvae.cli import main
-from tinyvae.compare import EXPERIMENTS, _pick_pair, tile
+from tinyvae.compare import EXPERIMENTS, _pick_pair
 
 FIGURES = {
     "ae-vae": ["ae_vs_vae_latent.png", "ae_vs_vae_samples.png", "ae_vs_vae_interpolation.png"],
@@ -70,15 +70,6 @@ def test_cli_refuses_bad_settings(tmp_path, capsys, flags, message):
     assert main(["compare", "all", "--out", str(tmp_path), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.glob("*.png"))
-
-
-def test_tile_places_images_row_by_row():
-    images = np.arange(3 * 4).reshape(3, 4) + 1.0  # three 2 × 2 images
-    canvas = tile(images, 2, 2, side=2)
-    np.testing.assert_array_equal(canvas[:2, :2], [[1, 2], [3, 4]])
-    np.testing.assert_array_equal(canvas[:2, 2:], [[5, 6], [7, 8]])
-    np.testing.assert_array_equal(canvas[2:, :2], [[9, 10], [11, 12]])
-    np.testing.assert_array_equal(canvas[2:, 2:], 0)
 
 
 def test_pick_pair_takes_the_best_reconstructed_of_each_digit():

@@ -29,6 +29,7 @@ import numpy as np
 
 from .data import Dataset
 from .model import Model
+from .plots import image_grid
 
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
 BETAS = (0.0, 1.0, 4.0, 10.0)
@@ -258,17 +259,8 @@ def _embed(model: Model, data: Dataset) -> np.ndarray:
     return _host(model.embed(x))  # type: ignore[attr-defined]
 
 
-def tile(images: np.ndarray, rows: int, cols: int, side: int = SIDE, pad: int = 0) -> np.ndarray:
-    """Images (n, side²), n <= rows·cols, as one (rows·side, cols·side) array, row by row (blank cells 0)."""
-    canvas = np.zeros((rows * (side + pad), cols * (side + pad)))
-    for i, img in enumerate(np.asarray(images)[: rows * cols]):
-        r, q = divmod(i, cols)
-        canvas[r * (side + pad) : r * (side + pad) + side, q * (side + pad) : q * (side + pad) + side] = img.reshape(side, side)
-    return canvas
-
-
 def _images(ax: Any, images: np.ndarray, rows: int, cols: int) -> None:
-    ax.imshow(tile(images, rows, cols), cmap="gray_r", vmin=0.0, vmax=1.0)
+    ax.imshow(image_grid(images, rows, cols, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -304,7 +296,7 @@ def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
     z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
     half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
     lo, hi = grid[0] - half, grid[-1] + half
-    ax.imshow(tile(_decode(model, z), n, n), cmap="gray_r", vmin=0.0, vmax=1.0, extent=(lo, hi, lo, hi))
+    ax.imshow(image_grid(_decode(model, z), n, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0, extent=(lo, hi, lo, hi))
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
 
