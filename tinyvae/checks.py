@@ -22,14 +22,12 @@ def check_array(
     name: str = "x",
     expect: tuple | None = None,
     like: Array | None = None,
-    dtype: Any = None,
 ) -> None:
     """Refuse ``a`` unless it is an array shaped like ``expect`` and living where ``like`` lives.
 
     ``expect`` holds ints (the size that axis must have) and strings (any size, named in the
     message), e.g. ``("batch", 784)``. ``like``, when given (a parameter), is the array whose
     namespace, device and dtype ``a`` must share: nothing is converted behind the user's back.
-    ``dtype`` alone checks the dtype only.
     """
     if not is_array(a):
         raise TypeError(f"{who} expects {name} to be an array, got {type(a).__name__}")
@@ -42,8 +40,6 @@ def check_array(
                 f"{who} expects {name} of shape {_shape(expect)}, got {_shape(tuple(a.shape))}"
             )
     if like is None:
-        if dtype is not None and a.dtype != dtype:
-            raise TypeError(f"{who} expects {name} of dtype {dtype}, got {a.dtype}: convert it first")
         return
     if type(a) is not type(like) or device(a) != device(like):
         raise TypeError(

@@ -189,7 +189,7 @@ class Conv2d(Layer):
         """x (N, C_in, H, W) -> out (N, C_out, Ho, Wo)."""
         Wt = self.params["W"]
         xp = namespace(x, Wt)
-        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), dtype=Wt.dtype)
+        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), like=Wt)
         N, C, H, W = x.shape
         Ho, Wo = self.output_shape(H, W)
         if Ho < 1 or Wo < 1:
@@ -282,7 +282,7 @@ class ConvTranspose2d(Layer):
         """x (N, C_in, H, W) -> out (N, C_out, Ho, Wo)."""
         Wt = self.params["W"]
         xp = namespace(x, Wt)
-        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), dtype=Wt.dtype)
+        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), like=Wt)
         N, C, H, W = x.shape
         Ho, Wo = self.output_shape(H, W)
         if Ho < 1 or Wo < 1:
