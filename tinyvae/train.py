@@ -48,7 +48,7 @@ class TrainingDiverged(ValueError):
         where = f"epoch {epoch}, step {step}" if isinstance(step, int) else f"epoch {epoch}, {step}"
         super().__init__(
             f"training diverged at {where}: {what}. "
-            f"Try a lower learning rate, e.g. --lr {lr / 10:g}; the last good checkpoint is kept"
+            f"Try a lower learning rate, e.g. --lr {lr / 10:g}; nothing after the last complete epoch was saved, so its checkpoint (if any) is intact"
         )
 
 
