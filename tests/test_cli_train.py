@@ -16,14 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Small matrices run faster on one BLAS thread, and a busy machine does not stall the tests."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")

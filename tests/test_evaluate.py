@@ -13,14 +13,6 @@ from tinyvae.train import fit
 from tinyvae.vae import VAE
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Small matrices run faster on one BLAS thread, and a busy machine does not stall the tests."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
-
 @pytest.fixture(scope="module")
 def trained():
     data = D.load(dtype=np.float64).subset(600, 100)

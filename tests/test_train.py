@@ -20,14 +20,6 @@ from tinyvae.vae import VAE
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Small matrices run faster on one BLAS thread, and a busy machine does not stall the tests."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
-
 @pytest.fixture(scope="module")
 def digits():
     return D.load(dtype=np.float64).subset(400, 200)

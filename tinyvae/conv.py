@@ -135,12 +135,24 @@ def _matmul_t(a: Array, b: Array) -> Array:
     return a @ b.T if a.shape[0] >= b.shape[0] else (b @ a.T).T
 
 
-def _init(shape: tuple[int, ...], fan_in: int, bias: int | None, rng: np.random.Generator, dtype: Any) -> tuple:
-    """torch's default: W and b ~ U(-1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5)."""
+def _setup(layer: Layer, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair,
+           padding: IntPair) -> None:
+    """What both convolutions check and store: channel counts, kernel, stride and padding pairs."""
+    if in_channels < 1 or out_channels < 1:
+        raise ValueError(f"{type(layer).__name__} needs positive channel counts, got {in_channels} -> {out_channels}")
+    layer.in_channels, layer.out_channels = int(in_channels), int(out_channels)  # type: ignore[attr-defined]
+    layer.kernel_size = _pair(kernel_size, "kernel_size", 1)  # type: ignore[attr-defined]
+    layer.stride, layer.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)  # type: ignore[attr-defined]
+
+
+def _init(layer: Layer, shape: tuple[int, ...], fan_in: int, bias: bool, rng: Any, dtype: Any) -> None:
+    """torch's default: W and b ~ U(-1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5); zero grads."""
+    rng = np.random.default_rng(rng)
     bound = 1.0 / math.sqrt(fan_in)
-    W = rng.uniform(-bound, bound, shape).astype(dtype)
-    b = rng.uniform(-bound, bound, (bias,)).astype(dtype) if bias is not None else None
-    return W, b
+    layer.params["W"] = rng.uniform(-bound, bound, shape).astype(dtype)
+    if bias:
+        layer.params["b"] = rng.uniform(-bound, bound, (layer.out_channels,)).astype(dtype)  # type: ignore[attr-defined]
+    layer.grads.update({k: np.zeros_like(v) for k, v in layer.params.items()})
 
 
 class Conv2d(Layer):
@@ -168,17 +180,9 @@ class Conv2d(Layer):
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"Conv2d needs positive channel counts, got {in_channels} -> {out_channels}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride, self.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding)
         kh, kw = self.kernel_size
-        W, b = _init((out_channels, in_channels, kh, kw), in_channels * kh * kw, out_channels if bias else None,
-                     np.random.default_rng(rng), dtype)
-        self.params["W"], self.grads["W"] = W, np.zeros_like(W)
-        if b is not None:
-            self.params["b"], self.grads["b"] = b, np.zeros_like(b)
+        _init(self, (out_channels, in_channels, kh, kw), in_channels * kh * kw, bias, rng, dtype)
 
     def output_shape(self, H: int, W: int) -> tuple[int, int]:
         """(Ho, Wo) for an H × W input."""
@@ -258,20 +262,12 @@ class ConvTranspose2d(Layer):
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"ConvTranspose2d needs positive channel counts, got {in_channels} -> {out_channels}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride, self.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding)
         self.output_padding = _pair(output_padding, "output_padding", 0)
         if not all(op < s for op, s in zip(self.output_padding, self.stride)):
             raise ValueError(f"output_padding {self.output_padding} must be smaller than stride {self.stride}")
         kh, kw = self.kernel_size
-        W, b = _init((in_channels, out_channels, kh, kw), out_channels * kh * kw, out_channels if bias else None,
-                     np.random.default_rng(rng), dtype)
-        self.params["W"], self.grads["W"] = W, np.zeros_like(W)
-        if b is not None:
-            self.params["b"], self.grads["b"] = b, np.zeros_like(b)
+        _init(self, (in_channels, out_channels, kh, kw), out_channels * kh * kw, bias, rng, dtype)
 
     def output_shape(self, H: int, W: int) -> tuple[int, int]:
         """(Ho, Wo) for an H × W input."""
