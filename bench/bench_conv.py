@@ -9,8 +9,8 @@ epochs and torch first on odd ones, so that a machine that slows down (other job
 both alike. Reported: the median seconds per epoch of each and their ratio.
 
 Training: the conv VAE and the MLP VAE (784-400-2, the CLI's default) with the same loss, trained
-for the same number of epochs by ``tinyvae.train.fit``; their test losses (recon + β·KL, one z per
-image, fixed noise) side by side, and the conv VAE's figures if ``tinyvae.plots`` exists.
+for the same number of epochs by ``tinyvae.training.train.fit``; their test losses (recon + β·KL, one z per
+image, fixed noise) side by side, and the conv VAE's figures if ``tinyvae.figures.plots`` exists.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinyvae.conv_vae import ConvVAE  # noqa: E402
-from tinyvae.data import load  # noqa: E402
-from tinyvae.optim import Adam  # noqa: E402
+from tinyvae.models.conv_vae import ConvVAE  # noqa: E402
+from tinyvae.training.data import load  # noqa: E402
+from tinyvae.engine.optim import Adam  # noqa: E402
 
 
 class TorchConvVAE(nn.Module):
@@ -147,9 +147,9 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, threads: int = 2, seed: 
 
 def train_and_compare(data, epochs: int, loss: str, out: Path) -> dict:
     """The conv VAE and the MLP VAE trained alike; test losses side by side; the conv VAE's figures."""
-    from tinyvae.evaluate import eval_loss
-    from tinyvae.train import fit
-    from tinyvae.vae import VAE
+    from tinyvae.training.evaluate import eval_loss
+    from tinyvae.training.train import fit
+    from tinyvae.models.vae import VAE
 
     result = {}
     models = {"conv": ConvVAE(loss=loss, rng=0, dtype=np.float32),
@@ -163,7 +163,7 @@ def train_and_compare(data, epochs: int, loss: str, out: Path) -> dict:
         print(f"  {name}: test loss {test.total:.2f} (recon {test.recon:.2f}, KL {test.kl:.2f}), "
               f"{model.num_params():,} parameters, {result[name]['train_seconds']:.0f} s", flush=True)
         try:
-            from tinyvae import plots
+            from tinyvae.figures import plots
         except ImportError:
             continue
         plots.save_all(model, data, metrics, out / name / "figures", np.random.default_rng(0))

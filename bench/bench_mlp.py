@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import tinyvae  # noqa: E402
-from tinyvae.evaluate import eval_loss, iwae_bound  # noqa: E402
+from tinyvae.training.evaluate import eval_loss, iwae_bound  # noqa: E402
 
 BATCH, LR, HIDDEN, LATENT, PIXELS = 128, 1e-3, 400, 20, 784
 TORCH_THREADS = 2
@@ -162,7 +162,7 @@ def torch_test_loss(net: Any, x: Any) -> float:
 
 # ---- the run -------------------------------------------------------------------------------------------
 def load_data() -> tuple[np.ndarray, np.ndarray, str]:
-    from tinyvae.data import load
+    from tinyvae.training.data import load
 
     d = load(dtype=np.float32)
     return d.x_train, d.x_test, f"{d.name}: {len(d.x_train):,} train / {len(d.x_test):,} test"

@@ -48,7 +48,7 @@ def classifiers(data: Any) -> dict[str, Any]:
 
 def confident_fraction(clf: Any, images: Any) -> float:
     """The fraction of images whose most likely class has probability above CONFIDENT."""
-    from tinyvae.backend import to_numpy
+    from tinyvae.engine.backend import to_numpy
 
     p = clf.predict_proba(np.asarray(to_numpy(images), np.float64))
     return float(np.mean(p.max(axis=1) > CONFIDENT))
@@ -56,7 +56,7 @@ def confident_fraction(clf: Any, images: Any) -> float:
 
 def train_cli(out: Path, *flags: str) -> Any:
     """Train with ``tinyvae train --out OUT FLAGS...`` (no figures) and reload the model from its checkpoint."""
-    from tinyvae.checkpoint import load_checkpoint
+    from tinyvae.training.checkpoint import load_checkpoint
     from tinyvae.cli import main
 
     status = main(["train", "--out", str(out), "--no-plots", "--progress", "off", *flags])
@@ -69,7 +69,7 @@ def train_cli(out: Path, *flags: str) -> Any:
 def measure(epochs: int = 30, latents: tuple[int, ...] = (2, 20), seed: int = 0, work: Path | None = None,
             log: Any = print) -> dict[str, Any]:
     """Train the models, classify their samples, return every figure in a dict (see the module doc)."""
-    from tinyvae.data import load
+    from tinyvae.training.data import load
 
     data = load()
     t0 = time.perf_counter()
@@ -117,7 +117,7 @@ def measure(epochs: int = 30, latents: tuple[int, ...] = (2, 20), seed: int = 0,
 
 
 def _host(a: Any) -> np.ndarray:
-    from tinyvae.backend import to_numpy
+    from tinyvae.engine.backend import to_numpy
 
     return to_numpy(a)
 

@@ -20,12 +20,12 @@
 # `Linear(3 → 2)` with no activation, a mean head and a log-variance head `Linear(2 → 2)`, the
 # reparameterization `z = μ + σ·ε`, a decoder `Linear(2 → 3)` with identity output, and the loss
 # `recon + KL`. In this notebook we build that network from tinyvae's own pieces
-# (`tinyvae/layers.py: Linear`, `tinyvae/reparam.py: Reparameterize`, `tinyvae/losses.py: mse,
+# (`tinyvae/engine/layers.py: Linear`, `tinyvae/engine/reparam.py: Reparameterize`, `tinyvae/engine/losses.py: mse,
 # kl_divergence`), check every number the lecture printed, correct the ones it got wrong, and then
 # go further than the lecture: the backward pass and one Adam step.
 #
 # Every number shown is asserted in the cell that shows it. Walkthrough:
-# `walkthroughs/01_worked_example.md`; library version of the same: `tinyvae/worked_example.py: run`;
+# `walkthroughs/01_worked_example.md`; library version of the same: `tinyvae/lecture/worked_example.py: run`;
 # tests: `tests/test_worked_example.py`.
 
 # %%
@@ -47,7 +47,7 @@ def close(a, b, tol=1e-12):
 #
 # `W_e, b_e, W_μ, b_μ` are printed in the lecture. The log-variance head, ε and the decoder are not
 # (they were in the video's pictures): we use **reconstructions** from
-# `tinyvae/worked_example.py: RECONSTRUCTED`, and check below that they give back every number the
+# `tinyvae/lecture/worked_example.py: RECONSTRUCTED`, and check below that they give back every number the
 # lecture printed. A `Linear` holds `W` as (out, in), the way the lecture writes `W_e`.
 
 # %%
@@ -173,7 +173,7 @@ ex = we.run()
 for name, ours in [("dW_d", decoder.grads["W"]), ("dW_mu", mu_head.grads["W"]), ("dW_logvar", logvar_head.grads["W"]),
                    ("dW_e", encoder.grads["W"]), ("db_e", encoder.grads["b"])]:
     assert close(ours, ex[name], 1e-15), name
-print("all gradients agree with tinyvae.worked_example.run()")
+print("all gradients agree with tinyvae.lecture.worked_example.run()")
 
 # %% [markdown]
 # ## One Adam step

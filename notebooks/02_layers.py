@@ -24,14 +24,14 @@
 #
 # Backward never needs to know what L is: the chain rule only asks for `dout`. Here we derive the
 # backward of `Linear`, `ReLU` and `Sigmoid` step by step, compute it ourselves, assert that the
-# library (`tinyvae/layers.py`) computes the same, and finally check both against finite
+# library (`tinyvae/engine/layers.py`) computes the same, and finally check both against finite
 # differences. Walkthrough: `walkthroughs/02_layers.md`.
 
 # %%
 import numpy as np
 
 from tinyvae import Linear, ReLU, Sequential, Sigmoid, gradcheck
-from tinyvae.gradcheck import rel_error
+from tinyvae.engine.gradcheck import rel_error
 
 np.set_printoptions(precision=4, suppress=True)
 
@@ -195,7 +195,7 @@ print(f"dW[1, 2]: backward {analytic:.10f}   finite difference {numeric:.10f}   
 assert err < 1e-8
 
 # %% [markdown]
-# `tinyvae.gradcheck` does the same for every entry of every parameter and of the input, and
+# `tinyvae.engine.gradcheck` does the same for every entry of every parameter and of the input, and
 # returns one relative error per array. In float64 a correct backward gives about 1e-10; anything
 # above 1e-6 is a bug.
 

@@ -24,14 +24,14 @@
 #    `logvar`;
 # 2. the KL divergence between `N(mu, σ²)` and the prior `N(0, I)`, with its gradient.
 #
-# Library: `tinyvae/reparam.py` (`Reparameterize`) and `tinyvae/losses.py` (`kl_divergence`).
+# Library: `tinyvae/engine/reparam.py` (`Reparameterize`) and `tinyvae/engine/losses.py` (`kl_divergence`).
 # Walkthroughs: `walkthroughs/03_reparameterization.md`, `walkthroughs/04_kl_divergence.md`.
 
 # %%
 import numpy as np
 
 from tinyvae import Reparameterize, gradcheck, kl_divergence
-from tinyvae.gradcheck import numerical_gradient, rel_error
+from tinyvae.engine.gradcheck import numerical_gradient, rel_error
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(2024)

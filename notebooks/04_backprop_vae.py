@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 04 · Backprop through the whole VAE, one named gradient at a time
 #
-# `VAE.loss_and_grads` (in `tinyvae/vae.py`) runs the forward pass, then the chain rule backward,
+# `VAE.loss_and_grads` (in `tinyvae/models/vae.py`) runs the forward pass, then the chain rule backward,
 # and fills `model.grads` with ∂loss/∂(every parameter). Here we redo that by hand on a tiny VAE:
 # every intermediate gradient gets a name (`dlogits`, `dz`, `dmu`, `dlogvar`, `dh`, ...), is
 # computed from its formula, is checked by finite differences of the loss with respect to that
@@ -28,7 +28,7 @@
 import numpy as np
 
 from tinyvae import VAE, bce_with_logits, gradcheck, kl_divergence
-from tinyvae.gradcheck import numerical_gradient, rel_error
+from tinyvae.engine.gradcheck import numerical_gradient, rel_error
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(7)

@@ -34,9 +34,11 @@ import numpy as np
 from IPython.display import Image, display
 from threadpoolctl import threadpool_limits
 
-from tinyvae import VAE, data, plots
-from tinyvae.evaluate import eval_loss, evaluate
-from tinyvae.train import fit
+from tinyvae import VAE
+from tinyvae.training import data
+from tinyvae.figures import plots
+from tinyvae.training.evaluate import eval_loss, evaluate
+from tinyvae.training.train import fit
 
 threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
 RUN = Path("runs/05_training")  # figures and the checkpoint go here (runs/ is ignored by git)
@@ -132,7 +134,7 @@ assert (RUN / "checkpoint.npz").is_file() and (RUN / "metrics.json").is_file()
 #
 # ## The loss curves
 #
-# Every figure below comes from `tinyvae.plots`: each function draws one figure, writes it as a
+# Every figure below comes from `tinyvae.figures.plots`: each function draws one figure, writes it as a
 # PNG and returns the path. The training loss is the mean over an epoch while the weights were
 # still changing, so it lags behind the test loss, which is measured after the epoch.
 

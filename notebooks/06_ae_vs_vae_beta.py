@@ -40,9 +40,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from threadpoolctl import threadpool_limits
 
-from tinyvae import AE, VAE, data, plots
-from tinyvae.evaluate import eval_loss
-from tinyvae.train import fit
+from tinyvae import AE, VAE
+from tinyvae.training import data
+from tinyvae.figures import plots
+from tinyvae.training.evaluate import eval_loss
+from tinyvae.training.train import fit
 
 threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
 

@@ -29,7 +29,7 @@
 #
 # The loss is the VAE's. The only new step, forward and backward, is the concatenation `[·, ·]`.
 # We first work it through by hand on a tiny CVAE, then train one on the digits and ask it for
-# each digit in turn. Code: `tinyvae/cvae.py`. Walkthrough: `walkthroughs/10_model_family.md`.
+# each digit in turn. Code: `tinyvae/models/cvae.py`. Walkthrough: `walkthroughs/10_model_family.md`.
 
 # %%
 from pathlib import Path
@@ -38,9 +38,11 @@ import numpy as np
 from IPython.display import Image, display
 from threadpoolctl import threadpool_limits
 
-from tinyvae import CVAE, bce_with_logits, data, gradcheck, kl_divergence, plots
-from tinyvae.gradcheck import numerical_gradient, rel_error
-from tinyvae.train import fit
+from tinyvae import CVAE, bce_with_logits, gradcheck, kl_divergence
+from tinyvae.training import data
+from tinyvae.figures import plots
+from tinyvae.engine.gradcheck import numerical_gradient, rel_error
+from tinyvae.training.train import fit
 
 threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
 

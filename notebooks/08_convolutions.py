@@ -24,14 +24,14 @@
 # 2. `dW`, which turns out to be a correlation of the input with `dout`;
 # 3. `dx`, which turns out to be a *full* convolution of `dout` with the *flipped* kernel;
 #
-# each with plain loops, and check every number against `tinyvae.conv.Conv2d`.
-# Walkthrough: `walkthroughs/08_convolutions.md`. Code: `tinyvae/conv.py`.
+# each with plain loops, and check every number against `tinyvae.engine.conv.Conv2d`.
+# Walkthrough: `walkthroughs/08_convolutions.md`. Code: `tinyvae/engine/conv.py`.
 
 # %%
 import numpy as np
 
-from tinyvae.conv import Conv2d, ConvTranspose2d
-from tinyvae.gradcheck import rel_error
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d
+from tinyvae.engine.gradcheck import rel_error
 
 x = np.array([[1.0, 2, 0, 1],
               [3, 1, 2, 0],

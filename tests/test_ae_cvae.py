@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch_ref import assert_close, kl_torch, leaves, recon_torch, run_layer, t
 
 from tinyvae import AE, CVAE, gradcheck
-from tinyvae.registry import build_model
+from tinyvae.models.registry import build_model
 
 # (x_dim, hidden_dims, z_dim, batch): hidden depths 1 to 3, odd sizes so no two axes are confused
 SHAPES = [(7, [5], 2, 4), (12, [9, 6], 3, 5), (10, [8, 7, 5], 4, 3), (6, [11], 1, 1)]
@@ -215,7 +215,7 @@ def test_config_rebuilds_the_model(model):
 def test_other_backend_matches_numpy(rng):
     """On array_api_strict (a stand-in for a GPU), the one-hot is built there and the numbers agree."""
     xps = pytest.importorskip("array_api_strict")
-    from tinyvae.backend import to_numpy
+    from tinyvae.engine.backend import to_numpy
 
     x, y, eps = data(rng, 4, 6), np.array([1, 0, 2, 1]), rng.standard_normal((4, 2))
     # tanh: the engine's ReLU backward multiplies by a boolean mask, which strict array API refuses

@@ -8,7 +8,8 @@ silent ``np.asarray`` fails here the way it would on a GPU.
 import numpy as np
 import pytest
 
-from tinyvae import AE, CVAE, VAE, Adam, backend
+from tinyvae import AE, CVAE, VAE, Adam
+from tinyvae.engine import backend
 
 xps = pytest.importorskip("array_api_strict")
 DEVICE = xps.Device("device1")
@@ -20,7 +21,7 @@ def _models():
     yield "ae", AE(12, [9], 2, rng=2)
     yield "cvae", CVAE(12, [10], 2, n_classes=4, rng=3)
     try:
-        from tinyvae.conv_vae import ConvVAE
+        from tinyvae.models.conv_vae import ConvVAE
     except ImportError:
         return
     yield "conv-vae", ConvVAE(rng=4, dtype=np.float64, **_small_conv_kwargs())
@@ -29,7 +30,7 @@ def _models():
 def _small_conv_kwargs():
     import inspect
 
-    from tinyvae.conv_vae import ConvVAE
+    from tinyvae.models.conv_vae import ConvVAE
 
     names = inspect.signature(ConvVAE).parameters
     return {k: v for k, v in {"z_dim": 2, "dense": 8}.items() if k in names}

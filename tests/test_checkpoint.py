@@ -6,9 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
-import tinyvae.checkpoint as ck
-from tinyvae.optim import Adam
-from tinyvae.vae import VAE
+import tinyvae.training.checkpoint as ck
+from tinyvae.engine.optim import Adam
+from tinyvae.models.vae import VAE
 
 
 def trained(rng, steps=3, dtype=np.float64, z=3):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyvae.checkpoint import load_checkpoint
+from tinyvae.training.checkpoint import load_checkpoint
 from tinyvae.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

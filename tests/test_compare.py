@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinyvae.cli import main
-from tinyvae.compare import EXPERIMENTS, _pick_pair
+from tinyvae.training.compare import EXPERIMENTS, _pick_pair
 
 FIGURES = {
     "ae-vae": ["ae_vs_vae_latent.png", "ae_vs_vae_samples.png", "ae_vs_vae_interpolation.png"],
@@ -73,7 +73,7 @@ def test_cli_refuses_bad_settings(tmp_path, capsys, flags, message):
 
 
 def test_pick_pair_takes_the_best_reconstructed_of_each_digit():
-    from tinyvae.data import Dataset
+    from tinyvae.training.data import Dataset
 
     class Echo:  # reconstructs every image as all zeros: the faintest image has the smallest error
         params = {"w": np.zeros(1)}

@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from torch_ref import assert_close, kl_torch, leaves, recon_torch, run_layer, t
 
 from tinyvae import gradcheck
-from tinyvae.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
-from tinyvae.conv_vae import ConvVAE
-from tinyvae.gradcheck import EXPECTED_REL_ERROR
-from tinyvae.layers import Sequential
-from tinyvae.registry import build_model
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from tinyvae.models.conv_vae import ConvVAE
+from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
+from tinyvae.engine.layers import Sequential
+from tinyvae.models.registry import build_model
 
 
 def random_conv_case(seed: int, transposed: bool) -> dict:
@@ -264,7 +264,7 @@ def test_config_rebuilds_the_model_through_the_registry():
 
 def test_conv_vae_learns(rng):
     """A few Adam steps on a fixed batch lower the loss (the gradients point downhill)."""
-    from tinyvae.optim import Adam
+    from tinyvae.engine.optim import Adam
 
     model = ConvVAE(x_dim=64, channels=(4, 8), hidden_dim=8, z_dim=2, rng=rng)
     x, eps = rng.random((8, 64)), rng.standard_normal((8, 2))
@@ -279,7 +279,7 @@ def test_conv_vae_learns(rng):
 def test_layers_run_on_another_device(rng):
     """On array_api_strict's 'device1' (a stand-in for a GPU) the layers give NumPy's numbers."""
     xps = pytest.importorskip("array_api_strict")
-    from tinyvae.backend import device, to_numpy
+    from tinyvae.engine.backend import device, to_numpy
 
     dev = xps.Device("device1")
     layers = [
@@ -307,7 +307,7 @@ def test_layers_run_on_another_device(rng):
 def test_conv_vae_runs_on_another_device(rng):
     """The whole model on array_api_strict's 'device1': same loss and gradients as on NumPy."""
     xps = pytest.importorskip("array_api_strict")
-    from tinyvae.backend import device, to_numpy
+    from tinyvae.engine.backend import device, to_numpy
 
     dev = xps.Device("device1")
     make = lambda: ConvVAE(x_dim=64, channels=(2, 3), hidden_dim=4, z_dim=2, loss="bce", rng=3)  # noqa: E731

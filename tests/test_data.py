@@ -1,11 +1,11 @@
-"""tinyvae.data: the IDX reader, the .npz route, the bundled split, and clear errors for bad input."""
+"""tinyvae.training.data: the IDX reader, the .npz route, the bundled split, and clear errors for bad input."""
 
 import gzip
 
 import numpy as np
 import pytest
 
-from tinyvae import data as D
+from tinyvae.training import data as D
 
 
 def write_idx(path, a, code=0x08, gz=False):

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from tinyvae import data as D
-from tinyvae.ae import AE
-from tinyvae.cvae import CVAE
-from tinyvae.evaluate import eval_loss, evaluate, iwae_bound, log_weights, logsumexp
-from tinyvae.train import fit
-from tinyvae.vae import VAE
+from tinyvae.training import data as D
+from tinyvae.models.ae import AE
+from tinyvae.models.cvae import CVAE
+from tinyvae.training.evaluate import eval_loss, evaluate, iwae_bound, log_weights, logsumexp
+from tinyvae.training.train import fit
+from tinyvae.models.vae import VAE
 
 
 @pytest.fixture(scope="module")

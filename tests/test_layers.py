@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch_ref import assert_close, t
 
 from tinyvae import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, gradcheck
-from tinyvae.gradcheck import EXPECTED_REL_ERROR
+from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
 
 SHAPES = [(1, 1, 1), (4, 3, 2), (7, 5, 9), (32, 16, 8)]
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import tinyvae
-from tinyvae import plots
-from tinyvae.ae import AE
-from tinyvae.cvae import CVAE
+from tinyvae.figures import plots
+from tinyvae.models.ae import AE
+from tinyvae.models.cvae import CVAE
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -185,5 +185,5 @@ def test_save_all_writes_the_figures_that_apply(tmp_path, data, metrics, model, 
 
 
 def test_importing_tinyvae_does_not_import_matplotlib():
-    code = "import sys, tinyvae, tinyvae.plots; assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
+    code = "import sys, tinyvae, tinyvae.figures.plots; assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

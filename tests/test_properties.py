@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tinyvae import LeakyReLU, Linear, ReLU, Sigmoid, Tanh, bce_with_logits, kl_divergence, mse
-from tinyvae.gradcheck import numerical_gradient
-from tinyvae.reparam import Reparameterize
+from tinyvae.engine.gradcheck import numerical_gradient
+from tinyvae.engine.reparam import Reparameterize
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 sizes = st.integers(min_value=1, max_value=6)

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyvae import data as D
-from tinyvae.checkpoint import load_checkpoint
-from tinyvae.cvae import CVAE
-from tinyvae.evaluate import eval_loss
-from tinyvae.train import TrainingDiverged, fit
-from tinyvae.vae import VAE
+from tinyvae.training import data as D
+from tinyvae.training.checkpoint import load_checkpoint
+from tinyvae.models.cvae import CVAE
+from tinyvae.training.evaluate import eval_loss
+from tinyvae.training.train import TrainingDiverged, fit
+from tinyvae.models.vae import VAE
 
 ROOT = Path(__file__).resolve().parents[1]
 

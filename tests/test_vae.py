@@ -7,8 +7,8 @@ import pytest
 from torch_ref import assert_close, vae_reference
 
 from tinyvae import VAE, gradcheck
-from tinyvae.gradcheck import EXPECTED_REL_ERROR
-from tinyvae.registry import build_model
+from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
+from tinyvae.models.registry import build_model
 
 CASES = [
     # x_dim, hidden_dims, z_dim, loss, beta, output, activation, batch

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tinyvae.layers import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
+from tinyvae.engine.layers import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 
 RTOL = 1e-10  # float64 parity: hand-written and autograd agree to rounding
 ATOL = 1e-13

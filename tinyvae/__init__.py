@@ -1,32 +1,30 @@
 """tinyvae: a variational autoencoder in NumPy, every gradient written by hand.
 
-The library, one idea per file (README.md has the full list):
+The package, one folder per layer of the architecture (README.md, "The library", has the full list):
 
-- ``layers.py``      Linear, ReLU, Sigmoid, Tanh, LeakyReLU, Sequential: forward and backward side by side
-- ``conv.py``        Conv2d, ConvTranspose2d, Flatten, Reshape
-- ``reparam.py``     the reparameterization node z = mu + exp(0.5 logvar) * eps
-- ``losses.py``      MSE, BCE and the closed-form KL, each returning its value and gradients
-- ``optim.py``       SGD and Adam
-- ``vae.py``         the VAE, its backward the chain rule written out; ``ae.py``, ``cvae.py``, ``conv_vae.py``
-- ``gradcheck.py``   finite differences for any layer, loss or model
-- ``worked_example.py``  the lecture's example: forward, backward, an Adam step, errata
-- ``data.py``, ``train.py``, ``checkpoint.py``, ``evaluate.py``, ``plots.py``, ``compare.py``, ``cli/``
-- ``backend.py``     the array namespace (NumPy, CuPy, ...) taken from the inputs
+- ``engine/``    what a learner reads beside the math: layers, convolutions, the reparameterization node,
+                 losses, optimizers, gradcheck, and the array namespace taken from the inputs
+- ``models/``    the model protocol (``base.py``), VAE, AE, CVAE, ConvVAE, and building one from its config
+- ``training/``  data, the training loop, checkpoints, evaluation, the lecture's comparisons
+- ``figures/``   the plots a run writes
+- ``lecture/``   the lecture's worked example and its errata
+- ``cli/``       ``tinyvae train``, ``evaluate``, ``sample``, ``example``, ``compare``
 """
 
-from .ae import AE
-from .conv import Conv2d, ConvTranspose2d, Flatten, Reshape
-from .conv_vae import ConvVAE
-from .cvae import CVAE
-from .gradcheck import gradcheck
-from .layers import Identity, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .losses import bce, bce_with_logits, kl_divergence, mse
-from .model import Loss, Model
-from .optim import SGD, Adam
-from .reparam import Reparameterize
-from .train import TrainingDiverged, fit
-from .vae import VAE
-from . import worked_example
+
+from .models.ae import AE
+from .engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from .models.conv_vae import ConvVAE
+from .models.cvae import CVAE
+from .engine.gradcheck import gradcheck
+from .engine.layers import Identity, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .engine.losses import bce, bce_with_logits, kl_divergence, mse
+from .models.base import Loss, Model
+from .engine.optim import SGD, Adam
+from .engine.reparam import Reparameterize
+from .training.train import TrainingDiverged, fit
+from .models.vae import VAE
+from .lecture import worked_example
 
 __version__ = "0.1.0"
 

@@ -33,7 +33,7 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from ..compare import BETAS, EXPERIMENTS, Settings
+    from ..training.compare import BETAS, EXPERIMENTS, Settings
 
     d = Settings()
     p = subparsers.add_parser("compare", help="AE vs VAE, a β sweep, the conditional VAE: train and draw",
@@ -63,8 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import Settings, run as run_comparison
-    from ..data import load
+    from ..training.compare import Settings, run as run_comparison
+    from ..training.data import load
 
     if args.epochs < 1:
         raise CLIError(f"--epochs must be at least 1, got {args.epochs}")

@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def load_run(run_dir: str) -> tuple[Any, dict[str, Any], Path]:
     """(model, checkpoint state, checkpoint path) for a run directory or a checkpoint file."""
-    from ..checkpoint import load_checkpoint
+    from ..training.checkpoint import load_checkpoint
 
     path = Path(run_dir)
     if path.is_dir():
@@ -44,8 +44,8 @@ def load_run(run_dir: str) -> tuple[Any, dict[str, Any], Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import load
-    from ..evaluate import evaluate, has_posterior
+    from ..training.data import load
+    from ..training.evaluate import evaluate, has_posterior
 
     if args.iwae < 1:
         raise CLIError(f"--iwae needs at least 1 sample, got {args.iwae}")

@@ -1,6 +1,6 @@
 """``tinyvae example``: the lecture's worked example, forward, backward, one Adam step, and its errata.
 
-Everything printed is computed by :mod:`tinyvae.worked_example` with the library's own layers,
+Everything printed is computed by :mod:`tinyvae.lecture.worked_example` with the library's own layers,
 reparameterization node, losses and Adam.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .. import worked_example as we
+from ..lecture import worked_example as we
 from . import CLIError
 
 DESCRIPTION = """\

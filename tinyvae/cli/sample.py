@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import backend
+    from ..engine import backend
     from .evaluate import load_run
 
     out = Path(args.out)

@@ -96,7 +96,7 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     saved_arch: dict[str, Any] | None = None
     saved_run: dict[str, Any] = {}
     if args.resume:
-        from ..checkpoint import read_checkpoint
+        from ..training.checkpoint import read_checkpoint
 
         meta, _, _ = read_checkpoint(_checkpoint_path(args.out))
         saved_arch, saved_run = meta["architecture"], meta.get("run_config", {})
@@ -105,7 +105,7 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     if saved_arch is not None:
         flags = {k: given[k] for k in ARCH_FLAGS if k in given}
         if flags:  # every architecture flag given must agree with the saved run
-            from ..checkpoint import check_architecture
+            from ..training.checkpoint import check_architecture
 
             wanted = {**saved_arch, **_model_config({**_flags_of(saved_arch), **flags})}
             check_architecture(saved_arch, wanted, _checkpoint_path(args.out))
@@ -183,10 +183,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> int:
-    from .. import backend
-    from ..data import load
-    from ..registry import build_model
-    from ..train import fit
+    from ..engine import backend
+    from ..training.data import load
+    from ..models.registry import build_model
+    from ..training.train import fit
 
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
@@ -231,14 +231,14 @@ def _describe(model: Any) -> str:
 
 
 def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, seed: int) -> list[Path]:
-    """The figures, by tinyvae.plots.save_all (skipped with a note if it is not available)."""
+    """The figures, by tinyvae.figures.plots.save_all (skipped with a note if it is not available)."""
     import importlib.util
 
-    if importlib.util.find_spec("tinyvae.plots") is None:
-        print("note: figures skipped (tinyvae.plots is not available)", file=sys.stderr)
+    if importlib.util.find_spec("tinyvae.figures.plots") is None:
+        print("note: figures skipped (tinyvae.figures.plots is not available)", file=sys.stderr)
         return []
     try:
-        from .. import plots
+        from ..figures import plots
     except ImportError as e:  # matplotlib missing: the run itself is saved, say so and go on
         print(f"note: figures skipped ({e}); pip install matplotlib, then rerun with --resume", file=sys.stderr)
         return []

@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .backend import Array
-from .layers import Identity, Layer, Linear, Sigmoid, mlp
-from .losses import kl_divergence
-from .model import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
-from .reparam import Reparameterize
+from ..engine.backend import Array
+from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
+from ..engine.losses import kl_divergence
+from .base import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
+from ..engine.reparam import Reparameterize
 
 
 class VAE(Model):
@@ -101,7 +101,7 @@ class VAE(Model):
 
     def sample(self, n: int, rng: np.random.Generator | None = None) -> Array:
         """n images decoded from z ~ N(0, I): (n, x_dim)."""
-        from . import backend
+        from ..engine import backend
 
         rng = self._noise_rng(rng)
         ref = self.mu_head.params["b"]

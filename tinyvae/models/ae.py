@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import backend
-from .backend import Array
-from .layers import Identity, Layer, Linear, Sigmoid, mlp
-from .model import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
+from ..engine import backend
+from ..engine.backend import Array
+from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
+from .base import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
 
 
 class AE(Model):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .model import Model
+from .base import Model
 
 MODELS = ("vae", "ae", "cvae")
 ARCHS = ("mlp", "conv")

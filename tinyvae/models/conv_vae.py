@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Array
-from .checks import check_array, check_finite, check_unit_interval
-from .conv import Conv2d, ConvTranspose2d, Flatten, Reshape
-from .layers import Layer, Linear, ReLU, Sequential, Sigmoid
-from .reparam import Reparameterize
+from ..engine.backend import Array
+from ..engine.checks import check_array, check_finite, check_unit_interval
+from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from ..engine.layers import Layer, Linear, ReLU, Sequential, Sigmoid
+from ..engine.reparam import Reparameterize
 from .vae import VAE, LossName
 
 

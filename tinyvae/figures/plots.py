@@ -27,8 +27,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backend
-from .backend import Array
+from ..engine import backend
+from ..engine.backend import Array
 
 CMAP_IMAGES = "gray"
 CMAP_DIGITS = "tab10"  # ten distinct colours, one per digit
@@ -136,7 +136,7 @@ def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
 def loss_curves(metrics: Any, path: str | Path) -> Path:
     """Three panels, total, reconstruction and KL per image against the epoch, train and test.
 
-    ``metrics``: the list that ``tinyvae.train.fit`` returns (or ``metrics.json``'s dict with its
+    ``metrics``: the list that ``tinyvae.training.train.fit`` returns (or ``metrics.json``'s dict with its
     ``"epochs"`` list): dicts with ``epoch``, ``train_loss``, ``test_loss``, ``test_recon``, ``test_kl``
     and, when recorded, ``train_recon`` and ``train_kl``.
     """
@@ -358,7 +358,7 @@ def first_of_each(y: Any, digits: Sequence[int]) -> np.ndarray:
 def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.random.Generator) -> list[Path]:
     """Write every figure that applies to ``model`` into ``out_dir``; returns their paths.
 
-    data: a ``tinyvae.data.Dataset`` (its test set is drawn); metrics: fit's list (or None to skip the
+    data: a ``tinyvae.training.data.Dataset`` (its test set is drawn); metrics: fit's list (or None to skip the
     loss curves). ``manifold.png`` only for z_dim == 2 and unconditional models; ``interpolation.png``
     only for unconditional ones (2→4→5→6 through the first test image of each).
     """

@@ -12,11 +12,11 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from . import backend
-from .backend import Array
-from .checks import check_array, check_finite, check_unit_interval
-from .layers import Layer
-from .losses import bce_with_logits, mse
+from ..engine import backend
+from ..engine.backend import Array
+from ..engine.checks import check_array, check_finite, check_unit_interval
+from ..engine.layers import Layer
+from ..engine.losses import bce_with_logits, mse
 
 LossName = Literal["bce", "mse"]
 

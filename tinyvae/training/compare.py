@@ -1,7 +1,7 @@
 """The comparisons the lecture argues from, trained and drawn: AE vs VAE, a β sweep, the conditional VAE.
 
 Three experiments (``tinyvae compare ae-vae|beta|cvae|all``), each a few trainings with
-:func:`tinyvae.train.fit` on the same data, the same architecture and the same seed:
+:func:`tinyvae.training.train.fit` on the same data, the same architecture and the same seed:
 
 - ``ae-vae``: a plain autoencoder and a VAE. Figures: the test digits in each latent space (the AE's
   codes z, the VAE's means mu) with the circle that holds 86% of N(0, I); images decoded from
@@ -28,8 +28,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .data import Dataset
-from .model import Model
-from .plots import image_grid
+from ..models.base import Model
+from ..figures.plots import image_grid
 
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
 BETAS = (0.0, 1.0, 4.0, 10.0)
@@ -69,7 +69,7 @@ class Comparison:
 
     def model(self, kind: str, beta: float = 1.0) -> Model:
         """The trained model ``kind`` ("ae", "vae", "cvae"), built and trained on first use."""
-        from .registry import build_model
+        from ..models.registry import build_model
         from .train import fit
 
         key = kind if kind == "ae" else f"{kind} beta={beta:g}"
@@ -234,13 +234,13 @@ def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[
 
 
 def _host(a: Any) -> np.ndarray:
-    from .backend import to_numpy
+    from ..engine.backend import to_numpy
 
     return np.asarray(to_numpy(a), dtype=np.float64)
 
 
 def _like(model: Model, a: np.ndarray) -> Any:
-    from .backend import asarray_like
+    from ..engine.backend import asarray_like
 
     return asarray_like(a, next(iter(model.params.values())))
 

@@ -26,12 +26,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backend
+from ..engine import backend
 from .checkpoint import atomic_write_json, check_architecture, read_checkpoint, restore_optimizer, restore_rng, save_checkpoint
 from .data import Dataset
 from .evaluate import eval_loss
-from .model import Model
-from .optim import Adam
+from ..models.base import Model
+from ..engine.optim import Adam
 
 BLOWUP = 1e4  # a batch loss this many times the first one of the call means the run has diverged
 EVAL_SEED = 0  # the test pass draws its noise from default_rng(EVAL_SEED) every epoch: curves show the model only
@@ -69,7 +69,7 @@ def fit(
     """Train ``model`` on ``data`` with Adam until ``epochs`` epochs are done; returns the metrics.
 
     model:      any tinyvae model (``loss_and_grads``; conditional models get the labels too).
-    data:       a :class:`~tinyvae.data.Dataset`; its images are cast to the model's dtype and moved
+    data:       a :class:`~tinyvae.training.data.Dataset`; its images are cast to the model's dtype and moved
                 to where its parameters live, once.
     epochs:     the total number of epochs (a resumed run counts the ones already done).
     seed:       seeds ``default_rng(seed)``, which shuffles and draws eps.

@@ -8,8 +8,8 @@ One input ``x = [0.5, 1.0, -0.5]`` goes through a tiny VAE with no activations::
     std    = exp(0.5 logvar)                (2,)   σ                Reparameterize
     z      = mu + std * eps                 (2,)                    Reparameterize  [eps reconstructed]
     x_hat  = W_d z + b_d                    (3,)   decoder          Linear(2 → 3)   [reconstructed]
-    recon  = Σ (x_hat - x)²                        tinyvae.losses.mse (batch of one: the sum)
-    kl     = -½ Σ (1 + logvar - mu² - σ²)          tinyvae.losses.kl_divergence
+    recon  = Σ (x_hat - x)²                        tinyvae.engine.losses.mse (batch of one: the sum)
+    kl     = -½ Σ (1 + logvar - mu² - σ²)          tinyvae.engine.losses.kl_divergence
     total  = recon + kl                            (β = 1)
 
 The lecture printed W_e, b_e, W_mu, b_mu and the results; the log-variance head, the noise eps and
@@ -28,7 +28,7 @@ Two modes:
 - **exact** (``run(exact=True)``): c = 0, σ = exp(0.5 logvar) in full float64 precision.
 
 Beyond the lecture: the backward pass (every gradient, from the layers' own ``backward``) and one
-step of :class:`tinyvae.optim.Adam`. :func:`errata` lists where the lecture's arithmetic goes wrong,
+step of :class:`tinyvae.engine.optim.Adam`. :func:`errata` lists where the lecture's arithmetic goes wrong,
 each row computed here. Walkthrough: ``walkthroughs/01_worked_example.md``; command line:
 ``tinyvae example``.
 """
@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from .layers import Layer, Linear
-from .losses import kl_divergence, mse
-from .model import Model
-from .optim import Adam
-from .reparam import Reparameterize
+from ..engine.layers import Layer, Linear
+from ..engine.losses import kl_divergence, mse
+from ..models.base import Model
+from ..engine.optim import Adam
+from ..engine.reparam import Reparameterize
 
 # ---- the numbers ------------------------------------------------------------------------------
 X = np.array([[0.5, 1.0, -0.5]])  # (1, 3): a batch of one
@@ -224,37 +224,37 @@ def run(exact: bool = False, lr: float = ADAM_LR) -> WorkedExample:
 
     # inputs: what the lecture gave, and what we had to reconstruct
     I = ex.inputs.append
-    I(Step("x", "x", "x", "", x[0], "tinyvae/worked_example.py: X", "lecture", [0.5, 1.0, -0.5]))
+    I(Step("x", "x", "x", "", x[0], "tinyvae/lecture/worked_example.py: X", "lecture", [0.5, 1.0, -0.5]))
     for name in ("W_e", "b_e", "W_mu", "b_mu"):
-        I(Step(name, name, name, "", Wv[name], "tinyvae/worked_example.py: GIVEN", "lecture", GIVEN[name].tolist()))
+        I(Step(name, name, name, "", Wv[name], "tinyvae/lecture/worked_example.py: GIVEN", "lecture", GIVEN[name].tolist()))
     for name in ("W_logvar", "b_logvar", "W_d", "b_d"):
-        I(Step(name, name, name, "", Wv[name], "tinyvae/worked_example.py: RECONSTRUCTED", "reconstruction"))
+        I(Step(name, name, name, "", Wv[name], "tinyvae/lecture/worked_example.py: RECONSTRUCTED", "reconstruction"))
     L = {k: np.array(v) for k, v in LECTURE.items()}
     I(Step("eps", "ε", "ε = (z - μ) / σ̃  (the lecture's printed z, μ, σ̃)",
            f"({vec(L['z'])} - {vec(L['mu'])}) / {vec(L['std'])}", eps[0],
-           "tinyvae/worked_example.py: implied_eps", "reconstruction"))
+           "tinyvae/lecture/worked_example.py: implied_eps", "reconstruction"))
 
     # ---- forward ------------------------------------------------------------------------------
     F = ex.forward.append
     h = model.encoder.forward(x)
     F(Step("h", "h", "h = W_e·x + b_e", _affine(Wv["W_e"], x[0], Wv["b_e"]), h[0],
-           "tinyvae/layers.py: Linear.forward", lecture=LECTURE["h"]))
+           "tinyvae/engine/layers.py: Linear.forward", lecture=LECTURE["h"]))
     mu = model.mu_head.forward(h)
     F(Step("mu", "μ", "μ = W_μ·h + b_μ", _affine(Wv["W_mu"], h[0], Wv["b_mu"]), mu[0],
-           "tinyvae/layers.py: Linear.forward", lecture=LECTURE["mu"]))
+           "tinyvae/engine/layers.py: Linear.forward", lecture=LECTURE["mu"]))
     logvar = model.logvar_head.forward(h)
     F(Step("logvar", "log σ²", "log σ² = W_logvar·h + b_logvar  [reconstructed head]",
            _affine(Wv["W_logvar"], h[0], Wv["b_logvar"]), logvar[0],
-           "tinyvae/layers.py: Linear.forward", lecture=LECTURE["logvar"]))
+           "tinyvae/engine/layers.py: Linear.forward", lecture=LECTURE["logvar"]))
     std_exact = np.exp(0.5 * logvar)
     if exact:
         shift = np.zeros_like(logvar)
         F(Step("std", "σ", "σ = exp(½·log σ²)  (full precision)",
-               "exp(½·" + vec(logvar[0]) + ")", std_exact[0], "tinyvae/reparam.py: Reparameterize.forward",
+               "exp(½·" + vec(logvar[0]) + ")", std_exact[0], "tinyvae/engine/reparam.py: Reparameterize.forward",
                lecture=LECTURE["std"]))
     else:
         F(Step("std_exact", "σ", "σ = exp(½·log σ²)  (before the lecture's rounding)",
-               "exp(½·" + vec(logvar[0]) + ")", std_exact[0], "tinyvae/worked_example.py: run"))
+               "exp(½·" + vec(logvar[0]) + ")", std_exact[0], "tinyvae/lecture/worked_example.py: run"))
         std_rounded = np.round(std_exact, 2)  # the lecture's 0.99, 1.02
         shift = 2 * np.log(std_rounded) - logvar  # c: log σ̃² - log σ², a constant
     logvar_used = logvar + shift  # what the reparameterization node and kl_divergence see
@@ -262,83 +262,83 @@ def run(exact: bool = False, lr: float = ADAM_LR) -> WorkedExample:
     std = reparam.cache[0]  # the σ the node used: exp(½·(logvar + c))
     if not exact:
         F(Step("logvar_shift", "c", "c = 2·ln σ̃ - log σ²,  σ̃ = round(σ, 2): the rounding as a constant shift",
-               f"2·ln {vec(std_rounded[0])} - {vec(logvar[0])}", shift[0], "tinyvae/worked_example.py: run"))
+               f"2·ln {vec(std_rounded[0])} - {vec(logvar[0])}", shift[0], "tinyvae/lecture/worked_example.py: run"))
         F(Step("std", "σ̃", "σ̃ = exp(½·(log σ² + c))  (the lecture's rounded σ)",
-               f"exp(½·{vec(logvar_used[0])})", std[0], "tinyvae/reparam.py: Reparameterize.forward",
+               f"exp(½·{vec(logvar_used[0])})", std[0], "tinyvae/engine/reparam.py: Reparameterize.forward",
                lecture=LECTURE["std"]))
     F(Step("z", "z", "z = μ + σ·ε",
            "[" + ", ".join(f"{num(m)} + {num(s)}·{_p(e)}" for m, s, e in zip(mu[0], std[0], eps[0])) + "]",
-           z[0], "tinyvae/reparam.py: Reparameterize.forward", lecture=LECTURE["z"]))
+           z[0], "tinyvae/engine/reparam.py: Reparameterize.forward", lecture=LECTURE["z"]))
     x_hat = model.decoder.forward(z)
     F(Step("x_hat", "x̂", "x̂ = W_d·z + b_d  [reconstructed decoder]", _affine(Wv["W_d"], z[0], Wv["b_d"]),
-           x_hat[0], "tinyvae/layers.py: Linear.forward", lecture=LECTURE["x_hat"]))
+           x_hat[0], "tinyvae/engine/layers.py: Linear.forward", lecture=LECTURE["x_hat"]))
     recon, dx_hat = mse(x_hat, x)
     F(Step("recon_loss", "recon", "recon = Σ (x - x̂)²",
            " + ".join(f"({num(a)} - {num(b)})²" for a, b in zip(x[0], x_hat[0])), float(recon),
-           "tinyvae/losses.py: mse", lecture=LECTURE["recon_loss"]))
+           "tinyvae/engine/losses.py: mse", lecture=LECTURE["recon_loss"]))
     kl_node, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar_used)
     kl = float(kl_node) + 0.5 * float(np.sum(shift))  # = -½ Σ (1 + logvar - μ² - σ²), σ as above
     var = std * std
     terms = 1 + logvar - mu * mu - var
     F(Step("kl_terms", "1 + log σ² - μ² - σ²", "per latent dimension: 1 + log σ² - μ² - σ²",
            "[" + ", ".join(f"1 + {_p(lv)} - {_p(m)}² - {num(s)}²" for lv, m, s in zip(logvar[0], mu[0], std[0])) + "]",
-           terms[0], "tinyvae/worked_example.py: run"))
+           terms[0], "tinyvae/lecture/worked_example.py: run"))
     F(Step("kl", "KL", "KL = -½·Σ (1 + log σ² - μ² - σ²)",
            f"-½·({' + '.join(_p(t) for t in terms[0])})", kl,
-           "tinyvae/losses.py: kl_divergence" + ("" if exact else " (+ ½·Σc, see module docstring)"),
+           "tinyvae/engine/losses.py: kl_divergence" + ("" if exact else " (+ ½·Σc, see module docstring)"),
            lecture=LECTURE["kl"]))
     total = float(recon) + kl
     F(Step("total", "L", "L = recon + β·KL  (β = 1)", f"{num(float(recon))} + {num(kl)}", total,
-           "tinyvae/worked_example.py: run", lecture=LECTURE["total"]))
+           "tinyvae/lecture/worked_example.py: run", lecture=LECTURE["total"]))
     if not exact:
         _verify_reconstructions(ex)
 
     # ---- backward: the chain rule, from the loss back to the input ----------------------------
     B = ex.backward.append
     B(Step("dx_hat", "∂L/∂x̂", "∂L/∂x̂ = 2·(x̂ - x)", f"2·({vec(x_hat[0])} - {vec(x[0])})", dx_hat[0],
-           "tinyvae/losses.py: mse"))
+           "tinyvae/engine/losses.py: mse"))
     dz = model.decoder.backward(dx_hat)
     g = model.decoder.grads
     B(Step("dW_d", "∂L/∂W_d", "∂L/∂W_d = (∂L/∂x̂)ᵀ·z  (outer product, 3×2)",
-           f"{vec(dx_hat[0])}ᵀ·{vec(z[0])}", g["W"], "tinyvae/layers.py: Linear.backward"))
-    B(Step("db_d", "∂L/∂b_d", "∂L/∂b_d = ∂L/∂x̂", "", g["b"], "tinyvae/layers.py: Linear.backward"))
+           f"{vec(dx_hat[0])}ᵀ·{vec(z[0])}", g["W"], "tinyvae/engine/layers.py: Linear.backward"))
+    B(Step("db_d", "∂L/∂b_d", "∂L/∂b_d = ∂L/∂x̂", "", g["b"], "tinyvae/engine/layers.py: Linear.backward"))
     B(Step("dz", "∂L/∂z", "∂L/∂z = ∂L/∂x̂·W_d", f"{vec(dx_hat[0])}·{vec(Wv['W_d'])}", dz[0],
-           "tinyvae/layers.py: Linear.backward"))
+           "tinyvae/engine/layers.py: Linear.backward"))
     dmu_rec, dlogvar_rec = reparam.backward(dz)
     B(Step("dmu_recon", "∂recon/∂μ", "∂recon/∂μ = ∂L/∂z  (∂z/∂μ = 1)", "", dmu_rec[0],
-           "tinyvae/reparam.py: Reparameterize.backward"))
+           "tinyvae/engine/reparam.py: Reparameterize.backward"))
     B(Step("dlogvar_recon", "∂recon/∂log σ²", "∂recon/∂log σ² = ∂L/∂z·ε·½σ  (∂σ/∂log σ² = ½σ)",
            "[" + ", ".join(f"{_p(d)}·{_p(e)}·½·{num(s)}" for d, e, s in zip(dz[0], eps[0], std[0])) + "]",
-           dlogvar_rec[0], "tinyvae/reparam.py: Reparameterize.backward"))
-    B(Step("dmu_kl", "∂KL/∂μ", "∂KL/∂μ = μ", "", dmu_kl[0], "tinyvae/losses.py: kl_divergence"))
+           dlogvar_rec[0], "tinyvae/engine/reparam.py: Reparameterize.backward"))
+    B(Step("dmu_kl", "∂KL/∂μ", "∂KL/∂μ = μ", "", dmu_kl[0], "tinyvae/engine/losses.py: kl_divergence"))
     B(Step("dlogvar_kl", "∂KL/∂log σ²", "∂KL/∂log σ² = ½·(σ² - 1)",
            "[" + ", ".join(f"½·({num(s)}² - 1)" for s in std[0]) + "]", dlogvar_kl[0],
-           "tinyvae/losses.py: kl_divergence"))
+           "tinyvae/engine/losses.py: kl_divergence"))
     dmu = dmu_rec + dmu_kl
     dlogvar = dlogvar_rec + dlogvar_kl
     B(Step("dmu", "∂L/∂μ", "∂L/∂μ = ∂recon/∂μ + ∂KL/∂μ", f"{vec(dmu_rec[0])} + {vec(dmu_kl[0])}", dmu[0],
-           "tinyvae/worked_example.py: run (as in tinyvae/vae.py: VAE.loss_and_grads)"))
+           "tinyvae/lecture/worked_example.py: run (as in tinyvae/models/vae.py: VAE.loss_and_grads)"))
     B(Step("dlogvar", "∂L/∂log σ²", "∂L/∂log σ² = ∂recon/∂log σ² + ∂KL/∂log σ²",
            f"{vec(dlogvar_rec[0])} + {vec(dlogvar_kl[0])}", dlogvar[0],
-           "tinyvae/worked_example.py: run (as in tinyvae/vae.py: VAE.loss_and_grads)"))
+           "tinyvae/lecture/worked_example.py: run (as in tinyvae/models/vae.py: VAE.loss_and_grads)"))
     dh_mu = model.mu_head.backward(dmu)
     B(Step("dW_mu", "∂L/∂W_μ", "∂L/∂W_μ = (∂L/∂μ)ᵀ·h", f"{vec(dmu[0])}ᵀ·{vec(h[0])}", model.mu_head.grads["W"],
-           "tinyvae/layers.py: Linear.backward"))
-    B(Step("db_mu", "∂L/∂b_μ", "∂L/∂b_μ = ∂L/∂μ", "", model.mu_head.grads["b"], "tinyvae/layers.py: Linear.backward"))
+           "tinyvae/engine/layers.py: Linear.backward"))
+    B(Step("db_mu", "∂L/∂b_μ", "∂L/∂b_μ = ∂L/∂μ", "", model.mu_head.grads["b"], "tinyvae/engine/layers.py: Linear.backward"))
     dh_lv = model.logvar_head.backward(dlogvar)
     B(Step("dW_logvar", "∂L/∂W_logvar", "∂L/∂W_logvar = (∂L/∂log σ²)ᵀ·h", f"{vec(dlogvar[0])}ᵀ·{vec(h[0])}",
-           model.logvar_head.grads["W"], "tinyvae/layers.py: Linear.backward"))
+           model.logvar_head.grads["W"], "tinyvae/engine/layers.py: Linear.backward"))
     B(Step("db_logvar", "∂L/∂b_logvar", "∂L/∂b_logvar = ∂L/∂log σ²", "", model.logvar_head.grads["b"],
-           "tinyvae/layers.py: Linear.backward"))
+           "tinyvae/engine/layers.py: Linear.backward"))
     dh = dh_mu + dh_lv
     B(Step("dh", "∂L/∂h", "∂L/∂h = ∂L/∂μ·W_μ + ∂L/∂log σ²·W_logvar  (h feeds both heads)",
-           f"{vec(dh_mu[0])} + {vec(dh_lv[0])}", dh[0], "tinyvae/layers.py: Linear.backward"))
+           f"{vec(dh_mu[0])} + {vec(dh_lv[0])}", dh[0], "tinyvae/engine/layers.py: Linear.backward"))
     dx = model.encoder.backward(dh)
     B(Step("dW_e", "∂L/∂W_e", "∂L/∂W_e = (∂L/∂h)ᵀ·x", f"{vec(dh[0])}ᵀ·{vec(x[0])}", model.encoder.grads["W"],
-           "tinyvae/layers.py: Linear.backward"))
-    B(Step("db_e", "∂L/∂b_e", "∂L/∂b_e = ∂L/∂h", "", model.encoder.grads["b"], "tinyvae/layers.py: Linear.backward"))
+           "tinyvae/engine/layers.py: Linear.backward"))
+    B(Step("db_e", "∂L/∂b_e", "∂L/∂b_e = ∂L/∂h", "", model.encoder.grads["b"], "tinyvae/engine/layers.py: Linear.backward"))
     B(Step("dx", "∂L/∂x", "∂L/∂x = ∂L/∂h·W_e  (x as the encoder's input; as the target, x is a constant)", f"{vec(dh[0])}·{vec(Wv['W_e'])}", dx[0],
-           "tinyvae/layers.py: Linear.backward"))
+           "tinyvae/engine/layers.py: Linear.backward"))
 
     # ---- one Adam step ----------------------------------------------------------------------------
     opt = Adam(model, lr=lr)
@@ -348,10 +348,10 @@ def run(exact: bool = False, lr: float = ADAM_LR) -> WorkedExample:
         grad = model.grads[f"{part}.{p}"]
         A(Step(f"{name}_new", f"{name} (new)", f"{name} ← {name} - lr·m̂/(√v̂ + 1e-8),  m̂ = g, v̂ = g²  (first step)",
                f"{vec(Wv[name])} - {num(lr)}·{vec(np.sign(grad))}·(|g|/(|g| + 1e-8))",
-               model.params[f"{part}.{p}"].copy(), "tinyvae/optim.py: Adam.step"))
+               model.params[f"{part}.{p}"].copy(), "tinyvae/engine/optim.py: Adam.step"))
     total_after = _loss_exact(model, x, eps)
     A(Step("total_after", "L after", "L after the step (same x, same ε, σ = exp(½·log σ²) in full precision)",
-           "", total_after, "tinyvae/worked_example.py: run"))
+           "", total_after, "tinyvae/lecture/worked_example.py: run"))
     return ex
 
 
@@ -425,7 +425,7 @@ def errata() -> list[Erratum]:
         Erratum("sum inside the brackets", "0.5[0.0147 - 0.0012] = 0.5 × 0.0135", 0.0135, sum_terms,
                 float(np.sum(ext["kl_terms"])), "sum(run()['kl_terms'])"),
         Erratum("KL divergence", "= 0.00675", LECTURE["kl"], lec["kl"], ext["kl"],
-                "tinyvae.losses.kl_divergence via run()['kl']"),
+                "tinyvae.engine.losses.kl_divergence via run()['kl']"),
         Erratum("total loss", "total = 1.485605 + 0.00675 = 1.492355", LECTURE["total"], lec["total"], ext["total"],
                 "run()['recon_loss'] + run()['kl']"),
         Erratum("symbol for the log-variance", "the encoder's two outputs, 'log(μ²)'", "log(μ²) = " + vec(np.log(mu**2), 4),
@@ -493,7 +493,7 @@ def format_errata(rows: list[Erratum]) -> str:
     body = [(r.what, _show(r.lecture), _show(r.correct), _show(r.exact)) for r in rows]
     widths = [max(len(row[i]) for row in (head, *body)) for i in range(4)]
     fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    lines = ["ERRATA (each number computed by tinyvae.worked_example.errata)", fmt(head),
+    lines = ["ERRATA (each number computed by tinyvae.lecture.worked_example.errata)", fmt(head),
              fmt(tuple("-" * w for w in widths))]
     lines += [fmt(row) for row in body]
     lines.append("")

@@ -27,9 +27,9 @@ from typing import IO, Any, Callable
 
 import numpy as np
 
-from . import backend
-from .model import Model
-from .optim import Adam
+from ..engine import backend
+from ..models.base import Model
+from ..engine.optim import Adam
 
 FORMAT_VERSION = 1
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
@@ -193,7 +193,7 @@ def load_checkpoint(
     ``rng`` (a Generator in the saved state), ``run_config``, ``metrics`` and ``meta``.
     With ``expect_architecture``, a checkpoint for any other architecture is refused.
     """
-    from .registry import build_model
+    from ..models.registry import build_model
 
     meta, params, opt_state = read_checkpoint(path)
     arch = meta["architecture"]

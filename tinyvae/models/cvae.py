@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import backend
-from .backend import Array, namespace
-from .layers import Identity, Layer, Linear, Sigmoid, mlp
-from .losses import kl_divergence
-from .model import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
-from .reparam import Reparameterize
+from ..engine import backend
+from ..engine.backend import Array, namespace
+from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
+from ..engine.losses import kl_divergence
+from .base import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
+from ..engine.reparam import Reparameterize
 
 
 class CVAE(Model):

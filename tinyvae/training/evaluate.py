@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
-from .backend import Array, namespace
-from .model import Loss, Model
+from ..engine import backend
+from ..engine.backend import Array, namespace
+from ..models.base import Loss, Model
 
 ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound
 
@@ -82,12 +82,12 @@ def decoder_logits(model: Model, z: Array, y: Any = None) -> Array | None:
     fn = getattr(model, "decode_logits", None)
     if fn is not None:
         return fn(z, *_args(model, y))
-    from .vae import VAE
+    from ..models.vae import VAE
 
     if isinstance(model, VAE) and type(model).decode is VAE.decode:  # decode = sigmoid(decoder(z))
         return model.decoder.forward(z)
     try:
-        from .cvae import CVAE
+        from ..models.cvae import CVAE
     except ImportError:  # pragma: no cover - the CVAE lives in its own module
         return None
     if type(model) is CVAE:
