@@ -62,7 +62,25 @@ def test_lecture_mode_values_exactly():
     np.testing.assert_allclose(ex["z"], [0.455, -0.49], rtol=0, atol=1e-15)
     np.testing.assert_allclose(ex["x_hat"], [0.044, 0.137, 0.23], rtol=0, atol=1e-15)
     assert ex["recon_loss"] == pytest.approx(1.485605, rel=0, abs=1e-14)
-    np.testing.assert_allclose(ex["kl_terms"], [-0.0017, -0.0008], rtol=0, atol=1e-15)
+
+
+def test_recon_line_per_term(lec):
+    """The lecture's own line: 0.207936 + 0.744769 + 0.5329."""
+    assert lec.step("recon_loss").lines[1] == "0.207936 + 0.744769 + 0.5329"
+
+
+def test_kl_line_squares_worked_out(lec):
+    """The lecture's lines 614-616, sign fixed: the squares, then the brackets."""
+    assert lec.step("kl_lecture").lines == (
+        "-½·[(1 + (-0.02) - (-0.04)² - 0.99²) + (1 + 0.04 - 0.02² - 1.02²)]",
+        "-½·[(1 - 0.02 - 0.0016 - 0.9801) + (1 + 0.04 - 0.0004 - 1.0404)]",
+        "-½·[(-0.0017) + (-0.0008)]")
+
+
+def test_sigma_is_rounded_directly(lec):
+    """σ̃ = round(σ, 2) is a step of its own; no log-variance shift device."""
+    np.testing.assert_array_equal(lec["std"], np.round(np.exp(0.5 * np.array([-0.02, 0.04])), 2))
+    assert "logvar_shift" not in lec and lec.step("std").formula == "σ̃ = round(σ, 2)"
 
 
 def test_eps_is_implied_by_the_lecture():
@@ -79,13 +97,26 @@ def test_a_wrong_reconstruction_is_refused(monkeypatch):
         we.run()
 
 
-def test_lecture_kl_is_the_lectures_own_mix():
-    """Lecture mode's KL: log σ² unrounded in '1 + log σ²', σ̃² = 0.99², 1.02² in '- σ²', sign fixed."""
+def test_three_kl_figures():
+    """(i) the lecture's mix, sign fixed; (ii) the KL of N(μ, σ̃²); (iii) the exact KL."""
     mu, logvar, s = np.array([-0.04, 0.02]), np.array([-0.02, 0.04]), np.array([0.99, 1.02])
     ex = we.run()
-    assert ex["kl"] == pytest.approx(-0.5 * np.sum(1 + logvar - mu**2 - s**2), rel=1e-12)
-    assert ex["kl"] == pytest.approx(0.00125, rel=0, abs=1e-15)
-    assert ex["total"] == pytest.approx(1.486855, rel=0, abs=1e-14)
+    assert ex["kl_lecture"] == pytest.approx(-0.5 * np.sum(1 + logvar - mu**2 - s**2), rel=1e-12)
+    assert ex["kl_lecture"] == pytest.approx(0.00125, rel=0, abs=1e-15)
+    np.testing.assert_allclose(ex["logvar_rounded"], 2 * np.log(s), rtol=1e-15)
+    sampled = -0.5 * np.sum(1 + 2 * np.log(s) - mu**2 - s**2)
+    assert ex["kl"] == pytest.approx(sampled, rel=1e-13)
+    assert round(ex["kl"], 10) == 0.0014977086
+    assert round(ex["kl_exact"], 8) == 0.00150472
+    assert ex["total"] == pytest.approx(1.485605 + sampled, rel=0, abs=1e-14)
+
+
+def test_the_lecture_mix_is_no_kl():
+    """(i) pairs log σ² = -0.02 with σ̃² = 0.9801: no σ has both; and the mix can go negative."""
+    assert np.exp(-0.02) != pytest.approx(0.9801, abs=1e-5) and 2 * np.log(0.99) != pytest.approx(-0.02, abs=1e-5)
+    logvar = np.array([0.009])  # σ = 1.0045, σ̃ = 1.00
+    mixed = we.kl_lecture_formula(np.zeros(1), logvar, np.round(np.exp(0.5 * logvar), 2))
+    assert mixed == pytest.approx(-0.0045, abs=1e-15)  # a negative "KL"
 
 
 # ---- exact mode: against plain float64 arithmetic -------------------------------------------------
@@ -131,7 +162,10 @@ def test_exact_mode_agrees_with_the_library_vae(ext):
 
 # ---- backward: every gradient against torch autograd ---------------------------------------------
 def torch_reference(exact: bool) -> dict[str, np.ndarray]:
-    """The same example in torch (float64); lecture mode adds the constant c = 2 ln round(σ, 2) - log σ²."""
+    """The same example in torch (float64); lecture mode adds the constant c = 2 ln round(σ, 2) - log σ².
+
+    So lecture mode's loss is recon + KL(N(μ, σ̃²) ‖ N(0, 1)), differentiated with the rounding passed through.
+    """
     T = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in W.items()}
     x_in = torch.tensor(X, dtype=torch.float64, requires_grad=True)  # x as the encoder's input: dx
     x = torch.tensor(X, dtype=torch.float64)  # x as the reconstruction's target (a constant)
@@ -147,7 +181,7 @@ def torch_reference(exact: bool) -> dict[str, np.ndarray]:
     z = mu + std * eps
     x_hat = T["W_d"] @ z + T["b_d"]
     recon = torch.sum((x_hat - x) ** 2)
-    kl = -0.5 * torch.sum(1 + logvar - mu**2 - std**2)
+    kl = -0.5 * torch.sum(1 + (logvar + c) - mu**2 - std**2)
     total = recon + kl
     inter = {"x_hat": x_hat, "z": z, "mu": mu, "logvar": logvar, "h": h}
     partial = {
@@ -217,35 +251,48 @@ def test_first_adam_step_moves_each_weight_by_about_lr(lec):
 
 # ---- errata ----------------------------------------------------------------------------------------
 def test_errata_rows():
-    rows = {r.what: r for r in we.errata()}
-    kl, total = rows["KL divergence"], rows["total loss"]
+    rows = {r.key: r for r in we.errata()}
+    kl, total = rows["kl"], rows["total"]
     assert (kl.lecture, total.lecture) == (0.00675, 1.492355)
-    assert kl.correct == pytest.approx(0.00125, abs=1e-15) and round(kl.exact, 8) == 0.00150472
-    assert total.correct == pytest.approx(1.486855, abs=1e-14) and round(total.exact, 5) == 1.48712
-    assert rows["first bracket, 1 + log σ₁² - μ₁²"].correct == pytest.approx(0.9784, abs=1e-15)
-    assert rows["first bracket, σ₁²"].correct == pytest.approx(0.9801, abs=1e-15)
-    assert rows["second bracket, σ₂²"].correct == pytest.approx(1.0404, abs=1e-15)
-    assert rows["sum inside the brackets"].correct == pytest.approx(-0.0025, abs=1e-15)
-    assert rows["sign of the closed-form KL"].lecture == "+0.5·Σ(…) = -0.00125"  # a negative "KL"
+    assert kl.fixed == pytest.approx(0.00125, abs=1e-15) and round(kl.exact, 8) == 0.00150472
+    assert round(kl.sampled, 10) == 0.0014977086
+    assert total.fixed == pytest.approx(1.486855, abs=1e-14) and round(total.exact, 5) == 1.48712
+    assert round(total.sampled, 7) == 1.4871027
+    assert rows["bracket1"].fixed == pytest.approx(0.9784, abs=1e-15)
+    assert rows["var1"].fixed == pytest.approx(0.9801, abs=1e-15)
+    assert rows["var2"].fixed == pytest.approx(1.0404, abs=1e-15)
+    assert rows["sum"].fixed == pytest.approx(-0.0025, abs=1e-15)
+    assert rows["sign"].lecture == "+½·Σ(…) = -0.00125"  # a negative "KL"
     for r in rows.values():
-        assert r.lecture != r.correct
+        assert r.lecture != r.fixed
+
+
+def test_errata_lines_quote_document_004():
+    """Every row's line in document 004 holds the quoted numbers or symbols."""
+    found = [p / "shared" / "seeds" / we.DOCUMENT for p in ROOT.parents if (p / "shared" / "seeds" / we.DOCUMENT).exists()]
+    if not found:
+        pytest.skip("the lecture documents (../shared/seeds/) are not beside the repository")
+    lines = found[0].read_text(encoding="utf-8").splitlines()
+    witness = {"sign": "0.5 \\sum", "mix": "0.99^2", "bracket1": "0.9964", "var1": "0.9817", "var2": "1.0408",
+               "sum": "0.0147", "kl": "0.00675", "total": "1.492355", "log_mu2": "log(\\mu^2)", "psi": "\\psi",
+               "o_of_x": "O(x)"}
+    for r in we.errata():
+        assert witness[r.key] in lines[r.line - 1], (r.key, r.line)
 
 
 def test_where_the_lecture_parts():
-    """Its line before the slip is right; its slip is σ² + μ² in place of σ² (twice), and 0.9964."""
+    """0.9964 = 1 - 0.002 - 0.0016 (a dropped decimal); 0.9817 and 1.0408 are σ̃² + μ² (μ² again)."""
     mu, s = np.array([-0.04, 0.02]), np.array([0.99, 1.02])
     assert 0.5 * (0.9964 - 0.9817 + 1.0396 - 1.0408) == pytest.approx(0.00675, abs=1e-15)  # its own arithmetic
+    assert 1 - 0.002 - 0.0016 == pytest.approx(0.9964, abs=1e-15)
     assert s[0] ** 2 + mu[0] ** 2 == pytest.approx(0.9817, abs=1e-15)
     assert s[1] ** 2 + mu[1] ** 2 == pytest.approx(1.0408, abs=1e-15)
-    lec = we.run()
-    terms_line = [(1 - 0.02 - 0.0016 - 0.9801), (1 + 0.04 - 0.0004 - 1.0404)]  # the line before: right
-    np.testing.assert_allclose(lec["kl_terms"], terms_line, atol=1e-15)
 
 
-def test_format_errata_shows_both_values():
+def test_format_errata_shows_every_figure():
     text = we.format_errata(we.errata())
-    for s in ("0.00675", "0.00125", "0.0015047237", "1.492355", "1.486855", "1.4871213", "0.9964", "0.9784",
-              "log(μ²)", "ψ", "O(x)", "Q(x)"):
+    for s in ("0.00675", "0.00125", "0.0014977086", "0.0015047237", "1.492355", "1.486855", "1.4871027",
+              "1.4871213", "0.9964", "0.9784", "log(μ²)", "ψ", "O(x)", "Q(x)", "-0.020100672"):
         assert s in text
 
 
@@ -267,7 +314,8 @@ def test_cli_text(capsys):
     assert main(["example"]) == 0
     out = capsys.readouterr().out
     for s in ("[0.2, 0.6]", "[-0.04, 0.02]", "[0.455, -0.49]", "[0.044, 0.137, 0.23]", "1.485605", "0.00125",
-              "1.486855", "0.00675", "1.492355", "BACKWARD", "∂L/∂W_e", "ADAM", "ERRATA", "[R]"):
+              "0.0014977086", "0.0015047237", "1.4871027", "1.486855", "0.00675", "1.492355", "BACKWARD", "∂L/∂W_e",
+              "ADAM", "ERRATA", "[R]", "0.207936 + 0.744769 + 0.5329", "σ̃ = round(σ, 2)"):
         assert s in out, s
     assert out.index("FORWARD") < out.index("BACKWARD") < out.index("ADAM") < out.index("ERRATA")
 
