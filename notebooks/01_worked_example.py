@@ -25,7 +25,7 @@
 # go further than the lecture: the backward pass and one Adam step.
 #
 # Every number shown is asserted in the cell that shows it. Walkthrough:
-# `walkthroughs/01_worked_example.md`; library version of the same: `tinyvae/lecture/worked_example.py: run`;
+# `walkthroughs/01_worked_example.md`; library version of the same: `tinyvae/lecture/trace.py: run`;
 # tests: `tests/test_worked_example.py`.
 
 # %%
@@ -47,7 +47,7 @@ def close(a, b, tol=1e-12):
 #
 # `W_e, b_e, W_μ, b_μ` are printed in the lecture. The log-variance head, ε and the decoder are not
 # (they were in the video's pictures): we use **reconstructions** from
-# `tinyvae/lecture/worked_example.py: RECONSTRUCTED`, and check below that they give back every number the
+# `tinyvae/lecture/givens.py: RECONSTRUCTED`, and check below that they give back every number the
 # lecture printed. A `Linear` holds `W` as (out, in), the way the lecture writes `W_e`.
 
 # %%
@@ -83,17 +83,18 @@ print("h =", h, " mu =", mu, " logvar =", logvar)
 assert close(h, [[0.2, 0.6]]) and close(mu, [[-0.04, 0.02]]) and close(logvar, [[-0.02, 0.04]])
 
 # %% [markdown]
-# `σ = exp(½·log σ²)` is 0.99005 and 1.02020; the lecture rounds them to 0.99 and 1.02 before
-# forming z. `Reparameterize` always takes a log-variance, so to reproduce the lecture we hand it
-# `log σ² + c` with the constant `c = 2·ln σ̃ − log σ²`, whose σ is exactly the rounded one.
+# `σ = exp(½·log σ²)` is 0.99005 and 1.02020; the lecture rounds them to σ̃ = 0.99 and 1.02 before
+# forming z. So z is a sample of N(μ, σ̃²), whose log-variance is `log σ̃² = 2·ln σ̃`; that is what we
+# hand to `Reparameterize`, which computes σ̃ back from it.
 
 # %%
 std_exact = np.exp(0.5 * logvar)
-std_rounded = np.round(std_exact, 2)
-c = 2 * np.log(std_rounded) - logvar
-z = reparam.forward(mu, logvar + c, eps=eps)  # z = μ + σ̃·ε
-print("sigma =", std_exact, "-> rounded", std_rounded, " z =", z)
+std_rounded = np.round(std_exact, 2)  # σ̃ = round(σ, 2)
+logvar_rounded = 2 * np.log(std_rounded)  # log σ̃²
+z = reparam.forward(mu, logvar_rounded, eps=eps)  # z = μ + σ̃·ε
+print("sigma =", std_exact, "-> rounded", std_rounded, " log σ̃² =", logvar_rounded, " z =", z)
 assert close(std_rounded, [[0.99, 1.02]]) and close(reparam.cache[0], [[0.99, 1.02]])
+assert close(logvar_rounded, [[-0.0201006717, 0.0396052546]], 1e-10)
 assert close(z, [[0.455, -0.49]])
 
 # %% [markdown]
@@ -103,37 +104,44 @@ assert close(z, [[0.455, -0.49]])
 # %%
 x_hat = decoder.forward(z)
 recon, dx_hat = mse(x_hat, x)
-print("x_hat =", x_hat, " recon =", float(recon))
-assert close(x_hat, [[0.044, 0.137, 0.23]]) and close(recon, 1.485605)
+squares = (x - x_hat) ** 2  # the lecture's line: 0.207936 + 0.744769 + 0.5329
+print("x_hat =", x_hat, " squares =", squares, " recon =", float(recon))
+assert close(x_hat, [[0.044, 0.137, 0.23]]) and close(squares, [[0.207936, 0.744769, 0.5329]])
+assert close(recon, 1.485605)
 
 # %% [markdown]
-# ## The KL, corrected
+# ## The KL, corrected: three figures
 #
-# The closed form is `KL = −½·Σ(1 + log σ² − μ² − σ²)`. The lecture writes `+½`, and it slips in
-# the arithmetic (see the errata below); it prints KL = 0.00675 and a total of 1.492355. With the
-# lecture's own rounded σ in the `σ²` term, the brackets are −0.0017 and −0.0008:
+# The closed form is `KL = −½·Σ(1 + log σ² − μ² − σ²)`. The lecture writes `+½`, slips in the
+# arithmetic (see the errata below) and prints KL = 0.00675, total 1.492355. Its line also mixes two
+# Gaussians: the unrounded log σ² in `1 + log σ²` beside the rounded σ̃² in `− σ²`.
+#
+# - **(i)** its own formula with those mixed numbers, sign and arithmetic fixed: 0.00125. No
+#   Gaussian has both log σ² = −0.02 and σ̃² = 0.9801, so this is not a KL.
+# - **(ii)** the KL of the Gaussian the lecture sampled from, N(μ, σ̃²), with log σ̃² = 2·ln σ̃:
+#   0.0014977.
+# - **(iii)** the exact KL, σ unrounded: 0.00150472.
 
 # %%
-terms = 1 + logvar - mu**2 - std_rounded**2
-kl = -0.5 * terms.sum()
-print("terms =", terms, " KL =", kl, " with +0.5 the 'KL' would be", 0.5 * terms.sum())
-assert close(terms, [[-0.0017, -0.0008]]) and close(kl, 0.00125) and 0.5 * terms.sum() < 0
+terms_mixed = 1 + logvar - mu**2 - std_rounded**2
+kl_i = -0.5 * terms_mixed.sum()
+print("(i) brackets =", terms_mixed, " KL (i) =", kl_i, " with +0.5 it would be", 0.5 * terms_mixed.sum())
+assert close(terms_mixed, [[-0.0017, -0.0008]]) and close(kl_i, 0.00125) and 0.5 * terms_mixed.sum() < 0
+
+kl_ii, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar_rounded)  # the Gaussian z was drawn from
+kl_iii, _, _ = kl_divergence(mu, logvar)  # σ unrounded
+print("(ii)", float(kl_ii), " (iii)", float(kl_iii))
+assert round(float(kl_ii), 10) == 0.0014977086 and round(float(kl_iii), 8) == 0.00150472
+
+total = float(recon) + float(kl_ii)  # lecture mode's loss: recon + KL (ii)
+print("total =", total, "(the lecture printed 1.492355)")
+assert round(total, 7) == 1.4871027
 
 # %% [markdown]
-# The library's `kl_divergence(mu, logvar)` always uses `σ² = exp(log σ²)`. Given `logvar + c` it
-# sees the rounded σ̃² and also `log σ̃²` in place of `log σ²`; adding back `½·Σc` gives the lecture's
-# mix exactly. With the unrounded σ it gives the exact KL, 0.00150472.
-
-# %%
-kl_lib, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar + c)
-kl_exact, _, _ = kl_divergence(mu, logvar)
-print("lecture mode:", float(kl_lib) + 0.5 * c.sum(), " exact:", float(kl_exact))
-assert close(float(kl_lib) + 0.5 * c.sum(), 0.00125)
-assert round(float(kl_exact), 8) == 0.00150472
-
-total = float(recon) + kl
-print("total =", total, "(the lecture printed 1.492355)")
-assert close(total, 1.486855)
+# The gradients below belong to (ii): the reparameterization and the KL both saw log σ̃², so they are
+# the gradients of `recon + KL (ii)` with respect to log σ̃². (i) differs from (ii) by a constant, so
+# it has the same gradients, but it is not a KL. The rounding between log σ² and log σ̃² has derivative
+# 0 almost everywhere; we pass the gradient through it unchanged to the log-variance head.
 
 # %% [markdown]
 # ## Backward: what the lecture leaves out
@@ -142,8 +150,8 @@ assert close(total, 1.486855)
 #
 # - `∂L/∂x̂ = 2·(x̂ − x)` (from `mse`), then the decoder's `backward` gives `∂L/∂W_d = (∂L/∂x̂)ᵀ·z`,
 #   `∂L/∂b_d = ∂L/∂x̂` and `∂L/∂z = ∂L/∂x̂·W_d`;
-# - the reparameterization sends `∂L/∂z` to `∂/∂μ = ∂L/∂z` and `∂/∂log σ² = ∂L/∂z·ε·½σ`;
-# - the KL adds `∂KL/∂μ = μ` and `∂KL/∂log σ² = ½(σ² − 1)`;
+# - the reparameterization sends `∂L/∂z` to `∂/∂μ = ∂L/∂z` and `∂/∂log σ̃² = ∂L/∂z·ε·½σ̃`;
+# - the KL adds `∂KL/∂μ = μ` and `∂KL/∂log σ̃² = ½(σ̃² − 1)`;
 # - each head's `backward` gives its `∂W = (∂out)ᵀ·h`, `∂b = ∂out`, and `∂h` is the sum over the heads;
 # - the encoder's `backward` gives `∂L/∂W_e = (∂L/∂h)ᵀ·x`, `∂L/∂b_e = ∂L/∂h`.
 
@@ -173,7 +181,7 @@ ex = we.run()
 for name, ours in [("dW_d", decoder.grads["W"]), ("dW_mu", mu_head.grads["W"]), ("dW_logvar", logvar_head.grads["W"]),
                    ("dW_e", encoder.grads["W"]), ("db_e", encoder.grads["b"])]:
     assert close(ours, ex[name], 1e-15), name
-print("all gradients agree with tinyvae.lecture.worked_example.run()")
+print("all gradients agree with tinyvae.lecture.trace.run()")
 
 # %% [markdown]
 # ## One Adam step
@@ -181,7 +189,7 @@ print("all gradients agree with tinyvae.lecture.worked_example.run()")
 # On its first step Adam's bias corrections give `m̂ = g` and `v̂ = g²`, so each weight moves by
 # `lr·g/(|g| + 1e-8)`: almost exactly `lr` against the sign of its gradient, whatever the gradient's
 # size. With lr = 0.1 the change is easy to see, and the loss (recomputed with full-precision σ)
-# drops from 1.486855 to about 1.1988.
+# drops from 1.4871027 to about 1.1988.
 
 # %%
 print("W_d:", W["W_d"].tolist(), "->", ex["W_d_new"].round(6).tolist())
@@ -192,11 +200,14 @@ assert close(ex["total_after"], 1.1987729147, 1e-9) and ex["total_after"] < ex["
 # %% [markdown]
 # ## The errata, computed
 #
-# Each row: what the lecture printed, the correct value with its rounded σ, and with exact σ.
+# Each row: its line in document 004, what the lecture printed, then (i) its formula fixed,
+# (ii) with the Gaussian it sampled from, (iii) with exact σ. `format_errata(..., lang="ko")` prints
+# the same table in Korean.
 
 # %%
 print(we.format_errata(we.errata()))
-rows = {r.what: r for r in we.errata()}
-assert rows["KL divergence"].lecture == 0.00675 and close(rows["KL divergence"].correct, 0.00125)
-assert rows["total loss"].lecture == 1.492355 and close(rows["total loss"].correct, 1.486855)
-assert round(rows["total loss"].exact, 5) == 1.48712
+rows = {r.key: r for r in we.errata()}
+assert rows["kl"].lecture == 0.00675 and close(rows["kl"].fixed, 0.00125)
+assert round(rows["kl"].sampled, 10) == 0.0014977086 and round(rows["kl"].exact, 8) == 0.00150472
+assert rows["total"].lecture == 1.492355 and close(rows["total"].fixed, 1.486855)
+assert round(rows["total"].exact, 5) == 1.48712
