@@ -35,11 +35,12 @@ TEXT: dict[str, str] = {
 
 #: One explanation per step name (a step without an entry has none).
 NOTES: dict[str, str] = {
+    "h": "the encoder: one Linear layer, no activation; h is its hidden layer",
     "eps": "not printed; implied by the lecture's z, μ and σ̃",
     "logvar": "the reconstructed head [R]: one of many that give the printed log σ²",
     "std_exact": "the standard deviation before the lecture's rounding",
     "std": "the lecture rounds σ to two decimals before it samples z",
-    "z": "the reparameterization: a sample of N(μ, σ̃²) as a function of μ and σ̃, with ε fixed",
+    "z": "the reparameterization: the latent variable z, a sample of N(μ, σ̃²), as a function of μ and σ̃ with ε fixed",
     "x_hat": "the reconstructed decoder [R], linear with no activation: it gives the printed x̂ exactly",
     "recon_loss": "the reconstruction loss: the squared errors, then their sum",
     "kl_lecture": ("the lecture's own formula and numbers, its sign and arithmetic fixed: unrounded log σ² "
