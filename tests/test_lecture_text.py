@@ -112,3 +112,13 @@ def test_lecture_modules_are_small(path):
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef):
             assert node.end_lineno - node.lineno + 1 <= 60, f"{path.name}: {node.name}"
+
+
+@pytest.mark.parametrize("page", ["walkthroughs/01_worked_example.md", "walkthroughs/errata.md",
+                                  "notebooks/01_worked_example.py"])
+def test_pages_name_real_definitions(page):
+    """Every `tinyvae/....py: Name` a page quotes is defined in that file."""
+    refs = re.findall(r"(tinyvae/[\w/]+\.py): ([A-Za-z_][\w.]*)", (ROOT / page).read_text(encoding="utf-8"))
+    assert refs
+    for path, qualname in refs:
+        assert qualname in _definitions(ast.parse((ROOT / path).read_text(encoding="utf-8"))), f"{page}: {path}: {qualname}"
