@@ -122,3 +122,11 @@ def test_pages_name_real_definitions(page):
     assert refs
     for path, qualname in refs:
         assert qualname in _definitions(ast.parse((ROOT / path).read_text(encoding="utf-8"))), f"{page}: {path}: {qualname}"
+
+
+def test_help_quotes_the_computed_kl_figures():
+    from tinyvae.cli.example import DESCRIPTION
+
+    ex = we.run()
+    for figure in (f"{ex['kl_lecture']:.5f}", f"{ex['kl']:.7f}", f"{ex['kl_exact']:.7f}", str(we.LECTURE["kl"])):
+        assert figure in DESCRIPTION, figure

@@ -19,8 +19,8 @@ print every step as the lecture lays it out: the formula, the numbers put into i
 what the lecture printed. Then the backward pass (every gradient, by the layers' backward), one
 Adam step with the new weights, and the errata table.
 
-The lecture's KL line (0.00675) has the wrong sign and two slips; three correct figures stand beside
-it: (i) its own formula and numbers fixed, 0.00125 (it pairs the unrounded log σ² with the rounded
+The lecture's KL line (0.00675) has the wrong sign and slips in its arithmetic; three correct figures
+stand beside it: (i) its own formula and numbers fixed, 0.00125 (it pairs the unrounded log σ² with the rounded
 σ̃², so it is not the KL of any Gaussian); (ii) the KL of the Gaussian it sampled from, N(μ, σ̃²),
 0.0014977 (the lecture mode's loss and gradients are this one's); (iii) the exact KL, 0.0015047.
 
