@@ -1,0 +1,167 @@
+"""The Korean pages stay in step with the English ones and with the code.
+
+- Every English walkthrough with a Korean twin (``walkthroughs/ko/`` + the same file name) has the same
+  doctest examples, source and expected output, in the same order and under the same sections, so a
+  number changed on one page and not on the other fails here.
+- The glossary names every value the worked example computes, with the symbol the trace prints for it
+  and a file and function that really compute it. The list comes from the code (the keys of ``run()``
+  in both modes, the steps' own code references, Adam's state and arguments), not from a hand list.
+- Every quote on the Korean errata page is on the line of the lecture document it cites.
+"""
+
+from __future__ import annotations
+
+import doctest
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from tinyvae.engine.optim import Adam
+from tinyvae.lecture.model import LectureVAE
+from tinyvae.lecture.trace import run
+
+ROOT = Path(__file__).resolve().parents[1]
+KO = ROOT / "walkthroughs" / "ko"
+TWINS = sorted(p.name for p in KO.glob("*.md") if (ROOT / "walkthroughs" / p.name).exists())
+GLOSSARY = KO / "glossary.md"
+HEADING = re.compile(r"^(#{1,6}) ", re.M)
+
+
+# ---- the two languages, example by example ------------------------------------------------------------
+def sections(text: str) -> list[tuple[int, list[tuple[str, str]]]]:
+    """(heading level, [(source, want) of each doctest example]) per section, in page order.
+
+    The text before the first heading is section 0 with level 0.
+    """
+    starts = [(0, 0)] + [(m.start(), len(m.group(1))) for m in HEADING.finditer(text)]
+    out = []
+    parser = doctest.DocTestParser()
+    for (start, level), (end, _) in zip(starts, starts[1:] + [(len(text), 0)]):
+        examples = parser.get_examples(text[start:end])
+        out.append((level, [(e.source, e.want) for e in examples]))
+    return out
+
+
+def test_every_korean_page_with_an_english_name_is_a_twin():
+    assert {"01_worked_example.md", "errata.md"} <= set(TWINS)
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_twins_have_the_same_doctests_section_by_section(name):
+    en = sections((ROOT / "walkthroughs" / name).read_text(encoding="utf-8"))
+    ko = sections((KO / name).read_text(encoding="utf-8"))
+    assert sum(len(ex) for _, ex in en) >= 10
+    assert [level for level, _ in ko] == [level for level, _ in en], f"{name}: the sections differ"
+    for i, ((_, en_ex), (_, ko_ex)) in enumerate(zip(en, ko)):
+        assert ko_ex == en_ex, f"{name}: section {i} has other doctests in Korean than in English"
+
+
+def test_a_changed_number_is_caught():
+    """The comparison above sees a single digit changed in an expected output."""
+    page = (ROOT / "walkthroughs" / "01_worked_example.md").read_text(encoding="utf-8")
+    changed = page.replace("1.4871027 -> 1.1987729", "1.4871027 -> 1.1987728")
+    assert changed != page
+    assert sections(changed) != sections(page)
+
+
+# ---- the glossary names every value of the worked example ---------------------------------------------
+def glossary_rows(text: str) -> list[list[str]]:
+    """The table rows of the glossary as [term, English, symbol, code names, where computed]."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("|") and not line.startswith("| ---"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            assert len(cells) == 5, f"glossary row with {len(cells)} cells (a '|' inside a cell?): {line}"
+            rows.append(cells)
+    return rows[1:] if rows and rows[0][3] == "코드 이름" else rows
+
+
+def worked_example_symbols() -> dict[str, tuple[set[str], set[str]]]:
+    """Each name ``run()`` returns -> (symbols the trace prints on its left-hand side, its code references)."""
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for exact in (False, True):
+        for step in run(exact=exact).steps():
+            symbols, refs = out.setdefault(step.name, (set(), set()))
+            symbols.add(re.split(r" = | ← ", step.formula)[0])
+            refs.update(step.code_refs())
+    return out
+
+
+def adam_names() -> set[str]:
+    """Adam's state (m, v) and its arguments (lr, betas, eps), read from the class."""
+    opt = Adam(LectureVAE(), lr=0.1)
+    state = {key.split(".")[0] for key in opt.state}
+    args = set(inspect.signature(Adam.__init__).parameters) - {"self", "module"}
+    return state | args | {"t"}
+
+
+def missing_from_glossary(text: str) -> list[str]:
+    """What the glossary fails to name, each with the reason; [] when every value is there."""
+    rows = [r for r in glossary_rows(text)]
+    named = lambda name: [r for r in rows if f"`{name}`" in r[3]]  # noqa: E731
+    problems = []
+    for name, (symbols, refs) in worked_example_symbols().items():
+        candidates = named(name)
+        if not candidates:
+            problems.append(f"{name}: no row")
+        elif not any(all(s in r[2] for s in symbols) and any(f"`{ref}`" in r[4] for ref in refs) for r in candidates):
+            problems.append(f"{name}: no row with the symbols {sorted(symbols)} and one of {sorted(refs)}")
+    extra = set(run().as_dict()) - set(worked_example_symbols()) - {"mode"}  # adam_lr
+    for name in sorted(adam_names() | extra):
+        if not any("`tinyvae/engine/optim.py: Adam" in r[4] for r in named(name)):
+            problems.append(f"{name}: no row pointing at tinyvae/engine/optim.py: Adam")
+    return problems
+
+
+def test_glossary_names_every_value_of_the_worked_example():
+    assert len(worked_example_symbols()) >= 50
+    assert {"m", "v", "lr", "betas", "eps"} <= adam_names()
+    assert missing_from_glossary(GLOSSARY.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("name", ["dlogvar_recon", "kl_exact", "W_d_new", "m"])
+def test_a_missing_row_is_caught(name):
+    text = GLOSSARY.read_text(encoding="utf-8")
+    without = "\n".join(line for line in text.splitlines() if f"`{name}`" not in line)
+    assert any(p.startswith(f"{name}:") for p in missing_from_glossary(without))
+
+
+def test_a_wrong_place_is_caught():
+    text = GLOSSARY.read_text(encoding="utf-8")
+    wrong = text.replace("`x_hat` | `tinyvae/engine/layers.py: Linear.forward`", "`x_hat` | `tinyvae/engine/losses.py: mse`")
+    assert wrong != text
+    assert any(p.startswith("x_hat:") for p in missing_from_glossary(wrong))
+
+
+# ---- the errata page quotes the lecture where it says ------------------------------------------------
+ERRATA_ROW = re.compile(r"^\| (\d{3}), ([\d, ]+) \| (.*?) \| .* \|$", re.M)
+QUOTE = re.compile(r"「(.*?)」")
+
+
+def _seeds() -> Path:
+    for parent in ROOT.parents:
+        if (parent / "shared" / "seeds" / "INDEX.md").exists():
+            return parent / "shared" / "seeds"
+    pytest.skip("the lecture documents (../shared/seeds/) are not beside the repository")
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", " ", s)
+
+
+def test_errata_quotes_are_on_their_lines():
+    seeds = _seeds()
+    rows = ERRATA_ROW.findall((KO / "errata.md").read_text(encoding="utf-8"))
+    assert len(rows) >= 20
+    for doc, numbers, said in rows:
+        (path,) = seeds.glob(f"{doc}_*.txt")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        cited = [_squash(lines[int(n) - 1]) for n in numbers.split(",")]
+        quotes = [_squash(q.strip("`")) for q in QUOTE.findall(said)]
+        assert quotes, f"{doc}, {numbers}: no quote"
+        for q in quotes:
+            assert any(q in line for line in cited), f"{doc}, {numbers}: 「{q}」 is not on those lines"
+        for n, line in zip(numbers.split(","), cited):
+            assert any(q in line for q in quotes), f"{doc}, line {n.strip()} holds none of the quotes"
