@@ -165,3 +165,15 @@ def test_errata_quotes_are_on_their_lines():
             assert any(q in line for line in cited), f"{doc}, {numbers}: 「{q}」 is not on those lines"
         for n, line in zip(numbers.split(","), cited):
             assert any(q in line for q in quotes), f"{doc}, line {n.strip()} holds none of the quotes"
+
+
+def test_glossary_quotes_adam_settings_from_the_code():
+    """The numbers in the glossary's Adam rows are the example's lr and Adam's own defaults."""
+    from tinyvae.lecture.givens import ADAM_LR
+
+    text = GLOSSARY.read_text(encoding="utf-8")
+    defaults = inspect.signature(Adam.__init__).parameters
+    b1, b2 = defaults["betas"].default
+    assert f"예제에서는 {ADAM_LR:g}" in text
+    assert f"β₁, β₂ = {b1:g}, {b2:g}" in text
+    assert f"| {defaults['eps'].default:.0e} |".replace("e-0", "e-") in text  # 1e-8
