@@ -6,7 +6,7 @@
 - The glossary names every value the worked example computes, with the symbol the trace prints for it
   and a file and function that really compute it. The list comes from the code (the keys of ``run()``
   in both modes, the steps' own code references, Adam's state and arguments), not from a hand list.
-- Every quote on the Korean errata page is on the line of the lecture document it cites.
+- Every quote on the errata pages (English and Korean) is on the line of the lecture document it cites.
 """
 
 from __future__ import annotations
@@ -151,9 +151,10 @@ def _squash(s: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
-def test_errata_quotes_are_on_their_lines():
+@pytest.mark.parametrize("page", ["errata.md", "ko/errata.md"])
+def test_errata_quotes_are_on_their_lines(page: str):
     seeds = _seeds()
-    rows = ERRATA_ROW.findall((KO / "errata.md").read_text(encoding="utf-8"))
+    rows = ERRATA_ROW.findall((ROOT / "walkthroughs" / page).read_text(encoding="utf-8"))
     assert len(rows) >= 20
     for doc, numbers, said in rows:
         (path,) = seeds.glob(f"{doc}_*.txt")

@@ -74,6 +74,6 @@ ERRATA: dict[str, tuple[str, str]] = {
     "kl": ("KL divergence", "(i) is the lecture's line corrected, (ii) the KL of what it sampled, (iii) exact"),
     "total": ("total loss", "the reconstruction loss 1.485605 is right; the KL added to it is not"),
     "log_mu2": ("symbol for the log-variance", "a typo: the head outputs log σ², not log(μ²)"),
-    "psi": ("symbol for the mean", "the same numbers, labelled μ two lines later"),
+    "psi": ("symbol for the mean", "the same numbers, labelled μ further on"),
     "o_of_x": ("KL definition", "notation: the second distribution is Q"),
 }
