@@ -219,6 +219,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     last = metrics[-1]
     print(f"done: test loss {last['test_loss']:.2f} nats/image after {last['epoch']} epochs; "
           f"{len(figures)} figures, checkpoint.npz, metrics.json, config.json in {out}/")
+    print(f"move through its latent space in a browser: tinyvae explore {out}")
     return 0
 
 
