@@ -262,3 +262,30 @@ def test_browser_cvae_digit_selector_and_ae_note(runs, browser):
     open_page(browser, runs / "vae3" / "explore.html")
     assert len(browser.find_elements("css selector", "#sliders input[type=range]")) == 3
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_keys_and_interpolation(runs, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_page(browser, runs / "vae" / "explore.html")
+    plane, z_text = browser.find_element("id", "plane"), lambda: browser.find_element("id", "z-value").text
+    assert z_text() == "( 0.00,  0.00)"
+    plane.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_UP)
+    assert z_text() != "( 0.00,  0.00)"
+    strip = browser.execute_script("return document.getElementById('strip').toDataURL()")
+    plane.send_keys(Keys.ENTER)  # the first point, by key
+    ActionChains(browser).move_to_element_with_offset(plane, -100, 80).click().perform()  # the second point
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.getElementById('strip').toDataURL()") != strip)
+    assert "10 equal steps" in browser.find_element("id", "strip-caption").text
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_network_check_sees_a_request_when_there_is_one(runs, browser, tmp_path):
+    """The checks above can fail: the same page with one outside image shows the request and the block."""
+    bad = tmp_path / "bad.html"
+    bad.write_text((runs / "vae" / "explore.html").read_text().replace("<body>", '<body><img src="http://127.0.0.1:9/x.png">'))
+    open_page(browser, bad)
+    assert requests_made(browser, bad) == [bad.as_uri(), "http://127.0.0.1:9/x.png"]
+    assert any("Content Security Policy" in e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE")
