@@ -289,3 +289,13 @@ def test_browser_network_check_sees_a_request_when_there_is_one(runs, browser, t
     open_page(browser, bad)
     assert requests_made(browser, bad) == [bad.as_uri(), "http://127.0.0.1:9/x.png"]
     assert any("Content Security Policy" in e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE")
+
+
+def test_page_files_ship_as_package_data():
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["tinyvae.explore"]
+    assets = [p.name for p in (ROOT / "tinyvae" / "explore").iterdir() if p.suffix != ".py" and p.is_file()]
+    assert sorted(assets) == ["decoder.js", "explore.css", "explore.js", "page.html"]
+    assert all(any(fnmatch.fnmatch(name, pat) for pat in patterns) for name in assets)
