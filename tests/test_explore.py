@@ -16,7 +16,7 @@ import pytest
 import tinyvae
 from tinyvae.cli import main
 from tinyvae.engine.optim import Adam
-from tinyvae.explore.page import latent_plane
+from tinyvae.explore.page import latent_plane, view_box
 from tinyvae.models.conv_vae import ConvVAE
 from tinyvae.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -135,6 +135,14 @@ def test_latent_plane_of_a_2d_latent_is_z_itself():
     plane = latent_plane(means)
     assert plane["center"] == [0.0, 0.0] and plane["axes"] == [[1.0, 0.0], [0.0, 1.0]]
     assert plane["variance_held"] == 1.0
+
+
+def test_view_box_holds_the_points_and_for_a_vae_the_prior():
+    coords = np.array([[4.0, 1.0], [6.0, 2.0], [5.0, 5.0]])
+    ae = view_box(coords, prior=False)
+    assert ae == {"center": [5.0, 3.0], "half_width": pytest.approx(2.2)}  # 1.1 × half the larger side (4)
+    vae = view_box(coords, prior=True)  # spans -3..6 and -3..5
+    assert vae == {"center": [1.5, 1.0], "half_width": pytest.approx(4.95)}
 
 
 def test_load_returns_the_saved_model(runs):

@@ -42,9 +42,11 @@
     }
     return [a, b];
   }
-  var W = planeCanvas.width, H = planeCanvas.height, half = plane.half_width;
-  function toPixel(a, b) { return [(a / half + 1) * W / 2, (1 - b / half) * H / 2]; }
-  function fromPixel(px, py) { return [(2 * px / W - 1) * half, (1 - 2 * py / H) * half]; }
+  // the square of the plane on screen: centre (ca, cb), half its width
+  var W = planeCanvas.width, H = planeCanvas.height;
+  var ca = plane.view.center[0], cb = plane.view.center[1], half = plane.view.half_width;
+  function toPixel(a, b) { return [((a - ca) / half + 1) * W / 2, (1 - (b - cb) / half) * H / 2]; }
+  function fromPixel(px, py) { return [ca + (2 * px / W - 1) * half, cb + (1 - 2 * py / H) * half]; }
 
   var background = document.createElement("canvas");
   background.width = W; background.height = H;
@@ -69,8 +71,8 @@
     }
     g.globalAlpha = 1;
     g.fillStyle = "#333333"; g.font = "12px sans-serif";
-    g.fillText(plane.names[0] + " →", W - 48, o[1] - 6);
-    g.fillText("↑ " + plane.names[1], o[0] + 6, 14);
+    g.textAlign = "right"; g.fillText(plane.names[0] + " →", W - 6, H - 6);
+    g.textAlign = "left"; g.fillText("↑ " + plane.names[1], 6, 14);
   }
 
   function drawPlane() {
@@ -130,8 +132,8 @@
   }
 
   function moveTo(a, b) {
-    state.a = Math.max(-half, Math.min(half, a));
-    state.b = Math.max(-half, Math.min(half, b));
+    state.a = Math.max(ca - half, Math.min(ca + half, a));
+    state.b = Math.max(cb - half, Math.min(cb + half, b));
     state.z = zAt(state.a, state.b);
     state.onPlane = true;
     update();
@@ -281,6 +283,8 @@
   buildSliders();
   if (model.kind === "cvae") buildDigitButtons();
   hook.decode = function (z, digit) { return Array.from(decoder.decode(z, digit)); };
-  if (model.kind === "cvae") selectDigit(0); else moveTo(0, 0);
+  state.digit = model.kind === "cvae" ? 0 : null;
+  if (model.kind === "ae") moveTo(ca, cb); else moveTo(0, 0);  // a VAE starts at z = 0, the prior's mode
+  if (model.kind === "cvae") selectDigit(0);
   hook.ready = true;
 })();

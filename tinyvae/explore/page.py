@@ -98,6 +98,16 @@ def latent_plane(means: np.ndarray) -> dict[str, Any]:
             "variance_held": held / total if total > 0 else 1.0}
 
 
+def view_box(coords: np.ndarray, *, prior: bool) -> dict[str, Any]:
+    """The square of the plane the page shows: around the points (n, 2), and around ±3 on both axes with
+    ``prior`` (where N(0, I) puts nearly all its mass in two dimensions); equal scales on both axes."""
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    if prior:
+        lo, hi = np.minimum(lo, -3.0), np.maximum(hi, 3.0)
+    half = max(float((hi - lo).max()) / 2 * 1.1, 1e-3)
+    return {"center": ((lo + hi) / 2).tolist(), "half_width": half}
+
+
 def page_data(model: Model, x_test: Any, y_test: np.ndarray, *, title: str) -> dict[str, Any]:
     """Everything the page embeds, as a JSON-ready dict (see the module docstring)."""
     check_drawable(model)
@@ -109,8 +119,7 @@ def page_data(model: Model, x_test: Any, y_test: np.ndarray, *, title: str) -> d
         raise ValueError("the test images' latent means are not all finite (did the run diverge?)")
     plane = latent_plane(means)
     coords = (means - np.asarray(plane["center"])) @ np.asarray(plane["axes"]).T  # (n, 2)
-    reach = float(np.abs(coords).max()) * 1.15 if n else 1.0
-    plane["half_width"] = max(reach, 3.0) if cfg["model"] != "ae" else max(reach, 1e-3)
+    plane["view"] = view_box(coords, prior=cfg["model"] != "ae")
     lo, hi = means.min(axis=0), means.max(axis=0)
     pad = 0.15 * np.maximum(hi - lo, 1e-3)
     slider_lo, slider_hi = lo - pad, hi + pad
