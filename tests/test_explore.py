@@ -130,6 +130,17 @@ def test_points_are_the_test_means_on_the_plane(runs):
     assert data["points"]["digits"] == test.y_test.tolist()
 
 
+def test_a_large_test_set_is_drawn_in_part_and_says_so(runs, monkeypatch):
+    from tinyvae.explore import page
+
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / "vae")
+    test = tinyvae.training.runs.run_data(state, model)
+    monkeypatch.setattr(page, "MAX_POINTS", 50)
+    points = page.page_data(model, test.x_test, test.y_test, title="t")["points"]
+    assert len(points["digits"]) == 50 and points["of"] == len(test.y_test) == 200
+    assert len(base64.b64decode(points["ab"])) == 50 * 2 * 4
+
+
 def test_latent_plane_of_a_2d_latent_is_z_itself():
     means = np.random.default_rng(0).normal(size=(50, 2))
     plane = latent_plane(means)

@@ -254,7 +254,8 @@
   var NAMES = { vae: "VAE", ae: "plain autoencoder (AE)", cvae: "conditional VAE" };
   function describe() {
     $("subtitle").textContent = data.title + ": " + NAMES[model.kind] + ", latent z of " + Z + " dimensions, " +
-      digits.length + " test images.";
+      (digits.length < data.points.of ? "the first " + digits.length + " of " + data.points.of : digits.length) +
+      " test images.";
     var means = model.kind === "ae" ? "codes" : "latent means";
     $("plane-caption").textContent = Z === 2 ?
       "Each dot is the " + (model.kind === "ae" ? "code" : "latent mean") + " of one test image, coloured by its digit." +

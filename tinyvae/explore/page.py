@@ -10,7 +10,8 @@ The page is assembled from real files that ship with the package (``page.html``,
 - ``plane``: the plane the learner points at, ``z = center + a * axes[0] + b * axes[1]``: the
   latent axes themselves when z has two dimensions, otherwise the first two principal directions
   of the test means through their mean;
-- ``points``: the test means' coordinates (a, b) on that plane and their digits.
+- ``points``: the test means' coordinates (a, b) on that plane and their digits (the first
+  ``MAX_POINTS`` test images; ``of`` says how many the test set has).
 
 A Content-Security-Policy in the page allows nothing from the network (``default-src 'none'``)
 and runs only the two scripts whose SHA-256 it lists.
@@ -133,7 +134,7 @@ def page_data(model: Model, x_test: Any, y_test: np.ndarray, *, title: str) -> d
             "layers": decoder_layers(model),
         },
         "plane": plane,
-        "points": {"ab": float32_base64(coords), "digits": y.tolist()},
+        "points": {"ab": float32_base64(coords), "digits": y.tolist(), "of": int(len(y_test))},
         "sliders": {"lo": slider_lo.tolist(), "hi": slider_hi.tolist()},
     }
 
