@@ -258,3 +258,8 @@ written = plots.save_all(model, digits, metrics, RUN / "all", rng=np.random.defa
 print([p.name for p in written])
 assert [p.name for p in written] == list(plots.FILES)
 assert all(p.is_file() and p.stat().st_size > 0 for p in written)
+
+# %% [markdown]
+# To move through this latent space yourself, `tinyvae explore RUN_DIR` writes one HTML page from a
+# run of `tinyvae train`: point anywhere on the plane of the test means and the run's decoder, running
+# in the page, draws the digit there (`tinyvae.load(RUN_DIR)` gives the same model back in Python).

@@ -8,7 +8,8 @@ The package, one folder per layer of the architecture (README.md, "The library",
 - ``training/``  data, the training loop, checkpoints, evaluation, the lecture's comparisons
 - ``figures/``   the plots a run writes
 - ``lecture/``   the lecture's worked example and its errata
-- ``cli/``       ``tinyvae train``, ``evaluate``, ``sample``, ``example``, ``compare``
+- ``explore/``   the page of ``tinyvae explore``: the decoder in JavaScript, to move through z
+- ``cli/``       ``tinyvae train``, ``evaluate``, ``sample``, ``example``, ``compare``, ``explore``
 """
 
 
@@ -23,6 +24,7 @@ from .models.base import Loss, Model
 from .engine.optim import SGD, Adam
 from .engine.reparam import Reparameterize
 from .training.train import TrainingDiverged, fit
+from .training.runs import load
 from .models.vae import VAE
 from .lecture import worked_example
 
@@ -34,5 +36,5 @@ __all__ = [
     "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
     "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
     "kl_divergence", "mse",
-    "worked_example", "fit", "TrainingDiverged",
+    "worked_example", "fit", "TrainingDiverged", "load",
 ]

@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Sequence
 
-COMMANDS = ("train", "evaluate", "sample", "example", "compare")
+COMMANDS = ("train", "evaluate", "sample", "example", "compare", "explore")
 
 
 class CLIError(Exception):

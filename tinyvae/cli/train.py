@@ -217,6 +217,8 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, r["seed"])
     last = metrics[-1]
+    if model.config().get("arch", "mlp") == "mlp" and model.z_dim >= 2:  # what the explorer page draws
+        print(f"move through the latent space in a browser: tinyvae explore {out}")
     print(f"done: test loss {last['test_loss']:.2f} nats/image after {last['epoch']} epochs; "
           f"{len(figures)} figures, checkpoint.npz, metrics.json, config.json in {out}/")
     return 0

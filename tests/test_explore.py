@@ -1,0 +1,320 @@
+"""tinyvae explore: the page's own JavaScript decodes as the Python model does; the page needs no
+network; a real headless Chromium loads it and answers the pointer; bad input is one line."""
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinyvae
+from tinyvae.cli import main
+from tinyvae.engine.optim import Adam
+from tinyvae.explore.page import latent_plane, view_box
+from tinyvae.models.conv_vae import ConvVAE
+from tinyvae.training.checkpoint import load_checkpoint, save_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots"]
+RUNS = {  # name: extra `tinyvae train` flags
+    "vae": [],
+    "vae3": ["--latent", "3", "--hidden", "24", "12"],  # a PCA plane, two hidden layers
+    "cvae": ["--model", "cvae"],
+    "ae": ["--model", "ae", "--hidden", "20"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Real run folders, trained for one epoch on 200 images, each with its explore.html."""
+    root = tmp_path_factory.mktemp("runs")
+    for name, flags in RUNS.items():
+        assert main(["train", *TINY, *flags, "--out", str(root / name)]) == 0
+        assert main(["explore", str(root / name)]) == 0
+    return root
+
+
+def parts(html: str) -> tuple[dict, list[str]]:
+    """The page's data record and its two inline scripts (decoder.js, explore.js), as embedded."""
+    data = re.search(r'<script id="tinyvae-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(scripts) == 2
+    return json.loads(data), scripts
+
+
+def js_decoder(html: str):
+    """A function (z, digit) -> x_hat that runs the page's own decoder.js in V8 (mini-racer)."""
+    from py_mini_racer import MiniRacer
+
+    data, (decoder_js, _) = parts(html)
+    js = MiniRacer()
+    js.eval(decoder_js)
+    js.eval(f"var decoder = tinyvaeDecoder.makeDecoder({json.dumps(data['model'])});")
+
+    def decode(z: np.ndarray, digit: int | None = None) -> np.ndarray:
+        call = f"JSON.stringify(Array.from(decoder.decode({json.dumps(z.tolist())}, {json.dumps(digit)})))"
+        return np.array(json.loads(js.eval(call)))
+
+    return decode
+
+
+# ---- the page's JavaScript against the Python model ---------------------------------------------------
+@pytest.mark.parametrize("name", ["vae", "vae3", "ae"])
+def test_javascript_decoder_matches_python(runs, name):
+    model = tinyvae.load(runs / name)
+    decode = js_decoder((runs / name / "explore.html").read_text())
+    z = np.random.default_rng(7).normal(0, 2, (6, model.z_dim)).astype(np.float32)
+    expected = model.decode(z)  # (6, 784), float32
+    got = np.stack([decode(zi) for zi in z])
+    assert got.shape == (6, 784) and expected.std(axis=0).max() > 1e-3  # the images differ from z to z
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+
+
+def test_javascript_decoder_matches_python_cvae_every_digit(runs):
+    model = tinyvae.load(runs / "cvae")
+    decode = js_decoder((runs / "cvae" / "explore.html").read_text())
+    z = np.random.default_rng(8).normal(0, 2, (3, model.z_dim)).astype(np.float32)
+    for digit in range(10):
+        expected = model.decode(z, np.full(3, digit))
+        got = np.stack([decode(zi, digit) for zi in z])
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=f"digit {digit}")
+    assert np.abs(decode(z[0], 3) - decode(z[0], 5)).max() > 1e-4  # the digit reaches the decoder
+
+
+def test_javascript_decoder_refuses_bad_input(runs):
+    from py_mini_racer import JSEvalException
+
+    decode = js_decoder((runs / "cvae" / "explore.html").read_text())
+    with pytest.raises(JSEvalException, match="z must have 2 numbers"):
+        decode(np.zeros(3), 1)
+    with pytest.raises(JSEvalException, match=r"needs a digit 0..9"):
+        decode(np.zeros(2), None)
+
+
+# ---- the page itself ------------------------------------------------------------------------------------
+def test_page_is_self_contained_and_its_csp_runs_exactly_its_scripts(runs):
+    html = (runs / "vae" / "explore.html").read_text()
+    data, scripts = parts(html)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1)
+    assert "default-src 'none'" in csp
+    for script in scripts:  # the browser runs an inline script only if its hash is in the policy
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+    # no address and no way to fetch one (the policy would block it anyway: belt and braces)
+    assert not re.search(r"https?:|wss?:|url\(|@import|fetch\(|XMLHttpRequest|WebSocket|EventSource|import\(", html)
+    assert re.findall(r'(?:src|href)="([^"]*)"', html) == ["data:,"]  # only the empty icon
+    assert data["model"]["kind"] == "vae" and data["plane"]["names"] == ["z1", "z2"]
+
+
+def test_points_are_the_test_means_on_the_plane(runs):
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / "vae3")
+    test = tinyvae.training.runs.run_data(state, model)
+    data, (decoder_js, _) = parts((runs / "vae3" / "explore.html").read_text())
+    means = model.embed(test.x_test).astype(np.float64)
+    plane = data["plane"]
+    center, axes = np.array(plane["center"]), np.array(plane["axes"])
+    np.testing.assert_allclose(center, means.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(axes @ axes.T, np.eye(2), atol=1e-12)  # orthonormal
+    eigvals, eigvecs = np.linalg.eigh(np.cov(means.T))  # the top two principal directions, up to sign
+    for k in range(2):
+        assert abs(abs(axes[k] @ eigvecs[:, -1 - k]) - 1) < 1e-9
+    assert plane["variance_held"] == pytest.approx(eigvals[-2:].sum() / eigvals.sum(), rel=1e-9)
+    ab = np.frombuffer(base64.b64decode(data["points"]["ab"]), "<f4").reshape(-1, 2)
+    np.testing.assert_allclose(ab, (means - center) @ axes.T, rtol=1e-6, atol=1e-6)
+    assert data["points"]["digits"] == test.y_test.tolist()
+
+
+def test_a_large_test_set_is_drawn_in_part_and_says_so(runs, monkeypatch):
+    from tinyvae.explore import page
+
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / "vae")
+    test = tinyvae.training.runs.run_data(state, model)
+    monkeypatch.setattr(page, "MAX_POINTS", 50)
+    points = page.page_data(model, test.x_test, test.y_test, title="t")["points"]
+    assert len(points["digits"]) == 50 and points["of"] == len(test.y_test) == 200
+    assert len(base64.b64decode(points["ab"])) == 50 * 2 * 4
+
+
+def test_latent_plane_of_a_2d_latent_is_z_itself():
+    means = np.random.default_rng(0).normal(size=(50, 2))
+    plane = latent_plane(means)
+    assert plane["center"] == [0.0, 0.0] and plane["axes"] == [[1.0, 0.0], [0.0, 1.0]]
+    assert plane["variance_held"] == 1.0
+
+
+def test_view_box_holds_the_points_and_for_a_vae_the_prior():
+    coords = np.array([[4.0, 1.0], [6.0, 2.0], [5.0, 5.0]])
+    ae = view_box(coords, prior=False)
+    assert ae == {"center": [5.0, 3.0], "half_width": pytest.approx(2.2)}  # 1.1 × half the larger side (4)
+    vae = view_box(coords, prior=True)  # spans -3..6 and -3..5
+    assert vae == {"center": [1.5, 1.0], "half_width": pytest.approx(4.95)}
+
+
+def test_load_returns_the_saved_model(runs):
+    model = tinyvae.load(runs / "cvae")
+    saved, _, _ = load_checkpoint(runs / "cvae" / "checkpoint.npz")
+    assert type(model) is tinyvae.CVAE and model.config() == saved.config()
+    for k in saved.params:
+        np.testing.assert_array_equal(model.params[k], saved.params[k])
+    with pytest.raises(FileNotFoundError, match="holds no checkpoint.npz"):
+        tinyvae.load(runs)
+
+
+def test_train_summary_mentions_explore(tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
+    assert f"tinyvae explore {tmp_path}" in capsys.readouterr().out
+
+
+# ---- bad input: one line, non-zero exit -------------------------------------------------------------
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyvae", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def one_line_error(p: subprocess.CompletedProcess) -> str:
+    assert p.returncode == 2 and p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinyvae explore: error: "), p.stderr
+    return lines[0]
+
+
+def test_run_folder_without_checkpoint(tmp_path):
+    assert "holds no checkpoint.npz" in one_line_error(run_cli("explore", str(tmp_path)))
+
+
+def test_checkpoint_the_page_cannot_draw(tmp_path):
+    model = ConvVAE(hidden_dim=4, channels=(2, 2), rng=0, dtype=np.float32)
+    save_checkpoint(tmp_path / "checkpoint.npz", model, Adam(model), epoch=0, rng=np.random.default_rng(0))
+    line = one_line_error(run_cli("explore", str(tmp_path)))
+    assert "MLP decoders only" in line and "conv VAE" in line
+
+
+def test_one_dimensional_latent_is_refused(tmp_path):
+    assert main(["train", *TINY, "--latent", "1", "--out", str(tmp_path)]) == 0
+    assert "at least 2 dimensions" in one_line_error(run_cli("explore", str(tmp_path)))
+
+
+def test_output_that_cannot_be_written(runs, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    line = one_line_error(run_cli("explore", str(runs / "vae"), "--out", str(tmp_path / "a_file" / "page.html")))
+    assert "not a writable directory" in line
+    line = one_line_error(run_cli("explore", str(runs / "vae"), "--out", str(tmp_path)))
+    assert "is a directory" in line
+    assert "name an .html file" in one_line_error(run_cli("explore", str(runs / "vae"), "--out", "page.png"))
+
+
+# ---- a real browser -----------------------------------------------------------------------------------------
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1400,1000"]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("needs Chromium and its driver on PATH (Debian/Ubuntu: apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the test extra)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def open_page(driver, page: Path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get_log("performance"), driver.get_log("browser")  # start both logs empty
+    driver.get(page.as_uri())
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.tinyvae && window.tinyvae.ready"))
+
+
+def requests_made(driver, page: Path) -> list[str]:
+    """The URLs the page asked for (Chrome's network log, DevTools protocol), since the last call."""
+    events = [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+    return [e["params"]["request"]["url"] for e in events
+            if e["method"] == "Network.requestWillBeSent" and e["params"].get("documentURL") == page.as_uri()]
+
+
+def digit_image(driver) -> str:
+    return driver.execute_script("return document.getElementById('digit').toDataURL()")
+
+
+def test_browser_loads_the_page_offline_and_follows_the_pointer(runs, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    page = runs / "vae" / "explore.html"
+    open_page(browser, page)
+    assert requests_made(browser, page) == [page.as_uri()]  # the page itself, nothing else
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    before, z_before = digit_image(browser), browser.find_element("id", "z-value").text
+    plane = browser.find_element("id", "plane")
+    ActionChains(browser).move_to_element_with_offset(plane, 150, -120).perform()
+    assert digit_image(browser) != before and browser.find_element("id", "z-value").text != z_before
+    z = [1.5, -0.5]  # the hook decodes as the Python model does
+    model = tinyvae.load(runs / "vae")
+    got = np.array(browser.execute_script("return window.tinyvae.decode(arguments[0])", z))
+    np.testing.assert_allclose(got, model.decode(np.array([z], np.float32))[0], rtol=0, atol=1e-5)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert requests_made(browser, page) == []
+
+
+def test_browser_cvae_digit_selector_and_ae_note(runs, browser):
+    open_page(browser, runs / "cvae" / "explore.html")
+    before = digit_image(browser)
+    browser.find_element("id", "digit-7").click()
+    assert digit_image(browser) != before
+    assert browser.find_element("id", "digit-7").get_attribute("aria-checked") == "true"
+    open_page(browser, runs / "ae" / "explore.html")
+    assert "never been trained" in browser.find_element("id", "note").text
+    open_page(browser, runs / "vae3" / "explore.html")
+    assert len(browser.find_elements("css selector", "#sliders input[type=range]")) == 3
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_keys_and_interpolation(runs, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_page(browser, runs / "vae" / "explore.html")
+    plane, z_text = browser.find_element("id", "plane"), lambda: browser.find_element("id", "z-value").text
+    assert z_text() == "( 0.00,  0.00)"
+    plane.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_UP)
+    assert z_text() != "( 0.00,  0.00)"
+    strip = browser.execute_script("return document.getElementById('strip').toDataURL()")
+    plane.send_keys(Keys.ENTER)  # the first point, by key
+    ActionChains(browser).move_to_element_with_offset(plane, -100, 80).click().perform()  # the second point
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.getElementById('strip').toDataURL()") != strip)
+    assert "10 equal steps" in browser.find_element("id", "strip-caption").text
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_network_check_sees_a_request_when_there_is_one(runs, browser, tmp_path):
+    """The checks above can fail: the same page with one outside image shows the request and the block."""
+    bad = tmp_path / "bad.html"
+    bad.write_text((runs / "vae" / "explore.html").read_text().replace("<body>", '<body><img src="http://127.0.0.1:9/x.png">'))
+    open_page(browser, bad)
+    assert requests_made(browser, bad) == [bad.as_uri(), "http://127.0.0.1:9/x.png"]
+    assert any("Content Security Policy" in e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE")
+
+
+def test_page_files_ship_as_package_data():
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["tinyvae.explore"]
+    assets = [p.name for p in (ROOT / "tinyvae" / "explore").iterdir() if p.suffix != ".py" and p.is_file()]
+    assert sorted(assets) == ["decoder.js", "explore.css", "explore.js", "page.html"]
+    assert all(any(fnmatch.fnmatch(name, pat) for pat in patterns) for name in assets)
