@@ -35,7 +35,7 @@ def open_npz(path: Path, what: str) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable {what}, probably truncated or damaged ({e})") from None
+        raise ValueError(f"{path} is not {what}: probably truncated or damaged ({e})") from None
     for info in zf.infolist():
         name = info.filename
         if not _NAME.match(name) or ".." in name.split("/") or any(p.startswith(".") for p in name.split("/")):
