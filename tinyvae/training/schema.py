@@ -137,7 +137,7 @@ def count_params(cfg: dict[str, Any]) -> int:
 
 # ---- the run configuration, the metrics, the optimizer, the generator ----------------------------
 RUN_CONFIG = Dict({}, {
-    "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e3, open_lo=True),
+    "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
     "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
     "binarize": Optional(Bool), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
     "limit": Optional(Int(1, 10**9)),
@@ -148,7 +148,7 @@ _METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "
 _U128 = Int(0, 2**128 - 1)
 _RNG = Dict({"bit_generator": Str("PCG64", "PCG64DXSM"), "state": Dict({"state": _U128, "inc": _U128}),
              "has_uint32": Int(0, 1), "uinteger": Int(0, 2**32 - 1)})
-_OPTIMIZER = Dict({"name": Str("Adam"), "lr": Float(0, 1e3, open_lo=True), "t": Int(0, 10**12),
+_OPTIMIZER = Dict({"name": Str("Adam"), "lr": Float(0, 1e6, open_lo=True), "t": Int(0, 10**12),
                    "betas": List(Float(0, 1, open_hi=True), 2, 2), "eps": Float(0, 1, open_lo=True)})
 
 
