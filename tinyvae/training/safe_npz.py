@@ -17,7 +17,9 @@ Every failure is a ``ValueError`` naming the file and the member.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO
 
@@ -34,7 +36,7 @@ def open_npz(path: Path, what: str) -> zipfile.ZipFile:
             raise ValueError(f"{path} is not {what}: not an .npz (zip) file")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, OverflowError, NotImplementedError) as e:
         raise ValueError(f"{path} is not {what}: probably truncated or damaged ({e})") from None
     for info in zf.infolist():
         name = info.filename
@@ -68,12 +70,9 @@ def read_member(zf: zipfile.ZipFile, name: str, *, where: str, max_bytes: int, k
             data = _read_exactly(f, nbytes, where, name)
             if f.read(1):
                 raise ValueError(f"{where}: member {name!r} holds more bytes than its header says")
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:  # zlib.error is not an OSError: below
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, struct.error, OverflowError,
+            zlib.error) as e:
         raise ValueError(f"{where}: member {name!r} is damaged ({type(e).__name__}: {e})") from None
-    except Exception as e:
-        if type(e).__name__ == "error" and type(e).__module__ == "zlib":
-            raise ValueError(f"{where}: member {name!r} is damaged (zlib: {e})") from None
-        raise
     a = np.frombuffer(data, dtype=dtype)
     return a.reshape(shape, order="F" if fortran else "C").astype(dtype.newbyteorder("="), copy=True)
 
