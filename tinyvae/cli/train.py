@@ -306,23 +306,21 @@ def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, seed
     try:
         return list(plots.save_all(model, data, metrics, out, np.random.default_rng(seed)))
     except Exception as e:  # the run is saved; a figure that cannot be drawn must not hide that
-        done = sorted(p.name for p in out.glob("*.png"))
+        done = sorted(out.glob("*.png"))
         print(f"note: training finished and checkpoint.npz is fine, but the figure {_failed_figure(e)} could not "
               f"be drawn ({type(e).__name__}: {' '.join(str(e).split())[:300]}), so it and the figures after it "
-              f"were skipped (in {out}: {', '.join(done) or 'none'}); a run with more test images (--limit) or "
-              f"a 2-D latent space draws them all", file=sys.stderr)
-        return []
+              f"were skipped (drawn: {', '.join(p.name for p in done) or 'none'})", file=sys.stderr)
+        return done
 
 
 def _failed_figure(e: BaseException) -> str:
-    """The figure being drawn when ``e`` was raised: the innermost function of tinyvae.figures.plots."""
+    """The figure being drawn when ``e`` was raised (plots names each figure's file after its function)."""
     from ..figures import plots
 
-    name = None
     tb = e.__traceback__
-    while tb is not None:
+    while tb is not None:  # the first function of plots that save_all called: the figure it was drawing
         code = tb.tb_frame.f_code
         if code.co_filename == plots.__file__ and not code.co_name.startswith("_") and code.co_name != "save_all":
-            name = code.co_name
+            return f"{code.co_name}.png"
         tb = tb.tb_next
-    return f"{name}.png" if name else "(one of them)"
+    return "(one of them)"
