@@ -144,7 +144,7 @@ def test_run_folder_config_values_changed(data):
     except ValueError as e:
         assert "\n" not in str(e)
         return
-    assert checked["run"]["backend"] in schema.BACKENDS and checked["run"]["dtype"] in schema.DTYPES
+    assert checked["run"].get("backend", "numpy") in schema.BACKENDS and checked["run"].get("dtype", "float32") in schema.DTYPES
     assert all(isinstance(h, int) and 1 <= h <= schema.MAX_WIDTH for h in checked["model"]["hidden_dims"])
 
 
