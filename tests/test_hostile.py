@@ -427,3 +427,42 @@ def test_nothing_is_imported_or_run_and_bombs_stay_small(good, tmp_path):
     assert set(report["new"]) <= ALLOWED_NEW, report["new"]
     print("peak resident memory (KiB) after each case:", report["maxrss_kib"])
     assert max(report["maxrss_kib"]) < 400 * 1024, report  # a bomb inflated would add 512 MiB
+
+
+def test_compare_refuses_a_model_too_large_to_build(capsys):
+    assert "parameters, more than tinyvae builds" in one_line(["compare", "--hidden", "60000", "60000"], capsys)
+
+
+# ---- the library's own doors (one check at the start of the function) ---------------------------
+def test_backward_before_forward_is_refused():
+    from tinyvae.engine.conv import Conv2d, ConvTranspose2d
+    from tinyvae.engine.layers import Linear, ReLU, Sequential, Sigmoid, Tanh
+
+    for layer in (Linear(3, 2, rng=0), ReLU(), Sigmoid(), Tanh(), Sequential(Linear(3, 2, rng=0), ReLU()),
+                  Conv2d(1, 2, 3, rng=0), ConvTranspose2d(2, 1, 3, rng=0)):
+        with pytest.raises(RuntimeError, match=r"\.backward called before forward: run forward\(x\) first"):
+            layer.backward(np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(betas=(1.0, 0.999)), r"Adam betas must be two numbers in \[0, 1\), got \(1.0, 0.999\)"),
+    (dict(betas=(0.9,)), "Adam betas must be two numbers"),
+    (dict(betas=(0.9, -0.1)), "Adam betas must be two numbers"),
+    (dict(eps=0.0), "Adam eps must be a positive number"),
+    (dict(lr=float("inf")), "learning rate must be positive"),
+])
+def test_adam_refuses_hyperparameters_that_divide_by_zero(kw, message):
+    from tinyvae.engine.layers import Linear
+    from tinyvae.engine.optim import Adam
+
+    with pytest.raises(ValueError, match=message):
+        Adam(Linear(2, 2, rng=0), **kw)
+
+
+def test_bce_refuses_targets_outside_0_1():
+    from tinyvae.engine.losses import bce
+
+    with pytest.raises(ValueError, match=r"bce expects x \(the targets\) in \[0, 1\] for the BCE loss, got values in \[0, 2\]"):
+        bce(np.full((2, 3), 0.5), np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]))
+    loss, _ = bce(np.full((2, 3), 0.5), np.zeros((2, 3)))
+    assert loss > 0

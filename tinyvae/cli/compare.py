@@ -83,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {args.out} is a file; name a directory for the figures")
     if max(args.latent, *args.hidden) > 1 << 16:
         raise CLIError(f"--latent and --hidden widths must be at most 65,536, got {max(args.latent, *args.hidden):,}")
+    from ..training import schema
+
+    n = schema.count_params({"model": "cvae", "x_dim": 784, "hidden_dims": list(args.hidden), "z_dim": args.latent})
+    if n > schema.MAX_PARAMS:
+        raise CLIError(f"--hidden {' '.join(map(str, args.hidden))} --latent {args.latent} makes models of {n:,} "
+                       f"parameters, more than tinyvae builds ({schema.MAX_PARAMS:,}); choose smaller widths")
     if args.threads < 1:
         raise CLIError(f"--threads must be at least 1, got {args.threads}")
     if args.limit is not None and args.limit < 10:

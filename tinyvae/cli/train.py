@@ -129,7 +129,10 @@ RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-siz
 def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any]) -> None:
     """Refuse flags that would make a resumed run differ from one uninterrupted run."""
     for key, flag in RESUME_FIXED.items():
-        if key in given and key in saved_run and given[key] != saved_run[key]:
+        saved = saved_run.get(key)
+        if key == "data" and saved is not None:
+            saved = str(Path(saved).expanduser().resolve())  # a relative path recorded by an older tinyvae
+        if key in given and key in saved_run and given[key] != saved:
             raise CLIError(f"--resume continues the run as it was started, with {flag} {saved_run[key]}; "
                            f"{flag} {given[key]} would change it (start a new run in another --out instead)")
     if "beta" in given and saved_arch.get("model") == "ae":
