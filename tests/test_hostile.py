@@ -466,3 +466,11 @@ def test_bce_refuses_targets_outside_0_1():
         bce(np.full((2, 3), 0.5), np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]))
     loss, _ = bce(np.full((2, 3), 0.5), np.zeros((2, 3)))
     assert loss > 0
+
+
+def test_unwritable_out_is_one_line(good, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    line = one_line(["train", *TINY, "--out", str(tmp_path / "file" / "run")], capsys)
+    assert "cannot create the run directory" in line and "choose another --out" in line
+    line = one_line(["sample", str(good), "--n", "2", "--out", str(tmp_path / "file" / "x.npy")], capsys)
+    assert "cannot write there" in line

@@ -63,11 +63,14 @@ def run(args: argparse.Namespace) -> int:
         m = min(CHUNK, args.n - s)
         xs = model.generate(args.digit, m, rng) if args.digit is not None else model.sample(m, rng)
         x[s : s + m] = np.clip(backend.to_numpy(xs), 0.0, 1.0)  # an identity output may step outside [0, 1]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npy":
-        np.save(out, x)
-    else:
-        save_grid(x, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".npy":
+            np.save(out, x)
+        else:
+            save_grid(x, out)
+    except OSError as e:
+        raise CLIError(f"--out {out}: cannot write there ({e.strerror or e}); choose another --out") from e
     print(f"wrote {args.n} samples to {out}")
     return 0
 

@@ -260,6 +260,10 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     if xp is not np:
         model.to(xp)
     out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"--out {out}: cannot create the run directory ({e.strerror}); choose another --out") from e
     what = "resuming" if args.resume else "training"
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "
           f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}",

@@ -261,11 +261,15 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         missing = [k for k in keys if k not in names]
         if missing:
             raise ValueError(
-                f"{path} lacks array(s) {', '.join(missing)} (it has {', '.join(names) or 'none'}); "
+                f"{path} lacks array(s) {', '.join(missing)} (it has {_few(names)}); "
                 f"save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
             )
         return {k: safe_npz.read_member(zf, k + ".npy", where=str(path), max_bytes=MAX_ARRAY_BYTES, kinds="uifb")
                 for k in keys}
+
+
+def _few(names: list[str], n: int = 6) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "") if names else "none"
 
 
 def fingerprint(source: str | Path | None) -> str | None:
