@@ -412,6 +412,7 @@ def test_nothing_is_imported_or_run_and_bombs_stay_small(good, tmp_path):
               ["train", *TINY, "--data", str(gz_bomb(tmp_path / "gzbomb")), "--out", str(tmp_path / "o1")],
               ["train", *TINY, "--data", str(huge_header_npz(tmp_path / "h.npz")), "--out", str(tmp_path / "o2")],
               ["train", *TINY, "--hidden", "30000", "30000", "--out", str(tmp_path / "o3")],
+              ["train", "--epochs", "1", "--no-plots", "--hidden", "30000", "--batch-size", "4000", "--out", str(tmp_path / "o4")],
               ["evaluate", str(tmp_path / "good"), "--iwae", "1000000000"],
               ["sample", str(tmp_path / "good"), "--n", "100000000", "--out", str(tmp_path / "x.npy")]]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -422,7 +423,10 @@ def test_nothing_is_imported_or_run_and_bombs_stay_small(good, tmp_path):
     errors = [line for line in r.stderr.splitlines() if line.strip()]
     assert report["status"] == [2] * len(bombs) and len(errors) == len(bombs), r.stderr
     assert all(e.startswith("tinyvae ") and ": error: " in e for e in errors) and "Traceback" not in r.stderr
-    assert "more than" in errors[-6] and "truncated or damaged" in errors[-5] and "refused before" in errors[-4]
+    assert "more than" in errors[-7] and "truncated or damaged" in errors[-6] and "refused before" in errors[-5]
+    # 47 M parameters are allowed, but not with batches of 4,000 in a 3 GiB address space
+    assert "this model (weights, gradients, Adam state, one batch) needs about" in errors[-3]
+    assert all("needs about" in e for e in errors[-2:])
     assert not sentinel.exists()
     assert set(report["new"]) <= ALLOWED_NEW, report["new"]
     print("peak resident memory (KiB) after each case:", report["maxrss_kib"])
