@@ -21,10 +21,15 @@ def trained(rng, steps=3, dtype=np.float64, z=3):
     return model, opt
 
 
+def row(e):
+    return {"epoch": e, "train_loss": 150.0 - e, "test_loss": 151.0 - e, "test_recon": 140.0, "test_kl": 11.0 - e,
+            "seconds": 0.5}
+
+
 def save(path, model, opt, rng, **kw):
     return ck.save_checkpoint(path, model, opt, epoch=kw.pop("epoch", 3), rng=rng,
                               run_config=kw.pop("run_config", {"lr": 0.01, "data": None}),
-                              metrics=kw.pop("metrics", [{"epoch": e} for e in (1, 2, 3)]))
+                              metrics=kw.pop("metrics", [row(e) for e in (1, 2, 3)]))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -42,7 +47,7 @@ def test_round_trip_restores_everything(tmp_path, rng, dtype):
     for k, v in opt.state.items():
         np.testing.assert_array_equal(o2.state[k], v)
     assert state["epoch"] == 3 and state["run_config"] == {"lr": 0.01, "data": None}
-    assert state["metrics"] == [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]
+    assert state["metrics"] == [row(1), row(2), row(3)]
     np.testing.assert_array_equal(state["rng"].random(5), train_rng.random(5))  # the same stream continues
 
 
@@ -132,7 +137,7 @@ def test_other_architecture_is_refused(tmp_path, rng):
     with pytest.raises(ValueError, match="parameters do not fit the saved architecture"):
         ck.load_checkpoint(p)
     p = rewrite_meta(good, tmp_path / "odd.npz", lambda m: m["architecture"].update(model="gan"))
-    with pytest.raises(ValueError, match="cannot build the saved architecture"):
+    with pytest.raises(ValueError, match=r"meta.architecture.model: expected one of \['vae', 'ae', 'cvae'\], got 'gan'"):
         ck.load_checkpoint(p)
 
 
@@ -143,10 +148,10 @@ def test_files_that_are_not_checkpoints(tmp_path, rng):
     with pytest.raises(ValueError, match="not a tinyvae checkpoint"):
         ck.load_checkpoint(tmp_path / "plain.npz")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(ValueError, match=r"text.npz is not a tinyvae checkpoint: not an .npz \(zip\) file"):
         ck.load_checkpoint(tmp_path / "text.npz")
     model, opt = trained(rng)
     good = save(tmp_path / "c.npz", model, opt, rng)
     p = rewrite_meta(good, tmp_path / "rng.npz", lambda m: m["rng_state"].update(bit_generator="os.system"))
-    with pytest.raises(ValueError, match="unknown random generator 'os.system'"):
+    with pytest.raises(ValueError, match=r"meta.rng_state.bit_generator: expected one of \['PCG64', 'PCG64DXSM'\], got 'os.system'"):
         ck.load_checkpoint(p)

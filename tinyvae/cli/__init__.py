@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -56,9 +57,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinyvae: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, TypeError, OSError, ImportError) as e:
+    except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError, RecursionError) as e:
         if args.debug:
             raise
         status = getattr(e, "status", 2)
-        print(f"tinyvae {args.command}: error: {e}", file=sys.stderr)
+        print(f"tinyvae {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return status
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, MemoryError):
+        return ("out of memory" + (f" ({e})" if str(e) else "") +
+                "; ask for less (a smaller --hidden, --n, --iwae or --batch-size) or free some memory")
+    if isinstance(e, RecursionError):
+        return "input nested too deeply to be a tinyvae file"
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 1000 else text[:997] + "..."
+
+
+def memory_budget() -> int:
+    """Bytes this process may still allocate: what the machine has available, or less under RLIMIT_AS."""
+    budget = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    budget = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if budget is None:
+        try:
+            budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            budget = 1 << 34
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            budget = min(budget, soft - _address_space_in_use())
+    except (ImportError, OSError, ValueError):
+        pass
+    return max(budget, 0)
+
+
+def _address_space_in_use() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def check_fits(nbytes: float, what: str, fix: str) -> None:
+    """Refuse, before allocating it, work that needs more memory than :func:`memory_budget` allows."""
+    budget = memory_budget()
+    if nbytes > budget:
+        raise CLIError(f"{what} needs about {_gib(nbytes)} of memory, more than the {_gib(budget)} available; {fix}")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
+
+
+def check_seed(seed: int) -> int:
+    """``--seed`` must be an integer 0 .. 2**63 - 1 (what numpy's default_rng accepts and checkpoints store)."""
+    if not 0 <= seed < 2**63:
+        raise CLIError(f"--seed must be an integer from 0 to 2**63 - 1, got {seed}")
+    return seed

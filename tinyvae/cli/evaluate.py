@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--iwae", type=int, default=100, metavar="K", help="samples per image for the IWAE bound "
                    "(default 100; 1 gives the ELBO with a sampled KL)")
     p.add_argument("--seed", type=int, default=0, help="seeds the noise of both estimates (default 0)")
+    p.add_argument("--data", metavar="PATH", help="evaluate on these digits (an MNIST IDX directory or an .npz) "
+                   "instead of the data the run recorded, e.g. when the run was moved")
     p.add_argument("--json", action="store_true", help="print one JSON object, for machines")
     return p
 
@@ -44,16 +46,15 @@ def load_run(run_dir: str) -> tuple[Any, dict[str, Any], Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.data import load
     from ..training.evaluate import evaluate, has_posterior
+    from . import check_seed
 
     if args.iwae < 1:
         raise CLIError(f"--iwae needs at least 1 sample, got {args.iwae}")
+    check_seed(args.seed)
     model, state, path = load_run(args.run_dir)
-    r = state["run_config"]
-    data = load(r.get("data"), binarize=bool(r.get("binarize")), dtype=model.dtype)
-    if r.get("limit"):
-        data = data.subset(int(r["limit"]))
+    data = _test_data(args, state["run_config"], model)
+    _check_iwae_fits(model, args.iwae)
     y = data.y_test if getattr(model, "conditional", False) else None
     report = evaluate(model, data.x_test, y, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
@@ -69,3 +70,34 @@ def run(args: argparse.Namespace) -> int:
           f"(recon {report['recon']:.3f} + KL {report['kl']:.3f}; one z per image)")
     print(f"  IWAE bound, K = {report['iwae_k']:<8d}  {report['iwae']:9.3f} nats/image  (>= -log p(x))")
     return 0
+
+
+def _test_data(args: argparse.Namespace, r: dict[str, Any], model: Any) -> Any:
+    """The run's test images: from --data if given, else from the path the run recorded, which must
+    still be there and hold the same bytes (its SHA-256 is recorded with the run)."""
+    from ..training.data import fingerprint, load
+
+    source = r.get("data")
+    if args.data is not None:
+        source = args.data
+    elif source is not None:
+        if not Path(source).exists():
+            raise CLIError(f"this run was trained on {source}, which is not there (any more); point to the data "
+                           f"with --data PATH")
+        if r.get("data_hash") and fingerprint(source) != r["data_hash"]:
+            raise CLIError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
+                           f"--data {source} to evaluate on it as it is now")
+    data = load(source, binarize=bool(r.get("binarize")), dtype=model.dtype)
+    return data.subset(int(r["limit"])) if r.get("limit") else data
+
+
+def _check_iwae_fits(model: Any, k: int) -> None:
+    """Refuse a K whose decoder rows (one image's K samples at least) cannot fit in memory."""
+    from ..training.evaluate import ROWS_PER_CHUNK
+    from . import check_fits
+
+    c = model.config()
+    widths = sum(c.get("hidden_dims", [c.get("hidden_dim", 0)]))
+    per_row = 3 * c["x_dim"] + 2 * widths + 6 * c["z_dim"]
+    check_fits(max(k, ROWS_PER_CHUNK) * per_row * 8, f"--iwae {k} (K samples of every test image)",
+               "choose a smaller --iwae")

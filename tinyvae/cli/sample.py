@@ -10,6 +10,9 @@ import numpy as np
 
 from . import CLIError
 
+CHUNK = 10_000  # images decoded at once
+MAX_GRID = 10_000  # images in one .png grid
+
 DESCRIPTION = """\
 Decode N draws z ~ N(0, I) with a trained run's decoder and write them to FILE: .npy for an array
 of shape (N, 784) with values in [0, 1], .png for a grid of the images. For a conditional VAE
@@ -29,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import backend
+    from . import check_fits, check_seed
     from .evaluate import load_run
 
     out = Path(args.out)
@@ -36,7 +40,16 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {out}: name a .npy file (the array) or a .png file (a grid)")
     if args.n < 1:
         raise CLIError(f"--n must be at least 1, got {args.n}")
+    if out.suffix == ".png" and args.n > MAX_GRID:
+        raise CLIError(f"--n {args.n} is too many for one .png grid (at most {MAX_GRID:,}); write .npy instead")
+    if out.exists() and out.is_dir():
+        raise CLIError(f"--out {out} is a directory; name a file FILE.npy or FILE.png")
+    check_seed(args.seed)
     model, _, _ = load_run(args.run_dir)
+    c = model.config()
+    per_row = 2 * c["x_dim"] + 2 * sum(c.get("hidden_dims", [c.get("hidden_dim", 0)])) + 2 * c["z_dim"]
+    check_fits(args.n * c["x_dim"] * 8 + min(args.n, CHUNK) * per_row * 8, f"--n {args.n} samples",
+               "ask for fewer with a smaller --n")
     rng = np.random.default_rng(args.seed)
     if args.digit is not None:
         if not getattr(model, "conditional", False):
@@ -45,15 +58,19 @@ def run(args: argparse.Namespace) -> int:
         n_classes = int(model.config().get("n_classes", 10))
         if not 0 <= args.digit < n_classes:
             raise CLIError(f"--digit must be in 0..{n_classes - 1}, got {args.digit}")
-        x = model.generate(args.digit, args.n, rng)
-    else:
-        x = model.sample(args.n, rng)
-    x = np.clip(backend.to_numpy(x), 0.0, 1.0)  # (N, 784); an identity output may step outside [0, 1]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npy":
-        np.save(out, x)
-    else:
-        save_grid(x, out)
+    x = np.empty((args.n, c["x_dim"]), dtype=backend.to_numpy(next(iter(model.params.values()))).dtype)
+    for s in range(0, args.n, CHUNK):  # in chunks: the decoder's activations stay small
+        m = min(CHUNK, args.n - s)
+        xs = model.generate(args.digit, m, rng) if args.digit is not None else model.sample(m, rng)
+        x[s : s + m] = np.clip(backend.to_numpy(xs), 0.0, 1.0)  # an identity output may step outside [0, 1]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".npy":
+            np.save(out, x)
+        else:
+            save_grid(x, out)
+    except OSError as e:
+        raise CLIError(f"--out {out}: cannot write there ({e.strerror or e}); choose another --out") from e
     print(f"wrote {args.n} samples to {out}")
     return 0
 

@@ -99,10 +99,14 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         from ..training.checkpoint import read_checkpoint
 
         meta, _, _ = read_checkpoint(_checkpoint_path(args.out))
-        saved_arch, saved_run = meta["architecture"], meta.get("run_config", {})
+        saved_arch, saved_run = meta["architecture"], meta["run_config"]
+    if "data" in given:
+        given["data"] = str(Path(given["data"]).expanduser().resolve())  # recorded absolute
     run = {k: given.get(k, saved_run.get(k, DEFAULTS[k])) for k in RUN_FLAGS}
+    run["saved_hash"] = saved_run.get("data_hash")
     _check_run(run)
     if saved_arch is not None:
+        _check_resume(given, saved_arch, saved_run)
         flags = {k: given[k] for k in ARCH_FLAGS if k in given}
         if flags:  # every architecture flag given must agree with the saved run
             from ..training.checkpoint import check_architecture
@@ -113,7 +117,49 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
     arch = {k: given.get(k, defaults[k]) for k in ARCH_FLAGS}
     _check_arch(arch, given)
-    return _model_config(arch), run
+    cfg = _model_config(arch)
+    _check_size(cfg, run)
+    return cfg, run
+
+
+RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-size", "binarize": "--binarize",
+                "seed": "--seed"}
+
+
+def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any]) -> None:
+    """Refuse flags that would make a resumed run differ from one uninterrupted run."""
+    for key, flag in RESUME_FIXED.items():
+        saved = saved_run.get(key)
+        if key == "data" and saved is not None:
+            saved = str(Path(saved).expanduser().resolve())  # a relative path recorded by an older tinyvae
+        if key in given and key in saved_run and given[key] != saved:
+            raise CLIError(f"--resume continues the run as it was started, with {flag} {saved_run[key]}; "
+                           f"{flag} {given[key]} would change it (start a new run in another --out instead)")
+    if "beta" in given and saved_arch.get("model") == "ae":
+        raise CLIError("--beta weighs the KL term, which this run's plain autoencoder (--model ae) does not have")
+
+
+def _check_size(cfg: dict[str, Any], run: dict[str, Any]) -> None:
+    """Refuse, before building anything, a model tinyvae would not read back or memory cannot hold."""
+    from ..training import schema
+    from . import check_fits
+
+    widths = [*cfg.get("hidden_dims", [cfg.get("hidden_dim", 1)]), cfg["z_dim"]]
+    if max(widths) > schema.MAX_WIDTH:
+        raise CLIError(f"--hidden and --latent widths must be at most {schema.MAX_WIDTH:,}, got {max(widths):,}")
+    n = schema.count_params(cfg)
+    if n > schema.MAX_PARAMS:
+        raise CLIError(f"--hidden {' '.join(map(str, cfg.get('hidden_dims', [cfg.get('hidden_dim')])))} "
+                       f"--latent {cfg['z_dim']} makes a model of {n:,} parameters, more than tinyvae builds "
+                       f"({schema.MAX_PARAMS:,}); choose smaller widths")
+    item = np.dtype(run["dtype"]).itemsize
+    batch = min(run["batch_size"], run["limit"] or 60_000)
+    per_image = 4 * cfg["x_dim"] + 6 * sum(widths)
+    if cfg.get("arch") == "conv":
+        c1, c2 = cfg.get("channels", [32, 64])
+        per_image += 2 * 9 * (c1 * 196 + c2 * 49 + c2 * 196 + c1 * 784)  # im2col columns, forward and back
+    check_fits((4 * n + batch * per_image) * item, "this model (weights, gradients, Adam state, one batch)",
+               "choose smaller --hidden/--latent widths or a smaller --batch-size")
 
 
 def _flags_of(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +192,8 @@ def _check_arch(a: dict[str, Any], given: dict[str, Any]) -> None:
         raise CLIError(f"--latent must be at least 1, got {a['latent']}")
     if not (math.isfinite(a["beta"]) and a["beta"] >= 0):
         raise CLIError(f"--beta must be a number >= 0, got {a['beta']}")
+    if a["beta"] > 1e6:
+        raise CLIError(f"--beta must be at most 1e6, got {a['beta']:g}")
     if a["model"] == "ae" and "beta" in given:
         raise CLIError("--beta weighs the KL term, which a plain autoencoder (--model ae) does not have")
     if a["arch"] == "conv" and a["model"] != "vae":
@@ -155,14 +203,17 @@ def _check_arch(a: dict[str, Any], given: dict[str, Any]) -> None:
 
 
 def _check_run(r: dict[str, Any]) -> None:
-    if r["epochs"] < 1:
-        raise CLIError(f"--epochs must be at least 1, got {r['epochs']}")
-    if r["batch_size"] < 1:
-        raise CLIError(f"--batch-size must be at least 1, got {r['batch_size']}")
+    """The run flags, in the ranges a checkpoint may record (tinyvae.training.schema.RUN_CONFIG)."""
+    for flag, key, top in (("--epochs", "epochs", 10**6), ("--batch-size", "batch_size", 10**9),
+                           ("--limit", "limit", 10**9)):
+        if r[key] is not None and r[key] < 1:
+            raise CLIError(f"{flag} must be at least 1, got {r[key]}")
+        if r[key] is not None and r[key] > top:
+            raise CLIError(f"{flag} must be at most {top:,}, got {r[key]:,}")
     if not (math.isfinite(r["lr"]) and r["lr"] > 0):
         raise CLIError(f"--lr must be a positive number, got {r['lr']}")
-    if r["limit"] is not None and r["limit"] < 1:
-        raise CLIError(f"--limit must be at least 1, got {r['limit']}")
+    if r["lr"] > 1e6:
+        raise CLIError(f"--lr must be at most 1e6, got {r['lr']:g}")
 
 
 def _checkpoint_path(out: str) -> Path:
@@ -173,8 +224,14 @@ def _checkpoint_path(out: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from . import check_seed
+
     if args.threads < 1:
         raise CLIError(f"--threads must be at least 1, got {args.threads}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CLIError(f"--out {args.out} is a file, not a run directory; name a directory (new or existing)")
+    if args.seed is not None:
+        check_seed(args.seed)
     cfg, r = resolve(args)
     from threadpoolctl import threadpool_limits
 
@@ -188,15 +245,25 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     from ..models.registry import build_model
     from ..training.train import fit
 
+    from ..training.data import fingerprint
+
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
     data = load(r["data"], binarize=bool(r["binarize"]), dtype=dtype)
+    r["data_hash"] = fingerprint(r["data"])
+    if args.resume and r.get("saved_hash") and r["data_hash"] != r["saved_hash"]:
+        raise CLIError(f"--data {r['data']} has changed since this run was trained (its SHA-256 differs); "
+                       f"a resumed run must see the same data (start a new run in another --out instead)")
     if r["limit"]:
         data = data.subset(r["limit"])
     model = build_model(cfg, rng=np.random.default_rng(r["seed"]), dtype=dtype)
     if xp is not np:
         model.to(xp)
     out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"--out {out}: cannot create the run directory ({e.strerror}); choose another --out") from e
     what = "resuming" if args.resume else "training"
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "
           f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}",
@@ -212,7 +279,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
                   out_dir=out, resume=args.resume, progress=show, on_epoch=report,
-                  run_config={k: r[k] for k in ("data", "binarize", "backend", "dtype", "limit")})
+                  run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit")})
     if not done_now:
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, r["seed"])
@@ -245,4 +312,24 @@ def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, seed
         print(f"note: figures skipped ({e}); pip install matplotlib, then rerun with --resume", file=sys.stderr)
         return []
 
-    return list(plots.save_all(model, data, metrics, out, np.random.default_rng(seed)))
+    try:
+        return list(plots.save_all(model, data, metrics, out, np.random.default_rng(seed)))
+    except Exception as e:  # the run is saved; a figure that cannot be drawn must not hide that
+        done = sorted(out.glob("*.png"))
+        print(f"note: training finished and checkpoint.npz is fine, but the figure {_failed_figure(e)} could not "
+              f"be drawn ({type(e).__name__}: {' '.join(str(e).split())[:300]}), so it and the figures after it "
+              f"were skipped (drawn: {', '.join(p.name for p in done) or 'none'})", file=sys.stderr)
+        return done
+
+
+def _failed_figure(e: BaseException) -> str:
+    """The figure being drawn when ``e`` was raised (plots names each figure's file after its function)."""
+    from ..figures import plots
+
+    tb = e.__traceback__
+    while tb is not None:  # the first function of plots that save_all called: the figure it was drawing
+        code = tb.tb_frame.f_code
+        if code.co_filename == plots.__file__ and not code.co_name.startswith("_") and code.co_name != "save_all":
+            return f"{code.co_name}.png"
+        tb = tb.tb_next
+    return "(one of them)"

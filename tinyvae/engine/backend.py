@@ -84,27 +84,33 @@ def move(a: Array, xp: ModuleType, device: Any = None) -> Array:
     return xp.asarray(host, device=device) if device is not None else xp.asarray(host)
 
 
-def resolve(name: str) -> ModuleType:
-    """The namespace called ``name`` (``"numpy"``, ``"cupy"``, ``"array_api_strict"``, ...).
+BACKENDS = ("numpy", "cupy", "array_api_strict")  # the closed list resolve() knows; nothing else is imported
 
+
+def resolve(name: str) -> ModuleType:
+    """The namespace called ``name``: one of :data:`BACKENDS` (``"numpy"``, ``"cupy"``, ``"array_api_strict"``).
+
+    Any other name is refused with a ``ValueError``: a name read from a file never reaches an import.
     Raises ``ImportError`` with a one-line explanation when the library or its device is missing.
     """
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {list(BACKENDS)}")
     if name == "numpy":
         return np
-    if name == "cupy":
-        try:
-            import cupy
-        except ImportError as e:
-            raise ImportError("--backend cupy needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)") from e
-        try:
-            n = cupy.cuda.runtime.getDeviceCount()
-        except Exception as e:  # no driver, no device
-            raise ImportError(f"--backend cupy found CuPy but no usable GPU ({e})") from e
-        if n < 1:
-            raise ImportError("--backend cupy found CuPy but no GPU")
-        from array_api_compat import array_namespace
+    if name == "array_api_strict":
+        import array_api_strict
 
-        return array_namespace(cupy.zeros(1))
-    import importlib
+        return array_api_strict
+    try:
+        import cupy
+    except ImportError as e:
+        raise ImportError("--backend cupy needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)") from e
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # no driver, no device
+        raise ImportError(f"--backend cupy found CuPy but no usable GPU ({e})") from e
+    if n < 1:
+        raise ImportError("--backend cupy found CuPy but no GPU")
+    from array_api_compat import array_namespace
 
-    return importlib.import_module(name)
+    return array_namespace(cupy.zeros(1))

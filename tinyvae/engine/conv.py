@@ -51,7 +51,7 @@ import numpy as np
 from . import backend
 from .backend import Array, namespace
 from .checks import check_array
-from .layers import Layer
+from .layers import Layer, _check_forward_ran
 
 IntPair = int | tuple[int, int]
 
@@ -207,6 +207,7 @@ class Conv2d(Layer):
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         """dout (N, C_out, Ho, Wo) -> dx (N, C_in, H, W); fills grads W (C_out, C_in, kh, kw), b (C_out,)."""
+        _check_forward_ran(self)
         cols, (N, H, W, Ho, Wo) = self.cache
         Wt = self.params["W"]
         xp = namespace(dout, Wt)
@@ -295,6 +296,7 @@ class ConvTranspose2d(Layer):
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
         """dout (N, C_out, Ho, Wo) -> dx (N, C_in, H, W); fills grads W (C_in, C_out, kh, kw), b (C_out,)."""
+        _check_forward_ran(self)
         x_mat, (N, H, W, Ho, Wo) = self.cache
         Wt = self.params["W"]
         xp = namespace(dout, Wt)
@@ -324,6 +326,7 @@ class Flatten(Layer):
         return xp.reshape(x, (x.shape[0], -1))
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        _check_forward_ran(self)
         return namespace(dout).reshape(dout, self.cache)
 
 
@@ -345,6 +348,7 @@ class Reshape(Layer):
         return xp.reshape(x, (x.shape[0], *self.shape))
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        _check_forward_ran(self)
         return namespace(dout).reshape(dout, self.cache)
 
     def __repr__(self) -> str:

@@ -26,6 +26,12 @@ from .backend import Array, namespace
 from .checks import check_array
 
 
+def _check_forward_ran(layer: "Layer") -> None:
+    """Refuse ``backward`` on a layer whose ``forward`` has not run (there is nothing to differentiate)."""
+    if layer.cache is None:
+        raise RuntimeError(f"{layer!r}.backward called before forward: run forward(x) first, then backward(dout)")
+
+
 class Layer:
     """Base of every layer: holds ``params``, ``grads`` and ``cache``; see the module docstring."""
 
@@ -91,6 +97,7 @@ class Linear(Layer):
         return out
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
+        _check_forward_ran(self)
         x, W = self.cache, self.params["W"]
         xp = namespace(dout)
         self.grads["W"] = dout.T @ x  # (out, in):   ∂L/∂W = doutᵀ x
@@ -110,6 +117,7 @@ class ReLU(Layer):
         return xp.maximum(x, 0)
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        _check_forward_ran(self)
         xp = namespace(dout)
         x = self.cache
         return dout * xp.astype(x > 0, dout.dtype)  # dout * [x > 0]  (a 0/1 mask: 8× faster than xp.where)
@@ -128,6 +136,7 @@ class LeakyReLU(Layer):
         return xp.where(x > 0, x, self.slope * x)
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        _check_forward_ran(self)
         xp = namespace(dout)
         x = self.cache
         return xp.where(x > 0, dout, self.slope * dout)
@@ -149,6 +158,7 @@ class Sigmoid(Layer):
         return out
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        _check_forward_ran(self)
         out = self.cache
         return dout * out * (1 - out)
 
@@ -163,6 +173,7 @@ class Tanh(Layer):
         return out
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array:
+        _check_forward_ran(self)
         out = self.cache
         return dout * (1 - out * out)
 

@@ -13,7 +13,7 @@ namespace (``float(loss)`` brings it home).
 from __future__ import annotations
 
 from .backend import Array, namespace
-from .checks import check_array
+from .checks import check_array, check_unit_interval
 
 
 def _batch(a: Array, b: Array, who: str, names: tuple[str, str]) -> int:
@@ -76,6 +76,7 @@ def bce(x_hat: Array, x: Array) -> tuple[Array, Array]:
     """
     xp = namespace(x_hat, x)
     B = _batch(x_hat, x, "bce", ("x_hat", "x"))
+    check_unit_interval(x, who="bce", name="x (the targets)")
     tiny = 3.7e-44  # ≈ e^-100: keeps log away from log(0) and its warning; the clamp does the rest
     log_p = xp.maximum(xp.log(xp.maximum(x_hat, tiny)), -100.0)
     log_1mp = xp.maximum(xp.log(xp.maximum(1 - x_hat, tiny)), -100.0)

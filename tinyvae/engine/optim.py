@@ -32,8 +32,8 @@ class Optimizer:
     """Base: holds the module, the learning rate and a ``state`` dict of named arrays."""
 
     def __init__(self, module: HasParams, lr: float) -> None:
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
+        if not 0 < lr < float("inf"):
+            raise ValueError(f"learning rate must be positive (and finite), got {lr}")
         self.module, self.lr = module, float(lr)
         self.t = 0  # steps taken
         self.state: dict[str, Array] = {}
@@ -98,6 +98,10 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(module, lr)
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam betas must be two numbers in [0, 1), got {tuple(betas)}")
+        if not 0 < eps < float("inf"):
+            raise ValueError(f"Adam eps must be a positive number, got {eps}")
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
         self.eps = float(eps)
         for k, p in module.params.items():

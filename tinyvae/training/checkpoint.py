@@ -12,27 +12,33 @@ Writing is atomic: the arrays go to a temporary file in the same directory, whic
 disk (fsync) and then renamed over the old checkpoint (``os.replace``). A crash or ``kill -9``
 at any moment leaves either the old checkpoint or the new one, never half of one.
 
-Reading uses ``np.load(..., allow_pickle=False)``: a file holding pickled Python objects is
-refused before anything in it can run. A truncated file, a file of another format version, or
-(when asked) one for a different architecture is refused with a ``ValueError`` that says which.
+Reading never unpickles and never imports: only the members above are read (through
+:mod:`tinyvae.training.safe_npz`, each bounded in size by the architecture before it is inflated),
+and every value of the meta record is checked against :mod:`tinyvae.training.schema` before use.
+A truncated or damaged file, a file of another format version, one whose weights are not finite
+numbers of the saved dtype, or (when asked) one for a different architecture is refused with a
+``ValueError`` that says which.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 import numpy as np
 
 from ..engine import backend
-from ..models.base import Model
 from ..engine.optim import Adam
+from ..models.base import Model
+from . import safe_npz, schema
 
 FORMAT_VERSION = 1
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
+MAX_MEMBERS = 1000
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -75,6 +81,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets what open() would give it
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -99,6 +106,48 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1) + "\n").encode()))
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; set it straight back
+    os.umask(mask)
+    return mask
+
+
+def clean_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove the ``.NAME.*.tmp`` files a killed write left in ``directory``; call it holding the
+    run folder's lock (:func:`lock_run_folder`), so that no live writer's file is removed."""
+    removed = []
+    for p in directory.glob(".*.tmp") if directory.is_dir() else []:
+        if p.is_file() and not p.is_symlink():
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+@contextlib.contextmanager
+def lock_run_folder(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder ``directory`` (a ``.lock`` file in it) while writing;
+    a second writer is refused with a ``ValueError`` at once instead of silently racing the first."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): run unlocked
+        yield
+        return
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ValueError(f"another tinyvae process is writing to {directory}; wait for it to finish, "
+                             f"or choose another --out") from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def _fsync_dir(directory: Path) -> None:
     """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
     try:
@@ -117,60 +166,57 @@ def _fsync_dir(directory: Path) -> None:
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(meta, params, optimizer state) from ``path``, checked; nothing built yet.
 
-    Raises FileNotFoundError if there is no file and ValueError if it is not a complete tinyvae
-    checkpoint of a format version this tinyvae can read.
+    Only the members the format defines are read (``meta``, ``param/NAME``, ``optim/KEY``; any other
+    member is refused), the meta record first: every value in it is checked by
+    :func:`tinyvae.training.schema.check_meta` before it is used, and the architecture it describes
+    bounds each array's size before that array is inflated. Arrays must hold finite numbers of the
+    saved dtype. Raises FileNotFoundError if there is no file and ValueError otherwise.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
-            raise ValueError(f"{path} is not a readable checkpoint: not an .npz (zip) file")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}  # reads (and CRC-checks) every array now
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise ValueError(
-                f"{path} holds pickled Python objects; refused (a tinyvae checkpoint holds only numeric arrays)"
-            ) from None
-        raise ValueError(f"{path} is not a readable checkpoint ({e}); it may be truncated") from e
-    except Exception as e:  # zipfile.BadZipFile, EOFError, zlib.error, OSError: a damaged file
-        raise ValueError(f"{path} is not a readable checkpoint, probably truncated or damaged "
-                         f"({type(e).__name__}: {e})") from e
-    if "meta" not in arrays or arrays["meta"].dtype.kind != "U" or arrays["meta"].ndim != 0:
-        raise ValueError(f"{path} is an .npz file but not a tinyvae checkpoint (no 'meta' record)")
-    try:
-        meta = json.loads(str(arrays.pop("meta")))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: the checkpoint's meta record is not valid JSON ({e})") from e
-    check_meta(meta, path)
+    with safe_npz.open_npz(path, "a tinyvae checkpoint") as zf:
+        names = [n[: -len(".npy")] for n in zf.namelist()]
+        other = [n for n in names if n != "meta" and not n.startswith(("param/", "optim/"))]
+        if "meta" not in names:
+            raise ValueError(f"{path} is an .npz file but not a tinyvae checkpoint (no 'meta' record)")
+        if other:
+            raise ValueError(f"{path}: member {other[0][:80]!r} is not part of a tinyvae checkpoint; refused")
+        if len(names) > MAX_MEMBERS:
+            raise ValueError(f"{path}: {len(names)} members, more than a tinyvae checkpoint has")
+        text = safe_npz.read_member(zf, "meta.npy", where=str(path), max_bytes=4 * schema.MAX_META_BYTES, kinds="U")
+        if text.ndim != 0:
+            raise ValueError(f"{path}: the meta record is not a single string")
+        meta = check_meta(schema.parse_json(str(text), f"{path}: meta record"), path)
+        itemsize = np.dtype(meta["dtype"]).itemsize
+        bound = schema.count_params(meta["architecture"]) * itemsize  # no array is larger than the model
+        arrays = {n: safe_npz.read_member(zf, n + ".npy", where=str(path), max_bytes=bound, kinds="fiu")
+                  for n in names if n != "meta"}
     for k, a in arrays.items():
-        if a.dtype.kind not in "fiu":
-            raise ValueError(f"{path}: array {k!r} has dtype {a.dtype}; a checkpoint holds numbers only")
+        if a.dtype != np.dtype(meta["dtype"]):
+            raise ValueError(f"{path}: array {k!r} has dtype {a.dtype}, but the checkpoint says {meta['dtype']}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{path}: array {k!r} holds NaN or inf values; the checkpoint is damaged")
     params = {k[len("param/"):]: a for k, a in arrays.items() if k.startswith("param/")}
     state = {k[len("optim/"):]: a for k, a in arrays.items() if k.startswith("optim/")}
     return meta, params, state
 
 
-def check_meta(meta: Any, path: str | Path = "checkpoint") -> None:
-    """Refuse a meta record that is not a tinyvae checkpoint of a format version we can read."""
+def check_meta(meta: Any, path: str | Path = "checkpoint") -> dict[str, Any]:
+    """The meta record, every value checked; refuses one that is not a tinyvae checkpoint of a
+    format version we can read (see :mod:`tinyvae.training.schema`)."""
     if not isinstance(meta, dict) or meta.get("format") != "tinyvae-checkpoint":
         raise ValueError(f"{path} is not a tinyvae checkpoint")
     version = meta.get("format_version")
-    if not isinstance(version, int):
-        raise ValueError(f"{path}: checkpoint has no valid format version ({version!r})")
-    if version > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise ValueError(
             f"{path} has checkpoint format version {version}, newer than this tinyvae reads "
             f"({FORMAT_VERSION}); upgrade tinyvae to load it"
         )
-    for key, kind in (("architecture", dict), ("epoch", int), ("rng_state", dict), ("optimizer", dict),
-                      ("dtype", str)):
-        if not isinstance(meta.get(key), kind):
-            raise ValueError(f"{path}: checkpoint record {key!r} is missing or malformed")
-    if meta["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"{path}: checkpoint dtype {meta['dtype']!r} is not float32 or float64")
+    try:
+        return schema.check_meta(meta, "meta")
+    except ValueError as e:
+        raise ValueError(f"{path}: malformed checkpoint record, {e}") from None
 
 
 def check_architecture(saved: dict[str, Any], wanted: dict[str, Any], path: str | Path = "checkpoint") -> None:
@@ -226,6 +272,8 @@ def restore_optimizer(model: Model, saved: dict[str, Any], arrays: dict[str, np.
     if set(arrays) != set(opt.state):
         raise ValueError(f"{path}: optimizer state does not match the model's parameters")
     for k, v in opt.state.items():
+        if k.startswith("v.") and (arrays[k] < 0).any():
+            raise ValueError(f"{path}: optimizer state {k} (a mean of squares) holds negative values")
         if tuple(arrays[k].shape) != tuple(v.shape):
             raise ValueError(f"{path}: optimizer state {k}: expected shape {tuple(v.shape)}, got {arrays[k].shape}")
         v[...] = backend.asarray_like(arrays[k], v)

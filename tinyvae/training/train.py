@@ -18,6 +18,7 @@ epoch k ends with exactly the weights of a run that was never interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -27,7 +28,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..engine import backend
-from .checkpoint import atomic_write_json, check_architecture, read_checkpoint, restore_optimizer, restore_rng, save_checkpoint
+from .checkpoint import (atomic_write_json, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
+                         restore_optimizer, restore_rng, save_checkpoint)
 from .data import Dataset
 from .evaluate import eval_loss
 from ..models.base import Model
@@ -89,27 +91,36 @@ def fit(
     """
     epochs, batch_size, lr = _check_run(epochs, batch_size, lr)
     ref = next(iter(model.params.values()))
-    xp = backend.namespace(ref)
     x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
     x_test = backend.asarray_like(data.x_test, ref)
     y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
     conditional = bool(getattr(model, "conditional", False))
-    n = x_train.shape[0]
-
     out = Path(out_dir) if out_dir is not None else None
     config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
               **(run_config or {})}
     rng = np.random.default_rng(seed)
     optimizer = Adam(model, lr=lr)
     metrics: list[dict[str, Any]] = []
-    if resume:
-        if out is None:
-            raise ValueError("resume=True needs the out_dir of the run to continue")
-        rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / CONFIG, {"model": model.config(), "run": config})
+    if resume and out is None:
+        raise ValueError("resume=True needs the out_dir of the run to continue")
+    with contextlib.ExitStack() as held:
+        if out is not None:  # one writer per run folder; what a killed writer left is swept away
+            held.enter_context(lock_run_folder(out))
+            clean_stale_temporaries(out)
+        if resume:
+            rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr, config)  # type: ignore[operator]
+        return _epochs(model, x_train, x_test, y_train, y_test, conditional, out, config, rng, optimizer,
+                       metrics, epochs, batch_size, lr, progress, on_epoch)
 
+
+def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, conditional: bool,
+            out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
+            metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
+            on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+    """The epochs loop of :func:`fit` (run holding the run folder's lock)."""
+    ref = next(iter(model.params.values()))
+    xp = backend.namespace(ref)
+    n = x_train.shape[0]
     show = sys.stderr.isatty() if progress is None else progress
     first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
     for epoch in range(len(metrics) + 1, epochs + 1):
@@ -148,17 +159,28 @@ def fit(
             save_checkpoint(out / CHECKPOINT, model, optimizer, epoch=epoch, rng=rng, run_config=config,
                             metrics=metrics)
             atomic_write_json(out / METRICS, {"epochs": metrics})
+            atomic_write_json(out / CONFIG, {"model": model.config(), "run": config})  # always the checkpoint's
         if on_epoch is not None:
             on_epoch(row)
     return metrics
 
 
-def _resume(model: Model, path: Path, lr: float) -> tuple[np.random.Generator, Adam, list[dict[str, Any]]]:
-    """Load weights, Adam state, generator and metrics from ``path`` into ``model``."""
+RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)
+
+
+def _resume(model: Model, path: Path, lr: float, config: dict[str, Any]) -> tuple[np.random.Generator, Adam, list[dict[str, Any]]]:
+    """Load weights, Adam state, generator and metrics from ``path`` into ``model``; refuse a
+    ``config`` that changes what "the same weights as one uninterrupted run" depends on."""
     if not path.is_file():
         raise FileNotFoundError(f"nothing to resume: no {path.name} in {path.parent}; drop --resume to start a new run")
     meta, params, opt_state = read_checkpoint(path)
     check_architecture(meta["architecture"], model.config(), path)
+    saved = meta["run_config"]
+    changed = [k for k in RESUME_SAME if k in saved and k in config and saved[k] != config[k]]
+    if changed:
+        k = changed[0]
+        raise ValueError(f"{path.parent} was trained with {k}={saved[k]!r}, not {config[k]!r}; a resumed run keeps "
+                         f"its {', '.join(changed)} (start a new run in another --out to change them)")
     dtype = np.dtype(backend.to_numpy(next(iter(model.params.values()))).dtype).name
     if meta["dtype"] != dtype:
         raise ValueError(f"{path} holds {meta['dtype']} weights but the model is {dtype}; use --dtype {meta['dtype']}")

@@ -1,0 +1,102 @@
+"""Reading ``.npz`` archives that someone else wrote: named members only, bounded, never unpickled.
+
+``np.load`` reads whatever an archive holds, inflates each member whole and allocates whatever
+shape a member's header claims. Here, instead::
+
+    open_npz(path)             a zip archive whose member names are plain "a/b.npy" names (no "..",
+                               no absolute paths, nothing but .npy), else ValueError
+    read_member(zf, name, ...) the member's .npy header first; its dtype checked against ``kinds``
+                               (numbers, or text for a JSON record; never objects); its size
+                               (shape × itemsize) checked against ``max_bytes`` and against the size
+                               the archive records, all BEFORE a byte of data is inflated; then
+                               exactly that many bytes read, the CRC checked, nothing left over
+
+Every failure is a ``ValueError`` naming the file and the member.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+_NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.]+)?\.npy$")
+_HEADER_MAX = 4096  # an .npy header is padded to a few hundred bytes; numpy itself reads at most 10,000
+
+
+def open_npz(path: Path, what: str) -> zipfile.ZipFile:
+    """The zip archive at ``path`` (an ``.npz``), its member names checked; ValueError otherwise."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
+            raise ValueError(f"{path} is not {what}: not an .npz (zip) file")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, OverflowError, NotImplementedError) as e:
+        raise ValueError(f"{path} is not {what}: probably truncated or damaged ({e})") from None
+    for info in zf.infolist():
+        name = info.filename
+        if not _NAME.match(name) or ".." in name.split("/") or any(p.startswith(".") for p in name.split("/")):
+            zf.close()
+            raise ValueError(f"{path}: member {name[:80]!r} is not an .npy array name this format has; refused")
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, name: str, *, where: str, max_bytes: int, kinds: str = "fiu") -> np.ndarray:
+    """The array stored as member ``name`` of ``zf`` (see the module docstring)."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise ValueError(f"{where}: member {name!r} is missing") from None
+    if info.file_size > max_bytes + _HEADER_MAX:
+        raise ValueError(f"{where}: member {name!r} holds {info.file_size:,} bytes, more than the "
+                         f"{max_bytes:,} it can hold here; refused before reading it")
+    try:
+        with zf.open(info) as f:
+            dtype, shape, fortran = _header(f, where, name)
+            if dtype.hasobject:
+                raise ValueError(f"{where}: member {name!r} holds pickled Python objects; refused (this format "
+                                 f"holds numeric arrays only, and nothing is ever unpickled)")
+            if dtype.names is not None or dtype.kind not in kinds or dtype.subdtype is not None:
+                raise ValueError(f"{where}: member {name!r} has dtype {dtype}, not the numbers this format holds")
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if nbytes > max_bytes or nbytes > info.file_size:
+                raise ValueError(f"{where}: member {name!r} claims shape {shape} ({nbytes:,} bytes), more than "
+                                 f"the {min(max_bytes, info.file_size):,} it may hold; refused before reading it")
+            data = _read_exactly(f, nbytes, where, name)
+            if f.read(1):
+                raise ValueError(f"{where}: member {name!r} holds more bytes than its header says")
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, struct.error, OverflowError,
+            zlib.error) as e:
+        raise ValueError(f"{where}: member {name!r} is damaged ({type(e).__name__}: {e})") from None
+    a = np.frombuffer(data, dtype=dtype)
+    return a.reshape(shape, order="F" if fortran else "C").astype(dtype.newbyteorder("="), copy=True)
+
+
+def _header(f: IO[bytes], where: str, name: str) -> tuple[np.dtype, tuple[int, ...], bool]:
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=_HEADER_MAX)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_HEADER_MAX)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, TypeError, SyntaxError, EOFError) as e:
+        raise ValueError(f"{where}: member {name!r} is not a readable .npy array ({e})") from None
+    return np.dtype(dtype), tuple(int(s) for s in shape), bool(fortran)
+
+
+def _read_exactly(f: IO[bytes], n: int, where: str, name: str) -> bytes:
+    chunks, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk:
+            raise ValueError(f"{where}: member {name!r} is cut short ({n - left:,} of {n:,} bytes)")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,191 @@
+"""What a checkpoint's JSON record and a run folder's ``config.json`` may hold: one schema, checked once.
+
+Nothing read from a file is used before it passes :func:`check_meta` or :func:`check_run_folder_config`:
+every value's type (``bool`` is not an int, an int is accepted where a float is), its range, every
+string against a closed list, every list's length and every dict's keys. A value outside the schema
+raises ``ValueError`` naming the path of the value (``meta.optimizer.betas[1]``), what was expected
+and what came. The architecture's parameter count is bounded by :data:`MAX_PARAMS` before any model
+is built, so a crafted ``hidden_dims`` cannot ask for terabytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable
+
+MAX_PARAMS = 50_000_000  # parameters of a model a checkpoint may describe (784-400-20: 0.65 M)
+MAX_WIDTH = 1 << 16  # one layer's width, a latent size
+MAX_META_BYTES = 8 << 20  # the JSON record itself
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+BACKENDS = ("numpy", "cupy")
+DTYPES = ("float32", "float64")
+
+Check = Callable[[Any, str], Any]
+
+
+def _fail(where: str, want: str, got: Any) -> ValueError:
+    shown = repr(got)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ValueError(f"{where}: expected {want}, got {shown} ({type(got).__name__})")
+
+
+def Int(lo: int, hi: int) -> Check:
+    def check(v: Any, where: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise _fail(where, f"an integer in [{lo}, {hi}]", v)
+        return v
+    return check
+
+
+def Float(lo: float, hi: float, *, open_lo: bool = False, open_hi: bool = False) -> Check:
+    def check(v: Any, where: str) -> float:
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+        ok = ok and (v > lo if open_lo else v >= lo) and (v < hi if open_hi else v <= hi)
+        if not ok:
+            raise _fail(where, f"a finite number in {'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}", v)
+        return float(v)
+    return check
+
+
+def Str(*choices: str, max_len: int = 4096) -> Check:
+    def check(v: Any, where: str) -> str:
+        if not isinstance(v, str) or (choices and v not in choices) or len(v) > max_len:
+            raise _fail(where, f"one of {list(choices)}" if choices else f"a string of at most {max_len} characters", v)
+        return v
+    return check
+
+
+def Bool(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise _fail(where, "true or false", v)
+    return v
+
+
+def Optional(inner: Check) -> Check:
+    def check(v: Any, where: str) -> Any:
+        return None if v is None else inner(v, where)
+    return check
+
+
+def List(item: Check, lo: int, hi: int) -> Check:
+    def check(v: Any, where: str) -> list:
+        if not isinstance(v, list) or not lo <= len(v) <= hi:
+            raise _fail(where, f"a list of {lo} to {hi} items", v)
+        return [item(x, f"{where}[{i}]") for i, x in enumerate(v)]
+    return check
+
+
+def Dict(required: dict[str, Check], optional: dict[str, Check] | None = None) -> Check:
+    """A dict with exactly the ``required`` keys and any of the ``optional`` ones (no others)."""
+    optional = optional or {}
+
+    def check(v: Any, where: str) -> dict:
+        if not isinstance(v, dict):
+            raise _fail(where, "an object {...}", v)
+        missing = sorted(set(required) - set(v))
+        extra = sorted(set(v) - set(required) - set(optional))
+        if missing or extra:
+            raise ValueError(f"{where}: " + "; ".join(
+                ([f"missing key(s) {missing}"] if missing else []) + ([f"unknown key(s) {extra}"] if extra else [])))
+        return {k: {**required, **optional}[k](x, f"{where}.{k}") for k, x in v.items()}
+    return check
+
+
+# ---- the architecture (model.config()) --------------------------------------------------------
+_WIDTH = Int(1, MAX_WIDTH)
+_MLP_COMMON = {"model": Str("vae", "ae", "cvae"), "x_dim": _WIDTH, "hidden_dims": List(_WIDTH, 1, 16),
+               "z_dim": _WIDTH, "loss": Str("bce", "mse")}
+_MLP_OPTIONAL = {"arch": Str("mlp"), "beta": Float(0, 1e6), "output": Str("sigmoid", "identity"),
+                 "activation": Str(*ACTIVATIONS), "n_classes": Int(1, 1000)}
+_CONV = Dict({"model": Str("vae"), "arch": Str("conv"), "x_dim": _WIDTH, "z_dim": _WIDTH,
+              "loss": Str("bce", "mse"), "beta": Float(0, 1e6)},
+             {"channels": List(Int(1, 1024), 2, 2), "hidden_dim": _WIDTH, "kernel_size": Int(1, 15)})
+
+
+def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str, Any]:
+    """``cfg`` checked against the schema of ``model.config()``, and its size bounded by MAX_PARAMS."""
+    if isinstance(cfg, dict) and cfg.get("arch") == "conv":
+        cfg = _CONV(cfg, where)
+    else:
+        cfg = Dict(_MLP_COMMON, _MLP_OPTIONAL)(cfg, where)
+        if "n_classes" in cfg and cfg["model"] != "cvae":
+            raise ValueError(f"{where}.n_classes: only a cvae has classes, this is a {cfg['model']}")
+    n = count_params(cfg)
+    if n > MAX_PARAMS:
+        raise ValueError(f"{where}: describes a model of {n:,} parameters, more than tinyvae builds "
+                         f"({MAX_PARAMS:,}); check hidden_dims and z_dim")
+    return cfg
+
+
+def count_params(cfg: dict[str, Any]) -> int:
+    """The number of parameters the architecture ``cfg`` has (without building it)."""
+    x, z = cfg["x_dim"], cfg["z_dim"]
+    if cfg.get("arch") == "conv":
+        c1, c2 = cfg.get("channels", [32, 64])
+        k, h = cfg.get("kernel_size", 3), cfg.get("hidden_dim", 16)
+        flat = c2 * (x // 16)
+        convs = (c1 * k * k + c1) + (c2 * c1 * k * k + c2) + (c2 * c2 * k * k + c2) + (c1 * c2 * k * k + c1) + (c1 * k * k + 1)
+        return convs + (flat + 1) * h + 2 * (h + 1) * z + (z + 1) * flat
+    c = cfg.get("n_classes", 10) if cfg["model"] == "cvae" else 0
+    heads = 2 if cfg["model"] != "ae" else 1
+    enc = [x + c, *cfg["hidden_dims"]]
+    dec = [z + c, *cfg["hidden_dims"][::-1], x]
+    n = sum((a + 1) * b for a, b in zip(enc, enc[1:])) + heads * (enc[-1] + 1) * z
+    return n + sum((a + 1) * b for a, b in zip(dec, dec[1:]))
+
+
+# ---- the run configuration, the metrics, the optimizer, the generator ----------------------------
+RUN_CONFIG = Dict({}, {
+    "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
+    "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
+    "binarize": Optional(Bool), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
+    "limit": Optional(Int(1, 10**9)),
+})
+_NUM = Float(-1e30, 1e30)
+_METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
+                "test_kl": _NUM, "seconds": Float(0, 1e9)}, {"train_seconds": Float(0, 1e9)})
+_U128 = Int(0, 2**128 - 1)
+_RNG = Dict({"bit_generator": Str("PCG64", "PCG64DXSM"), "state": Dict({"state": _U128, "inc": _U128}),
+             "has_uint32": Int(0, 1), "uinteger": Int(0, 2**32 - 1)})
+_OPTIMIZER = Dict({"name": Str("Adam"), "lr": Float(0, 1e6, open_lo=True), "t": Int(0, 10**12),
+                   "betas": List(Float(0, 1, open_hi=True), 2, 2), "eps": Float(0, 1, open_lo=True)})
+
+
+def check_meta(meta: Any, where: str = "checkpoint") -> dict[str, Any]:
+    """A checkpoint's meta record, every value checked (see the module docstring)."""
+    meta = Dict({"format": Str("tinyvae-checkpoint"), "format_version": Int(1, 1 << 30),
+                 "architecture": Any_, "dtype": Str(*DTYPES), "epoch": Int(0, 10**6), "rng_state": _RNG,
+                 "optimizer": _OPTIMIZER, "run_config": RUN_CONFIG, "metrics": List(_METRIC, 0, 10**6)})(meta, where)
+    meta["architecture"] = check_architecture_config(meta["architecture"], f"{where}.architecture")
+    if len(meta["metrics"]) != meta["epoch"] or any(m["epoch"] != i for i, m in enumerate(meta["metrics"], 1)):
+        raise ValueError(f"{where}: the metrics record epochs {[m['epoch'] for m in meta['metrics']][:5]}... "
+                         f"for a checkpoint of epoch {meta['epoch']}")
+    return meta
+
+
+def Any_(v: Any, where: str) -> Any:  # checked separately (see check_meta)
+    return v
+
+
+def check_run_folder_config(obj: Any, where: str = "config.json") -> dict[str, Any]:
+    """A run folder's ``config.json``: ``{"model": architecture, "run": run configuration}``."""
+    obj = Dict({"model": Any_, "run": RUN_CONFIG})(obj, where)
+    obj["model"] = check_architecture_config(obj["model"], f"{where}.model")
+    return obj
+
+
+def parse_json(text: str | bytes, where: str) -> Any:
+    """JSON from a file: bounded in size and depth, no NaN or Infinity; ValueError otherwise."""
+    if len(text) > MAX_META_BYTES:
+        raise ValueError(f"{where}: {len(text):,} bytes of JSON, more than the {MAX_META_BYTES:,} a tinyvae record has")
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number tinyvae accepts")
+
+    try:
+        return json.loads(text, parse_constant=no_constant)
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply to be a tinyvae record") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{where}: not valid JSON ({e})") from None
