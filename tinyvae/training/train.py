@@ -4,6 +4,7 @@ One epoch::
 
     perm = rng.permutation(N)                      # the order of this epoch
     for each batch of indices in perm:
+        (binarize="dynamic": x[batch] ~ Bernoulli(x[batch]), drawn from rng)
         loss = model.loss_and_grads(x[batch], rng=rng)   # forward, backward; eps drawn from rng
         stop if the loss or a gradient is NaN/inf,       # TrainingDiverged, nothing saved
              or the loss is 10,000 times its first value
@@ -94,6 +95,7 @@ def fit(
     x_test = backend.asarray_like(data.x_test, ref)
     y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
     conditional = bool(getattr(model, "conditional", False))
+    dynamic = getattr(data, "binarize", "none") == "dynamic"
     n = x_train.shape[0]
 
     out = Path(out_dir) if out_dir is not None else None
@@ -121,6 +123,8 @@ def fit(
             for step, start in enumerate(_bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}"), 1):
                 idx = perm_dev[start : start + batch_size]
                 xb = x_train[idx] if xp is np else xp.take(x_train, idx, axis=0)  # (B, D), the one copy
+                if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
+                    xb = _bernoulli(xb, rng, xp)
                 if conditional:
                     loss = model.loss_and_grads(xb, y_train[perm[start : start + batch_size]], rng=rng)
                 else:
@@ -179,6 +183,12 @@ def _check_run(epochs: Any, batch_size: Any, lr: Any) -> tuple[int, int, float]:
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"learning rate must be a positive number, got {lr!r}")
     return int(epochs), int(batch_size), float(lr)
+
+
+def _bernoulli(xb: Any, rng: np.random.Generator, xp: Any) -> Any:
+    """0/1 pixels with P(1) = xb, the uniforms drawn on the host from ``rng`` (the run's generator)."""
+    u = backend.asarray_like(rng.random(tuple(xb.shape), dtype=np.float32), xb)
+    return xp.astype(u < xb, xb.dtype)
 
 
 def _grads_finite(model: Model) -> bool:
