@@ -67,7 +67,7 @@ def test_evaluate_json_and_text(run_dir, capsys):
     assert r["iwae"] < r["neg_elbo"]
     assert main(["evaluate", str(run_dir / "checkpoint.npz"), "--iwae", "2"]) == 0
     text = capsys.readouterr().out
-    assert "negative ELBO" in text and "IWAE bound, K = 2" in text
+    assert "negative ELBO" in text and "IWAE, K = 2" in text
 
 
 def test_sample_npy_and_png(run_dir, tmp_path, capsys):

@@ -209,14 +209,13 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
         model.to(xp)
     out = Path(args.out)
     what = "resuming" if args.resume else "training"
+    names, beta = loss_labels(model.config()), float(model.config().get("beta", 1.0))
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "
-          f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}",
-          flush=True)
+          f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}; "
+          f"loss: {names['total']}, {names['unit']}", flush=True)
 
     done_now: list[int] = []
-    names, beta = loss_labels(model.config()), float(model.config().get("beta", 1.0))
     kl_term = "" if model.config()["model"] == "ae" else (" + kl" if beta == 1 else f" + {beta:g}·kl")
-    print(f"the loss: {names['total']}, {names['unit']}", flush=True)
 
     def report(row: dict[str, Any]) -> None:
         done_now.append(row["epoch"])
