@@ -231,7 +231,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, r["seed"])
     last = metrics[-1]
-    print(f"done: test {names['total']} {last['test_loss']:.2f} {names['unit']} after {last['epoch']} epochs; "
+    print(f"done: test loss {last['test_loss']:.2f} {names['unit']}, the {names['total']}, after {last['epoch']} epochs; "
           f"{len(figures)} figures, checkpoint.npz, metrics.json, config.json in {out}/")
     return 0
 
