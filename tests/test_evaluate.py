@@ -188,3 +188,14 @@ def test_active_units_count_the_dimensions_whose_mean_varies(rng):
     assert au["layers"]["encoder.1"][0] <= 12
     ae = AE(784, [16], 2, rng=0, dtype=np.float64)
     assert active_units(ae, x)["latent"] == (int(np.sum(ae.encode(x).var(axis=0) > 0.01)), 2)
+
+
+def test_a_dynamically_binarized_run_resumes_to_the_same_weights(tmp_path):
+    """The draws come from the run's own generator, which the checkpoint saves: resuming changes nothing."""
+    dyn = D.load(dtype=np.float64, binarize="dynamic").subset(96, 20)
+    once = VAE(784, [8], 2, rng=0)
+    fit(once, dyn, epochs=2, batch_size=32, seed=3)
+    twice = VAE(784, [8], 2, rng=0)
+    fit(twice, dyn, epochs=1, batch_size=32, seed=3, out_dir=tmp_path)
+    fit(twice, dyn, epochs=2, batch_size=32, seed=3, out_dir=tmp_path, resume=True)
+    assert all(np.array_equal(once.params[k], twice.params[k]) for k in once.params)
