@@ -40,10 +40,12 @@ rng = np.random.default_rng(2024)
 # ## 1. Why a sample drawn directly has no gradient
 #
 # Take a toy loss on the sample, `L(z) = Σ (z − t)²` for a fixed target `t`, and ask how L changes
-# when `mu` moves a little. If `z` is drawn directly, `z = rng.normal(mu, σ)`, every evaluation of L
-# draws a new `z`: L is not a function of `mu` at all but a random number whose *distribution*
-# depends on `mu`. A finite difference `(L(mu + h) − L(mu − h)) / 2h` then divides the difference of
-# two unrelated draws by a tiny `2h`, and the answer is noise of size about 1/h.
+# when `mu` moves a little. Inside NumPy, `rng.normal(mu, σ)` is `mu + σ · (a standard normal
+# number)`: with its noise held fixed it would be a smooth function of `mu`. But the sampler draws
+# **fresh noise on every call**, so each evaluation of L sees a new `z`, and a finite difference
+# `(L(mu + h) − L(mu − h)) / 2h` divides the difference of two unrelated draws by a tiny `2h`: the
+# answer is noise of size about 1/h. And the sampler hands back only a number, not the noise it
+# used, so the backward pass has no path from `z` to `mu` to follow.
 
 # %%
 mu = np.array([[0.5, -1.0]])

@@ -18,3 +18,13 @@ def test_backprop_walkthrough_quotes_real_lines():
     assert len(quoted) >= 6
     for code in quoted:
         assert code in source, f"walkthroughs/05_backprop_vae.md quotes a line VAE.loss_and_grads no longer has: {code}"
+
+
+def test_doctests_have_no_number_slack():
+    """Doctests compare printed numbers character for character: no NUMBER flag, anywhere."""
+    text = (ROOT / "pyproject.toml").read_text()
+    flags = re.search(r'doctest_optionflags\s*=\s*"([^"]*)"', text).group(1).split()
+    assert "NUMBER" not in flags, flags
+    pages = [*(ROOT / "walkthroughs").glob("*.md"), ROOT / "README.md"]
+    for page in pages:
+        assert "+NUMBER" not in page.read_text(), f"{page.name} turns NUMBER on for a block"

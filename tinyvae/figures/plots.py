@@ -133,8 +133,11 @@ def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
 
 
 # ---- the figures ---------------------------------------------------------------------------------------
-def loss_curves(metrics: Any, path: str | Path) -> Path:
+def loss_curves(metrics: Any, path: str | Path, model_config: dict | None = None) -> Path:
     """Three panels, total, reconstruction and KL per image against the epoch, train and test.
+
+    ``model_config`` (``model.config()``) names the terms honestly (``loss_labels``): "negative ELBO"
+    and "nats" only for a VAE/CVAE with β = 1 and the bce loss; without it, the titles stay generic.
 
     ``metrics``: the list that ``tinyvae.training.train.fit`` returns (or ``metrics.json``'s dict with its
     ``"epochs"`` list): dicts with ``epoch``, ``train_loss``, ``test_loss``, ``test_recon``, ``test_kl``
@@ -146,16 +149,21 @@ def loss_curves(metrics: Any, path: str | Path) -> Path:
     epochs = [r["epoch"] for r in rows]
     fig = _figure(12, 3.8)
     axes = fig.subplots(1, 3)
-    panels = [("total", "train_loss", "test_loss", "total loss (negative ELBO)"),
-              ("reconstruction", "train_recon", "test_recon", "reconstruction loss"),
-              ("KL", "train_kl", "test_kl", "KL divergence")]
-    for ax, (_, train_key, test_key, title) in zip(axes, panels):
+    from ..training.evaluate import loss_labels
+
+    names = loss_labels(model_config) if model_config else {
+        "total": "total loss", "recon": "reconstruction loss", "kl": "KL divergence", "unit": "per image",
+        "recon_unit": "per image"}
+    panels = [("total", "train_loss", "test_loss", names["total"], names["unit"]),
+              ("reconstruction", "train_recon", "test_recon", names["recon"], names["recon_unit"]),
+              ("KL", "train_kl", "test_kl", names["kl"] or "KL divergence (none: an AE)", "nats per image")]
+    for ax, (_, train_key, test_key, title, unit) in zip(axes, panels):
         for key, label, style in ((train_key, "train", "-o"), (test_key, "test", "-s")):
             if all(key in r for r in rows):
                 ax.plot(epochs, [float(r[key]) for r in rows], style, label=label, markersize=3)
-        ax.set_title(title)
+        ax.set_title(title, fontsize=8)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("nats per image")
+        ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
@@ -366,7 +374,7 @@ def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.r
     x, y = np.asarray(data.x_test), np.asarray(data.y_test)
     written = []
     if metrics:
-        written.append(loss_curves(metrics, out / "loss_curves.png"))
+        written.append(loss_curves(metrics, out / "loss_curves.png", model.config()))
     shown = first_of_each(y, range(10))
     shown = shown if len(shown) >= 2 else np.arange(min(10, len(x)))
     written.append(reconstructions(model, x[shown], out / "reconstructions.png", n=len(shown), y=y[shown]))

@@ -15,7 +15,12 @@ Three sources, one function, :func:`load`:
 
 Pixels: integers must lie in 0-255 and are divided by 255; floats must already lie in [0, 1]. Nothing
 else is guessed: float pixels 0-255, integer pixels 0-1 or values outside the range are refused with
-a message saying what to do. ``binarize=True`` thresholds the scaled pixels at 0.5.
+a message saying what to do. ``binarize`` chooses what a Bernoulli likelihood sees (see
+:func:`binarize_mode`): ``"none"`` keeps the grey pixels (about 18.5% of the bundled test pixels lie
+strictly between 0 and 1, where a Bernoulli is not a normalised density); ``"static"`` (or ``True``)
+thresholds them at 0.5 once; ``"dynamic"`` treats each pixel as the probability of a black pixel:
+training draws x ~ Bernoulli(pixel) afresh each epoch (``bernoulli_draw``, in ``fit``), and the test
+set is drawn once, with ``default_rng(DYNAMIC_TEST_SEED)``, as in the IWAE paper.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from . import safe_npz
 MAX_ARRAY_BYTES = 8 << 30  # one array of a data file (full MNIST's training images: 47 MB as bytes)
 PIXELS = 784  # 28 × 28
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100  # the bundled split: 4,000 / 1,000
+BINARIZE_MODES = ("none", "static", "dynamic")
+DYNAMIC_TEST_SEED = 1234  # the one draw of a dynamically binarized test set
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -62,6 +69,7 @@ class Dataset:
     y_test: np.ndarray
     name: str
     description: str = ""
+    binarize: str = "none"  # one of BINARIZE_MODES; "dynamic": fit draws the training pixels each epoch
 
     def subset(self, n_train: int, n_test: int | None = None) -> "Dataset":
         """The first ``n_train`` training and ``n_test`` (default ``n_train``) test images: quick runs."""
@@ -84,7 +92,7 @@ class Dataset:
 def load(
     source: str | Path | None = None,
     *,
-    binarize: bool = False,
+    binarize: bool | str = False,
     dtype: Any = np.float32,
     seed: int = 0,
 ) -> Dataset:
@@ -111,7 +119,29 @@ def load(
             name, what = path.stem, f"arrays from {path}"
         else:
             raise FileNotFoundError(f"--data {path}: no such file or directory")
-    return _finish(arrays, name=name, description=what, binarize=binarize, dtype=dtype)
+    mode = binarize_mode(binarize)
+    data = _finish(arrays, name=name, description=what, binarize=mode == "static", dtype=dtype)
+    if mode != "dynamic":
+        return replace(data, binarize=mode)
+    x_test = bernoulli_draw(data.x_test, np.random.default_rng(DYNAMIC_TEST_SEED))
+    return replace(data, x_test=x_test, binarize=mode,
+                   description=f"{what}, binarized dynamically (test set drawn once, seed {DYNAMIC_TEST_SEED})")
+
+
+def binarize_mode(value: Any) -> str:
+    """The binarization named by ``value``: None/False/"none", True/"static", or "dynamic" (closed list)."""
+    if value is None or value is False:
+        return "none"
+    if value is True:
+        return "static"
+    if isinstance(value, str) and value in BINARIZE_MODES:
+        return value
+    raise ValueError(f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {value!r}")
+
+
+def bernoulli_draw(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0/1 images with P(pixel = 1) = x, drawn from ``rng``: one dynamic binarization of x (N, D) in [0, 1]."""
+    return (rng.random(x.shape, dtype=np.float32) < x).astype(x.dtype)
 
 
 def balanced_split(y: np.ndarray, test_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,8 @@ IWAE_1 is the one-sample ELBO with the KL estimated from the same sample instead
 The likelihood p(x|z) follows the model's loss:
 
 - ``bce``: Bernoulli, log p(x|z) = Σ_d [x_d l_d - softplus(l_d)] with l the decoder's logits
-  (x in [0, 1]; for grey pixels this is the usual cross-entropy, not a normalized density).
+  (x in [0, 1]; for grey pixels this is the usual cross-entropy, not a normalized density,
+  so the two figures below are bounds on -log p(x) only on 0/1 pixels: train with binarize="dynamic").
 - ``mse``: Gaussian with variance ½ per pixel, the density for which Σ (x - x̂)² is the negative
   log-likelihood up to a constant: log p(x|z) = -Σ_d (x_d - x̂_d)² - (D/2) log π. The bounds reported
   here include the constant ((D/2) log π ≈ 448.7 nats for D = 784); the training loss omits it.
@@ -195,15 +196,28 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     """A report (JSON-able dict) of the test loss terms and, for models with q(z|x), the IWAE bound.
 
     ``neg_elbo``: recon + KL (β = 1, closed-form KL, one z per image, the Gaussian constant included
-    for mse); ``iwae``: the K-sample bound. Both in nats per image; lower is better; both ≥ -log p(x).
+    for mse); ``iwae``: the K-sample estimate. Both in nats per image; lower is better.
+
+    They are bounds on -log p(x) (-log p(x | y) for a conditional model; ``bound_on`` says which) only
+    where the likelihood is a normalised density of the data: always for mse (a Gaussian density), and
+    for bce only when every pixel is 0 or 1. ``grey_pixels`` is the share of pixels strictly between
+    0 and 1; where it is not 0, a Bernoulli "likelihood" is not a density of the grey images (its best
+    value is their pixel entropy, not 0), ``bound_on`` is None and the two figures bound nothing.
+    ``active_units``: see :func:`active_units`.
     """
     x = backend.asarray_like(backend.to_numpy(x), next(iter(model.params.values())))
     loss = eval_loss(model, x, y, rng=np.random.default_rng(seed), batch_size=batch_size)
     report: dict[str, Any] = {"images": int(x.shape[0]), "model": model.config().get("model"),
                               "loss": model.config().get("loss")}
+    host = backend.to_numpy(x)
+    grey = float(np.mean((host > 0) & (host < 1)))
+    report.update(grey_pixels=grey, active_units=active_units(model, x, y))
     if not has_posterior(model):
         report.update(recon=loss.recon)
         return report
+    is_density = model.loss == "mse" or grey == 0.0  # type: ignore[attr-defined]
+    report["bound_on"] = None if not is_density else (
+        "-log p(x | y)" if getattr(model, "conditional", False) else "-log p(x)")
     const = 0.5 * x.shape[1] * math.log(math.pi) if model.loss == "mse" else 0.0  # type: ignore[attr-defined]
     report.update(
         recon=loss.recon + const, kl=loss.kl, neg_elbo=loss.recon + loss.kl + const,
@@ -211,3 +225,81 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
         likelihood="bernoulli" if model.loss == "bce" else "gaussian, variance 1/2",  # type: ignore[attr-defined]
     )
     return report
+
+
+# ---- what the numbers are called ----------------------------------------------------------------
+def gaussian_constant(x_dim: int) -> float:
+    """(D/2)·log π: what −log p(x|z) of a Gaussian with variance ½ per pixel adds to the squared error."""
+    return 0.5 * int(x_dim) * math.log(math.pi)
+
+
+def loss_labels(config: dict[str, Any]) -> dict[str, str]:
+    """Honest names for a run's loss terms, from its model ``config()``: keys total, recon, kl, unit (of the total), recon_unit.
+
+    "negative ELBO" and "nats" only where true: a VAE or CVAE with β = 1 and the bce loss. A β ≠ 1 total
+    is a β-weighted objective; an AE's loss is its reconstruction alone; a squared error is not in nats
+    (a Gaussian likelihood with variance ½ per pixel would add (D/2)·log π to it, 448.73 nats for D = 784).
+    """
+    bce = config.get("loss") == "bce"
+    beta = float(config.get("beta", 1.0))
+    recon = "reconstruction (binary cross-entropy, nats)" if bce else (
+        f"reconstruction (squared error; not nats: −log p(x|z) of a Gaussian with variance 1/2 "
+        f"adds {gaussian_constant(config.get('x_dim', 784)):.2f})")
+    unit = "nats per image" if bce else "per image (squared error, not nats)"
+    if config.get("model") not in ("vae", "cvae"):
+        return {"total": "reconstruction loss (an AE has no KL and no ELBO)", "recon": recon, "kl": "",
+                "unit": unit, "recon_unit": unit}
+    recon_unit = "nats per image" if bce else "per image (squared error, not nats)"
+    if bce and beta == 1.0:
+        total = "total loss (negative ELBO)"
+    elif beta == 1.0:
+        total = "total loss (squared error + KL; not a negative ELBO in nats)"
+    else:
+        total = f"total loss (recon + {beta:g}·KL: β-weighted, not a negative ELBO)"
+        unit = "per image (β-weighted)" if bce else unit
+    return {"total": total, "recon": recon, "kl": "KL divergence (nats)", "unit": unit, "recon_unit": recon_unit}
+
+
+# ---- active units (Burda, Grosse and Salakhutdinov, 2016) ----------------------------------------
+ACTIVE_THRESHOLD = 0.01  # Burda et al.: a unit is active when Cov_x(E_q[u|x]) exceeds this
+
+
+def active_units(
+    model: Model, x: Array, y: Any = None, *, threshold: float = ACTIVE_THRESHOLD, batch_size: int = 1000
+) -> dict[str, Any]:
+    """How many latent dimensions and encoder units respond to the input (x (N, D), y labels or None).
+
+    A latent dimension u is *active* when Var_x(E_q[u | x]) > ``threshold`` over the images x, that is
+    when its mean ``mu_u`` (an AE: its code) changes from image to image (Burda et al., 2016, with
+    threshold 0.01). Each activation layer of the encoder (the output of a ReLU after a Linear or a
+    convolution, one unit per number) is judged by the same rule: a unit whose output barely varies
+    carries nothing about x. Returns ``{"threshold", "latent": (active, total), "latent_variance":
+    [per dimension], "layers": {"encoder.i": (active, total)}}``.
+    """
+    sums: dict[str, list[np.ndarray]] = {}
+    for s in range(0, x.shape[0], batch_size):
+        xb, yb = x[s : s + batch_size], _labels(y, s, s + batch_size)
+        outs = {"latent": model.embed(xb, *_args(model, yb))}  # type: ignore[attr-defined]
+        h = _encoder_input(model, xb, yb)
+        layers = model.encoder.layers  # type: ignore[attr-defined]
+        for i, layer in enumerate(layers):
+            h = layer.forward(h)
+            if not layer.params and i > 0 and layers[i - 1].params:  # an activation after Linear/Conv
+                outs[f"encoder.{i}"] = h
+        for name, a in outs.items():
+            a = np.asarray(backend.to_numpy(a), dtype=np.float64).reshape(a.shape[0], -1)
+            acc = sums.setdefault(name, [np.zeros(a.shape[1]), np.zeros(a.shape[1])])
+            acc[0] += a.sum(axis=0)
+            acc[1] += (a * a).sum(axis=0)
+    n = x.shape[0]
+    var = {name: np.maximum(sq / n - (s1 / n) ** 2, 0.0) for name, (s1, sq) in sums.items()}
+    count = {name: (int(np.sum(v > threshold)), int(v.size)) for name, v in var.items()}
+    return {"threshold": float(threshold), "latent": count.pop("latent"),
+            "latent_variance": [float(v) for v in var["latent"]], "layers": count}
+
+
+def _encoder_input(model: Model, x: Array, y: Any) -> Array:
+    """What the encoder's first layer reads: x, or [x, onehot(y)] for a conditional model."""
+    if not getattr(model, "conditional", False):
+        return x
+    return namespace(x).concat((x, model.onehot(y, x.shape[0])), axis=1)  # type: ignore[attr-defined]

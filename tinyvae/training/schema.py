@@ -62,6 +62,18 @@ def Bool(v: Any, where: str) -> bool:
     return v
 
 
+def Either(*checks: Check) -> Check:
+    """The first of ``checks`` that accepts the value (the last one's message otherwise)."""
+    def check(v: Any, where: str) -> Any:
+        for c in checks[:-1]:
+            try:
+                return c(v, where)
+            except ValueError:
+                pass
+        return checks[-1](v, where)
+    return check
+
+
 def Optional(inner: Check) -> Check:
     def check(v: Any, where: str) -> Any:
         return None if v is None else inner(v, where)
@@ -139,7 +151,7 @@ def count_params(cfg: dict[str, Any]) -> int:
 RUN_CONFIG = Dict({}, {
     "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
     "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
-    "binarize": Optional(Bool), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
+    "binarize": Optional(Either(Bool, Str("none", "static", "dynamic"))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
     "limit": Optional(Int(1, 10**9)),
 })
 _NUM = Float(-1e30, 1e30)

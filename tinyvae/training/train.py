@@ -4,6 +4,7 @@ One epoch::
 
     perm = rng.permutation(N)                      # the order of this epoch
     for each batch of indices in perm:
+        (binarize="dynamic": x[batch] ~ Bernoulli(x[batch]), drawn from rng)
         loss = model.loss_and_grads(x[batch], rng=rng)   # forward, backward; eps drawn from rng
         stop if the loss or a gradient is NaN/inf,       # TrainingDiverged, nothing saved
              or the loss is 10,000 times its first value
@@ -95,6 +96,7 @@ def fit(
     x_test = backend.asarray_like(data.x_test, ref)
     y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
     conditional = bool(getattr(model, "conditional", False))
+    dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
     config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
               **(run_config or {})}
@@ -109,12 +111,12 @@ def fit(
             clean_stale_temporaries(out)
         if resume:
             rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr, config)  # type: ignore[operator]
-        return _epochs(model, x_train, x_test, y_train, y_test, conditional, out, config, rng, optimizer,
+        return _epochs(model, x_train, x_test, y_train, y_test, conditional, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
 
 
 def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, conditional: bool,
-            out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
+            dynamic: bool, out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
             metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
             on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     """The epochs loop of :func:`fit` (run holding the run folder's lock)."""
@@ -132,6 +134,8 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
             for step, start in enumerate(_bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}"), 1):
                 idx = perm_dev[start : start + batch_size]
                 xb = x_train[idx] if xp is np else xp.take(x_train, idx, axis=0)  # (B, D), the one copy
+                if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
+                    xb = _bernoulli(xb, rng, xp)
                 if conditional:
                     loss = model.loss_and_grads(xb, y_train[perm[start : start + batch_size]], rng=rng)
                 else:
@@ -201,6 +205,12 @@ def _check_run(epochs: Any, batch_size: Any, lr: Any) -> tuple[int, int, float]:
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"learning rate must be a positive number, got {lr!r}")
     return int(epochs), int(batch_size), float(lr)
+
+
+def _bernoulli(xb: Any, rng: np.random.Generator, xp: Any) -> Any:
+    """0/1 pixels with P(1) = xb, the uniforms drawn on the host from ``rng`` (the run's generator)."""
+    u = backend.asarray_like(rng.random(tuple(xb.shape), dtype=np.float32), xb)
+    return xp.astype(u < xb, xb.dtype)
 
 
 def _grads_finite(model: Model) -> bool:
