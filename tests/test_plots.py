@@ -148,18 +148,12 @@ def test_manifold_refuses_other_latent_sizes(tmp_path):
 def test_manifold_grid_runs_z1_left_to_right_and_z2_bottom_to_top(tmp_path):
     seen = []
 
-    class Recorder:  # decodes z into a blank image and remembers z
-        conditional = False
-        params = {"b": np.zeros(1)}
-
-        def config(self):
-            return {"model": "vae", "z_dim": 2}
-
-        def decode(self, z):
+    class Recorder(tinyvae.VAE):  # decodes z into a blank image and remembers z
+        def decode(self, z, y=None):
             seen.append(np.array(z))
             return np.zeros((len(z), 784))
 
-    plots.manifold(Recorder(), tmp_path / "m.png", n=3)
+    plots.manifold(Recorder(784, [4], 2, rng=0), tmp_path / "m.png", n=3)
     z = seen[0].reshape(3, 3, 2)  # grid row, grid column, (z1, z2)
     q = plots.normal_quantiles(3)
     np.testing.assert_allclose(z[0, :, 0], q)  # left to right: z1 increases

@@ -45,7 +45,7 @@ def load_run(run_dir: str) -> tuple[Any, dict[str, Any], Path]:
 
 def run(args: argparse.Namespace) -> int:
     from ..training.data import load
-    from ..training.evaluate import evaluate, has_posterior
+    from ..training.evaluate import evaluate
 
     if args.iwae < 1:
         raise CLIError(f"--iwae needs at least 1 sample, got {args.iwae}")
@@ -54,15 +54,14 @@ def run(args: argparse.Namespace) -> int:
     data = load(r.get("data"), binarize=bool(r.get("binarize")), dtype=model.dtype)
     if r.get("limit"):
         data = data.subset(int(r["limit"]))
-    y = data.y_test if getattr(model, "conditional", False) else None
-    report = evaluate(model, data.x_test, y, k=args.iwae, seed=args.seed)
+    report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
     print(f"{path.parent}: {report['model']} ({report['loss']}) after {state['epoch']} epochs, "
           f"{report['images']} test images of {data.name}")
-    if not has_posterior(model):
+    if "iwae" not in report:
         print(f"  reconstruction loss       {report['recon']:9.3f} nats/image  (an AE has no ELBO or IWAE bound)")
         return 0
     print(f"  negative ELBO             {report['neg_elbo']:9.3f} nats/image  "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import backend
+    from ..models.base import LabelsRefused
     from .evaluate import load_run
 
     out = Path(args.out)
@@ -38,16 +38,13 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--n must be at least 1, got {args.n}")
     model, _, _ = load_run(args.run_dir)
     rng = np.random.default_rng(args.seed)
-    if args.digit is not None:
-        if not getattr(model, "conditional", False):
-            raise CLIError(f"--digit needs a conditional model (tinyvae train --model cvae); this run is a "
-                           f"{model.config().get('model')}")
-        n_classes = int(model.config().get("n_classes", 10))
-        if not 0 <= args.digit < n_classes:
-            raise CLIError(f"--digit must be in 0..{n_classes - 1}, got {args.digit}")
-        x = model.generate(args.digit, args.n, rng)
-    else:
-        x = model.sample(args.n, rng)
+    try:
+        x = model.sample(args.n, rng, label=args.digit)
+    except LabelsRefused:
+        raise CLIError(f"--digit needs a conditional model (tinyvae train --model cvae); this run is a "
+                       f"{model.config().get('model')}") from None
+    except ValueError as e:  # a digit outside the model's labels
+        raise CLIError(f"--digit {args.digit}: {e}") from None
     x = np.clip(backend.to_numpy(x), 0.0, 1.0)  # (N, 784); an identity output may step outside [0, 1]
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
@@ -58,21 +55,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def save_grid(x: np.ndarray, path: Path, side: int = 28, pad: int = 2) -> None:
+def save_grid(x: np.ndarray, path: Path, pad: int = 2) -> None:
     """Images x (N, side²) as one PNG grid, as close to square as fits, white digits on black."""
-    try:
-        import matplotlib
+    from ..figures.draw import save_image_grid
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise ImportError(f"a .png grid needs matplotlib ({e}); pip install matplotlib, or write .npy") from e
-    n = x.shape[0]
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    grid = np.zeros((rows * (side + pad) + pad, cols * (side + pad) + pad))
-    for i in range(n):
-        r, c = divmod(i, cols)
-        grid[pad + r * (side + pad) : pad + r * (side + pad) + side,
-             pad + c * (side + pad) : pad + c * (side + pad) + side] = x[i].reshape(side, side)
-    plt.imsave(path, grid, cmap="gray", vmin=0.0, vmax=1.0)
+    save_image_grid(x, path, pad=pad)

@@ -29,7 +29,7 @@ import numpy as np
 
 from .data import Dataset
 from ..models.base import Model
-from ..figures.plots import image_grid
+from ..figures.draw import figure, image_grid, pca_2d, save, show_images, to_host
 
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
 BETAS = (0.0, 1.0, 4.0, 10.0)
@@ -96,8 +96,7 @@ class Comparison:
         return model
 
     def save(self, fig: Any, name: str) -> Path:
-        path = self.out / name
-        fig.savefig(path, dpi=110)
+        path = save(fig, self.out / name, dpi=110)
         self.results.setdefault("figures", []).append(name)
         return path
 
@@ -152,7 +151,7 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
     ts = np.linspace(0.0, 1.0, 10)
     fig, axes = _figure(2, 1, (11, 3.2))
     for ax, (name, model, what) in zip(axes, pair):
-        za, zb = (_host(model.embed(_like(model, v))) for v in (a, b))
+        za, zb = (to_host(model.embed(model.asarray(v))) for v in (a, b))
         line = (1 - ts)[:, None] * za + ts[:, None] * zb  # (10, Z): (1 - t) z_a + t z_b
         row = np.concatenate([a, _decode(model, line), b])
         _images(ax, row, 1, len(row))
@@ -210,9 +209,9 @@ def beta_sweep(c: Comparison) -> list[Path]:
 def conditional(c: Comparison) -> list[Path]:
     """One row per digit: each column decodes one z ~ N(0, I) next to every label."""
     model = c.model("cvae", 1.0)
-    n_classes, cols = model.n_classes, 12  # type: ignore[attr-defined]
+    n_classes, cols = model.n_classes, 12
     z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
-    rows = [_host(model.decode(_like(model, z), np.full(cols, d))) for d in range(n_classes)]  # type: ignore[call-arg]
+    rows = [to_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
     fig, axes = _figure(1, 1, (7.6, 6.9))
     ax = axes[0]
     _images(ax, np.concatenate(rows), n_classes, cols)
@@ -226,43 +225,22 @@ def conditional(c: Comparison) -> list[Path]:
 
 # ---- drawing helpers ---------------------------------------------------------------------------------
 def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
+    fig = figure(*size)
     axes = fig.subplots(rows, cols, squeeze=False)
     return fig, list(axes.ravel())
 
 
-def _host(a: Any) -> np.ndarray:
-    from ..engine.backend import to_numpy
-
-    return np.asarray(to_numpy(a), dtype=np.float64)
-
-
-def _like(model: Model, a: np.ndarray) -> Any:
-    from ..engine.backend import asarray_like
-
-    return asarray_like(a, next(iter(model.params.values())))
-
-
 def _decode(model: Model, z: np.ndarray) -> np.ndarray:
-    """Images (n, 784) on the host for latent points z (n, Z); a CVAE gets labels cycling 0..9."""
-    if getattr(model, "conditional", False):
-        return _host(model.decode(_like(model, z), np.arange(len(z)) % model.n_classes))  # type: ignore[attr-defined]
-    return _host(model.decode(_like(model, z)))  # type: ignore[attr-defined]
+    """Images (n, 784) on the host for latent points z (n, Z), with the model's prior labels (a CVAE's cycle 0..9)."""
+    return to_host(model.decode(model.asarray(z), model.prior_labels(len(z))))
 
 
 def _embed(model: Model, data: Dataset) -> np.ndarray:
-    x = _like(model, data.x_test)
-    if getattr(model, "conditional", False):
-        return _host(model.embed(x, data.y_test))  # type: ignore[attr-defined]
-    return _host(model.embed(x))  # type: ignore[attr-defined]
+    return to_host(model.embed(model.asarray(data.x_test), model.labels_for(data.y_test)))
 
 
 def _images(ax: Any, images: np.ndarray, rows: int, cols: int) -> None:
-    ax.imshow(image_grid(images, rows, cols, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    show_images(ax, image_grid(images, rows, cols, pad=0, pad_value=0.0), cmap="gray_r")
 
 
 def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = True) -> Any:
@@ -272,10 +250,8 @@ def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = 
     pts = _embed(model, data)
     if pts.shape[1] == 2:
         xy, labels = pts, ("$z_1$", "$z_2$")
-    else:  # the first two principal components
-        centred = pts - pts.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        xy, labels = centred @ vt[:2].T, ("PC 1", "PC 2")
+    else:  # the first two principal components, signs fixed
+        xy, labels = pca_2d(pts)[0], ("PC 1", "PC 2")
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=data.y_test, cmap="tab10", vmin=-0.5, vmax=9.5, s=6, alpha=0.8)
     if pts.shape[1] == 2:
         ax.add_patch(Circle((0, 0), R_86, fill=False, ls="--", lw=1.5, color="black"))
@@ -296,7 +272,8 @@ def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
     z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
     half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
     lo, hi = grid[0] - half, grid[-1] + half
-    ax.imshow(image_grid(_decode(model, z), n, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0, extent=(lo, hi, lo, hi))
+    ax.imshow(image_grid(_decode(model, z), n, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0,
+              extent=(lo, hi, lo, hi))  # ticks kept: the axes are z's coordinates
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
 
@@ -314,6 +291,6 @@ def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int]
     for d in wanted:
         idx = np.flatnonzero(y == d)
         x = data.x_test[idx]
-        err = sum(np.sum((_host(m.reconstruct(_like(m, x))) - x) ** 2, axis=1) for m in models)  # type: ignore[attr-defined]
+        err = sum(np.sum((to_host(m.reconstruct(m.asarray(x))) - x) ** 2, axis=1) for m in models)
         picks.append(int(idx[np.argmin(err)]))
     return picks[0], picks[1]

@@ -88,12 +88,11 @@ def fit(
     ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of that epoch is saved.
     """
     epochs, batch_size, lr = _check_run(epochs, batch_size, lr)
-    ref = next(iter(model.params.values()))
+    ref = model.ref
     xp = backend.namespace(ref)
     x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
     x_test = backend.asarray_like(data.x_test, ref)
-    y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
-    conditional = bool(getattr(model, "conditional", False))
+    y_train, y_test = model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
     n = x_train.shape[0]
 
     out = Path(out_dir) if out_dir is not None else None
@@ -121,10 +120,8 @@ def fit(
             for step, start in enumerate(_bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}"), 1):
                 idx = perm_dev[start : start + batch_size]
                 xb = x_train[idx] if xp is np else xp.take(x_train, idx, axis=0)  # (B, D), the one copy
-                if conditional:
-                    loss = model.loss_and_grads(xb, y_train[perm[start : start + batch_size]], rng=rng)
-                else:
-                    loss = model.loss_and_grads(xb, rng=rng)
+                yb = None if y_train is None else y_train[perm[start : start + batch_size]]
+                loss = model.loss_and_grads(xb, yb, rng=rng)
                 if not math.isfinite(loss.total):
                     raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", lr)
                 first = loss.total if first is None else first
@@ -137,8 +134,7 @@ def fit(
                 total += loss.total * xb.shape[0]
         train_seconds = time.perf_counter() - t0
         with np.errstate(over="ignore", invalid="ignore"):
-            test = eval_loss(model, x_test, y_test if conditional else None,
-                             rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
+            test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
         if not math.isfinite(test.total):
             raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
         row = {"epoch": epoch, "train_loss": total / n, "test_loss": test.total, "test_recon": test.recon,
