@@ -166,3 +166,35 @@ def test_config_rebuilds_the_model(model):
     rebuilt = build_model(m.config(), rng=0, dtype=np.float64)
     assert type(rebuilt) is type(m) and rebuilt.config() == m.config()
     assert {k: v.shape for k, v in rebuilt.params.items()} == {k: v.shape for k, v in m.params.items()}
+
+
+def test_a_conditional_model_requires_labels(rng):
+    from tinyvae.models.base import LabelsRequired
+
+    model = CVAE(6, [5], 2, 3, rng=rng)
+    x = data(rng, 3, 6)
+    for call in (lambda: model.loss_and_grads(x, eps=np.zeros((3, 2))), lambda: model.encode(x),
+                 lambda: model.decode(np.zeros((3, 2)))):
+        with pytest.raises(LabelsRequired, match="needs the labels y"):
+            call()
+    y = np.array([2, 0, 1])
+    assert model.labels_for(y) is y
+    np.testing.assert_array_equal(model.prior_labels(5), [0, 1, 2, 0, 1])
+    # sample(label=d) is generate(d): the same draws, the same images
+    np.testing.assert_array_equal(model.sample(4, np.random.default_rng(1), label=2),
+                                  model.generate(2, 4, np.random.default_rng(1)))
+
+
+@pytest.mark.parametrize("make", [lambda: AE(6, [5], 2, rng=0), lambda: CVAE(6, [5], 2, 3, rng=0)])
+def test_loss_terms_are_the_loss_per_example_and_leave_gradients_alone(make, rng):
+    """loss_terms is loss_and_grads's forward, per example: its means are the loss; grads untouched."""
+    model = make()
+    x, y, eps = data(rng, 4, 6), model.labels_for(np.array([0, 1, 2, 1])), rng.standard_normal((4, 2))
+    loss = model.loss_and_grads(x, y, eps=eps)
+    before = {k: g.copy() for k, g in model.grads.items()}
+    recon, kl = model.loss_terms(x, y, eps=eps)
+    assert recon.shape == kl.shape == (4,)
+    assert np.mean(recon) == pytest.approx(loss.recon, rel=1e-12)
+    assert np.mean(kl) == pytest.approx(loss.kl, rel=1e-12, abs=0)
+    for k, g in model.grads.items():
+        np.testing.assert_array_equal(g, before[k])

@@ -76,7 +76,7 @@ def test_pick_pair_takes_the_best_reconstructed_of_each_digit():
     from tinyvae.training.data import Dataset
 
     class Echo:  # reconstructs every image as all zeros: the faintest image has the smallest error
-        params = {"w": np.zeros(1)}
+        asarray = staticmethod(np.asarray)  # the protocol: host data to where the model lives
 
         def reconstruct(self, x):
             return np.zeros_like(x)

@@ -102,3 +102,46 @@ def test_mse_gaussian_constant_and_other_models(rng):
     assert rc["iwae"] < rc["neg_elbo"] + 5 and math.isfinite(rc["iwae"])
     with pytest.raises(ValueError, match="k >= 1"):
         iwae_bound(cvae, x, y, k=0, rng=rng)
+
+
+def test_evaluating_an_autoencoder_leaves_its_gradients_alone(rng):
+    ae = AE(784, [8], 2, rng=0, dtype=np.float64)
+    x = rng.random((6, 784))
+    loss = ae.loss_and_grads(x)
+    before = {k: g.copy() for k, g in ae.grads.items()}
+    assert eval_loss(ae, x, rng=rng, batch_size=4).recon == pytest.approx(loss.recon, rel=1e-12)
+    for k, g in ae.grads.items():
+        np.testing.assert_array_equal(g, before[k])
+
+
+@pytest.mark.parametrize("k", [5, 37])
+def test_iwae_streams_large_k_in_chunks_with_the_same_numbers(trained, monkeypatch, k):
+    """Above ROWS_PER_CHUNK samples the bound streams chunks of K per image (bounded memory) and draws
+    the same noise, so it gives the bound the all-at-once computation gives."""
+    from tinyvae.training import evaluate as E
+
+    model, data = trained
+    x = data.x_test[:7]
+    whole = iwae_bound(model, x, k=k, rng=np.random.default_rng(4))
+    monkeypatch.setattr(E, "ROWS_PER_CHUNK", 4)  # k > 4: one image and 4 samples at a time
+    streamed = iwae_bound(model, x, k=k, rng=np.random.default_rng(4))
+    assert streamed == pytest.approx(whole, rel=1e-12)
+
+
+def test_iwae_memory_is_bounded_whatever_k(trained, monkeypatch):
+    """K = 200,000 samples of one image with chunks of 512 decoder rows: memory follows the chunk, not K."""
+    import tracemalloc
+
+    from tinyvae.training import evaluate as E
+
+    monkeypatch.setattr(E, "ROWS_PER_CHUNK", 512)
+    model, data = trained
+    tracemalloc.start()
+    b = iwae_bound(model, data.x_test[:1], k=200_000, rng=np.random.default_rng(0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert math.isfinite(b)
+    chunk = 512 * 784 * 8  # one chunk's repeated images, float64
+    all_at_once = 200_000 * 784 * 8  # 1.25 GB
+    assert peak < 8 * chunk, peak  # about 13 MB here
+    assert 8 * chunk < all_at_once / 40
