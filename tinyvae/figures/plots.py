@@ -39,7 +39,7 @@ GAP = 6  # pixels of white between an interpolation's inputs and its decoded lin
 
 
 def _z_dim(model: Any) -> int:
-    return int(model.config()["z_dim"])
+    return int(model.z_dim)
 
 
 def _kind(model: Any) -> str:

@@ -268,7 +268,7 @@ def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
     """Decode the n × n grid of (z_1, z_2) values (z_1 across, z_2 up) and draw it with its axes."""
     n = len(grid)
     z1, z2 = np.meshgrid(grid, grid[::-1])  # top row: the largest z_2
-    z = np.zeros((n * n, model.config()["z_dim"]))
+    z = np.zeros((n * n, model.z_dim))
     z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
     half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
     lo, hi = grid[0] - half, grid[-1] + half

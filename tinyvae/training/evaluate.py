@@ -43,11 +43,6 @@ from ..models.base import Loss, Model
 ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound
 
 
-def has_posterior(model: Model) -> bool:
-    """True for models with an encoder distribution q(z|x) (VAE, CVAE), False for the plain AE."""
-    return bool(model.has_posterior)
-
-
 def _labels(y: Any, start: int, stop: int) -> Any:
     return None if y is None else y[start:stop]
 
