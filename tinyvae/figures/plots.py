@@ -200,7 +200,7 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     z_dim = _z_dim(model)
     if z_dim != 2:
         raise ValueError(f"manifold needs a 2-D latent space, this {_kind(model)} has z_dim={z_dim}; "
-                         f"train one with --latent 2 (latent_scatter projects any z_dim)")
+                         f"train one with z_dim=2 (latent_scatter projects any z_dim)")
     q = normal_quantiles(n)
     z1, z2 = np.meshgrid(q, q[::-1])  # row 0 is the largest z2: up is up
     z = np.stack([z1.ravel(), z2.ravel()], axis=1)  # (n², 2), row-major over the grid

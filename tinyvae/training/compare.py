@@ -20,6 +20,7 @@ components and the manifold varies the first two coordinates with the others at 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +51,24 @@ class Settings:
     lr: float = 1e-3
     betas: tuple[float, ...] = BETAS
     dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        """Refuse settings no model could be trained with before any training starts, by field name,
+        with the models' own checks (a β of inf is refused here, not after the first models trained)."""
+        from ..models.base import check_beta, check_dtype, check_int
+
+        for name in ("epochs", "latent", "batch_size"):
+            check_int(name, getattr(self, name))
+        check_int("seed", self.seed, lo=0)
+        for i, h in enumerate(self.hidden):
+            check_int(f"hidden[{i}]", h)
+        if not self.hidden:
+            raise ValueError("hidden must hold at least one width")
+        for b in self.betas:
+            check_beta(b)
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        check_dtype(self.dtype)
 
     def describe(self) -> str:
         sizes = "-".join(map(str, [784, *self.hidden, self.latent, *self.hidden[::-1], 784]))
