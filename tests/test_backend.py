@@ -6,6 +6,7 @@ silent ``np.asarray`` fails here the way it would on a GPU. This file is the one
 every model (VAE, AE, CVAE, ConvVAE), the convolution layers and the optimizer.
 """
 
+import array_api_strict as xps  # a test dependency (pyproject's test extra): no skip
 import numpy as np
 import pytest
 
@@ -14,7 +15,6 @@ from tinyvae.engine import backend
 from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from tinyvae.engine.layers import Sequential
 
-xps = pytest.importorskip("array_api_strict")
 DEVICE = xps.Device("device1")
 
 

@@ -100,6 +100,11 @@ def model_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, y=None, 
     return recon + model.beta * kl, recon, kl
 
 
+def vae_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, eps: np.ndarray):
+    """The old name of :func:`model_loss_torch` for an unconditional model (tests/test_optim.py uses it)."""
+    return model_loss_torch(model, tp, x, None, eps)
+
+
 def model_reference(model, x: np.ndarray, y=None, eps=None):
     """(total, recon, kl, grads) of a tinyvae model's loss computed by torch autograd."""
     tp = leaves(model.params)

@@ -164,12 +164,10 @@ class Model:
             if y is not None:
                 raise LabelsRefused(f"{type(self).__name__} is unconditional and takes no labels y; pass y=None")
             return None
-        if y is None:
-            raise LabelsRequired(f"{type(self).__name__} (n_classes={self.n_classes}) needs the labels y (batch,) "
-                                 f"of its inputs")
         return self.onehot(y, batch)
 
     def onehot(self, y: Any, batch: int | None = None) -> Array:
+        """One-hot rows (batch, n_classes) for labels y (conditional models); :class:`LabelsRequired` if y is None."""
         raise NotImplementedError
 
     # ---- inputs: checked once, where they enter ----------------------------------------------

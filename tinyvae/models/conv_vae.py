@@ -90,7 +90,7 @@ class ConvVAE(VAE):
         if loss not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
         self.hidden_dim, z_dim = check_int("hidden_dim", hidden_dim), check_int("z_dim", z_dim)
-        self.side, self.output, self.activation = side, "sigmoid", "relu"
+        self.side, self.output = side, "sigmoid"
         rng, dtype = np.random.default_rng(rng), check_dtype(dtype)
         encoder, decoder = self._encoder(rng, dtype), lambda: self._decoder(z_dim, rng, dtype)
         self._assemble(x_dim, z_dim, loss, check_beta(beta), encoder, self.hidden_dim, decoder,

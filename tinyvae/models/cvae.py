@@ -26,7 +26,7 @@ from ..engine import backend
 from ..engine.backend import Array, namespace
 from ..engine.layers import mlp
 from ..engine.losses import kl_divergence
-from .base import Loss, LossName, check_config, check_int, reconstruction_loss
+from .base import LabelsRequired, Loss, LossName, check_config, check_int, reconstruction_loss
 from .vae import VAE
 
 
@@ -76,8 +76,10 @@ class CVAE(VAE):
         y must hold integers 0 .. n_classes - 1 (a NumPy or device array, or a list); ``batch``, when
         given, is the length y must have (the number of rows of x).
         """
-        y_host = np.asarray(backend.to_numpy(y) if backend.is_array(y) else y)
         who = f"{type(self).__name__} (n_classes={self.n_classes})"
+        if y is None:
+            raise LabelsRequired(f"{who} needs the labels y (batch,) of its inputs")
+        y_host = np.asarray(backend.to_numpy(y) if backend.is_array(y) else y)
         if y_host.dtype.kind not in "iu":
             raise TypeError(f"{who} expects integer labels y, got dtype {y_host.dtype}: use y.astype(int)")
         if y_host.ndim != 1:
@@ -99,7 +101,7 @@ class CVAE(VAE):
         """(mu, logvar), each (batch, z_dim), for x (batch, x_dim) with labels y (batch,)."""
         self.check_x(x)
         xp = namespace(x)
-        c = self.check_labels(y, x.shape[0])  # (B, C) one-hot
+        c = self.onehot(y, x.shape[0])  # (B, C)
         h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
@@ -107,7 +109,7 @@ class CVAE(VAE):
         """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim) with labels y."""
         self.check_latent(z)
         xp = namespace(z)
-        c = self.check_labels(y, z.shape[0])
+        c = self.onehot(y, z.shape[0])  # (B, C)
         logits = self.decoder.forward(xp.concat((z, c), axis=1))  # decoder sees [z, c]: (B, Z + C)
         return logits
 
