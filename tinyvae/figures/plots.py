@@ -29,7 +29,7 @@ import numpy as np
 
 from ..engine import backend
 from ..models.base import LabelsRequired
-from .draw import GRID_LINE, figure as _fig, image_grid, image_side, pca_2d, save as _save, show_images, to_host
+from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
 __all__ = ["image_grid", "image_side", "pca_2d", "loss_curves", "reconstructions", "samples", "latent_scatter",
            "normal_quantiles", "manifold", "interpolation", "first_of_each", "save_all", "FILES", "GRID_LINE"]
@@ -47,14 +47,6 @@ def _kind(model: Any) -> str:
     cfg = model.config()
     name = str(cfg.get("model", "vae")).upper()
     return f"conv {name}" if cfg.get("arch") == "conv" else name
-
-
-def _figure(width: float, height: float) -> Any:
-    return _fig(width, height)
-
-
-def _show_grid(ax: Any, grid: np.ndarray) -> None:
-    show_images(ax, grid)
 
 
 def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
@@ -110,7 +102,7 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
     side = image_side(x.shape[1])
     fig = _figure(max(4.0, 0.75 * n), 1.9)
     ax = fig.subplots()
-    _show_grid(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
+    show_images(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
     ax.set_yticks(_tile_centres(2, side), ["original", "reconstruction"])
     ax.set_title(f"{_kind(model)}: test images (top) and their reconstructions (bottom)")
     return _save(fig, path)
@@ -135,7 +127,7 @@ def samples(model: Any, path: str | Path, rng: np.random.Generator, n: int = 64)
     side = image_side(imgs.shape[1])
     fig = _figure(max(4.0, 0.55 * ncols + 1.0), 0.55 * nrows + 0.6)
     ax = fig.subplots()
-    _show_grid(ax, image_grid(imgs, nrows, ncols))
+    show_images(ax, image_grid(imgs, nrows, ncols))
     if classes:
         ax.set_yticks(_tile_centres(nrows, side), [str(d) for d in range(nrows)])
         ax.set_ylabel("digit")
@@ -212,7 +204,7 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     side = image_side(imgs.shape[1])
     fig = _figure(8.4, 8.4)
     ax = fig.subplots()
-    _show_grid(ax, image_grid(imgs, n, n))
+    show_images(ax, image_grid(imgs, n, n))
     ticks = list(range(0, n, max(1, n // 5))) + ([n - 1] if (n - 1) % max(1, n // 5) else [])
     centres = _tile_centres(n, side)
     ax.set_xticks([centres[i] for i in ticks], [f"{q[i]:.2f}" for i in ticks])
@@ -254,7 +246,7 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
                       image_grid(b, k, 1)])
     fig = _figure(0.62 * (steps + 2) + 1.0, 0.62 * k + 0.9)
     ax = fig.subplots()
-    _show_grid(ax, grid)
+    show_images(ax, grid)
     start = side + GAP  # the first decoded column, after x_a and the gap
     start_b = start + steps * (side + 1) - 1 + GAP  # x_b's first column
     centres = [(side - 1) / 2] + [start + c for c in _tile_centres(steps, side)] + [start_b + (side - 1) / 2]

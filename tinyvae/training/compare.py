@@ -151,13 +151,13 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
     rng = np.random.default_rng(c.settings.seed)
     paths = []
 
-    fig, axes = _figure(1, 2, (11, 5))
+    fig, axes = _panels(1, 2, (11, 5))
     for ax, (name, model, what) in zip(axes, pair):
         _scatter(ax, model, c.data, f"{name}: {what}")
     fig.suptitle("Test digits in the latent space (dashed circle: where 86% of $z \\sim N(0, I)$ fall)")
     paths.append(c.save(fig, "ae_vs_vae_latent.png"))
 
-    fig, axes = _figure(1, 2, (11, 5.8))
+    fig, axes = _panels(1, 2, (11, 5.8))
     z = rng.standard_normal((64, c.settings.latent))  # the same 64 draws through both decoders
     for ax, (name, model, _) in zip(axes, pair):
         _images(ax, _decode(model, z), 8, 8)
@@ -168,7 +168,7 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
     ia, ib = _pick_pair(c.data, (ae, vae))
     a, b = c.data.x_test[ia : ia + 1], c.data.x_test[ib : ib + 1]
     ts = np.linspace(0.0, 1.0, 10)
-    fig, axes = _figure(2, 1, (11, 3.2))
+    fig, axes = _panels(2, 1, (11, 3.2))
     for ax, (name, model, what) in zip(axes, pair):
         za, zb = (to_host(model.embed(model.asarray(v))) for v in (a, b))
         line = (1 - ts)[:, None] * za + ts[:, None] * zb  # (10, Z): (1 - t) z_a + t z_b
@@ -194,7 +194,7 @@ def beta_sweep(c: Comparison) -> list[Path]:
     labels = [f"β={b:g}" for b in betas]
     paths = []
 
-    fig, axes = _figure(1, 2, (10, 4))
+    fig, axes = _panels(1, 2, (10, 4))
     for ax, values, what, color in ((axes[0], recon, "reconstruction (BCE, nats per image)", "tab:blue"),
                                     (axes[1], kl, "KL(q(z|x) ‖ N(0, I)) (nats per image)", "tab:orange")):
         bars = ax.bar(labels, values, color=color)
@@ -206,7 +206,7 @@ def beta_sweep(c: Comparison) -> list[Path]:
                  f"test digits\n(β=0 trains on reconstruction alone)")
     paths.append(c.save(fig, "beta_sweep_losses.png"))
 
-    fig, axes = _figure(1, len(betas), (4.2 * len(betas) + 0.8, 4.4))
+    fig, axes = _panels(1, len(betas), (4.2 * len(betas) + 0.8, 4.4))
     for ax, b, model in zip(axes, betas, models):
         dots = _scatter(ax, model, c.data, rf"β={b:g}: means $\mu$", colorbar=False)
     fig.colorbar(dots, ax=axes, ticks=range(10), shrink=0.85, label="digit")
@@ -215,7 +215,7 @@ def beta_sweep(c: Comparison) -> list[Path]:
 
     n = 15
     grid = np.linspace(-R_86, R_86, n)
-    fig, axes = _figure(1, len(betas), (4.2 * len(betas), 4.6))
+    fig, axes = _panels(1, len(betas), (4.2 * len(betas), 4.6))
     for ax, b, model in zip(axes, betas, models):
         _manifold(ax, model, grid)
         ax.set_title(f"β={b:g}")
@@ -231,7 +231,7 @@ def conditional(c: Comparison) -> list[Path]:
     n_classes, cols = model.n_classes, 12
     z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
     rows = [to_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
-    fig, axes = _figure(1, 1, (7.6, 6.9))
+    fig, axes = _panels(1, 1, (7.6, 6.9))
     ax = axes[0]
     _images(ax, np.concatenate(rows), n_classes, cols)
     ax.set_yticks(np.arange(n_classes) * SIDE + (SIDE - 1) / 2)
@@ -243,7 +243,8 @@ def conditional(c: Comparison) -> list[Path]:
 
 
 # ---- drawing helpers ---------------------------------------------------------------------------------
-def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
+def _panels(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure of rows × cols panels (draw.figure), the axes as a flat list."""
     fig = figure(*size)
     axes = fig.subplots(rows, cols, squeeze=False)
     return fig, list(axes.ravel())
