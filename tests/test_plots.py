@@ -181,3 +181,17 @@ def test_save_all_writes_the_figures_that_apply(tmp_path, data, metrics, model, 
 def test_importing_tinyvae_does_not_import_matplotlib():
     code = "import sys, tinyvae, tinyvae.figures.plots; assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_save_image_grid_writes_one_pixel_per_pixel(tmp_path):
+    """tinyvae sample's PNG: 5 images on a 2 × 3 grid, 2 black pixels around and between the tiles."""
+    from matplotlib.image import imread
+
+    from tinyvae.figures.draw import save_image_grid
+
+    x = np.zeros((5, 784))
+    x[4, 0] = 1.0  # the top-left pixel of the fifth image (row 1, column 1)
+    path = save_image_grid(x, tmp_path / "g.png")
+    img = imread(path)[..., 0]  # grey: the red channel
+    assert img.shape == (2 * 30 + 2, 3 * 30 + 2)
+    assert img[2 + 30, 2 + 30] == 1.0 and img.sum() == 1.0
