@@ -79,6 +79,10 @@ class AE(Model):
         z = self.code_head.forward(h)
         return z
 
+    def embed(self, x: Array, y: Any = None) -> Array:
+        """The latent point drawn in scatter plots: the code z itself (batch, z_dim)."""
+        return self.encode(x, y)
+
     def decode_logits(self, z: Array, y: Any = None) -> Array:
         """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim)."""
         self.check_latent(z)

@@ -205,8 +205,7 @@ class Model:
 
     def embed(self, x: Array, y: Any = None) -> Array:
         """The latent point of each x drawn in plots: mu (a VAE), the code z (an AE); (batch, z_dim)."""
-        code = self.encode(x, y)
-        return code[0] if isinstance(code, tuple) else code
+        raise NotImplementedError
 
     def encode(self, x: Array, y: Any = None) -> Any:
         raise NotImplementedError

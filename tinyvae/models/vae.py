@@ -100,6 +100,10 @@ class VAE(Model):
         h = self.encoder.forward(x)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
+    def embed(self, x: Array, y: Any = None) -> Array:
+        """The latent point of each x for plots: mu (batch, z_dim)."""
+        return self.encode(x, y)[0]
+
     def decode_logits(self, z: Array, y: Any = None) -> Array:
         """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim)."""
         self.check_latent(z)
