@@ -1,16 +1,15 @@
 """AE and CVAE: hand-written backward against torch autograd, finite differences, label checks.
 
-The torch side rebuilds each model's forward from its layers (``torch_ref.run_layer``) with torch's own
-concatenation and one-hot, so the routing of the label through ``[x, c]`` and ``[z, c]`` is checked too.
+The torch side is ``torch_ref.model_reference``, the one torch reference of every model, which joins the
+label with torch's own concatenation and one-hot, so the routing of the label through ``[x, c]`` and
+``[z, c]`` is checked too. Their runs on a foreign device are in ``test_backend.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
-from torch_ref import assert_close, kl_torch, leaves, recon_torch, run_layer, t
+from torch_ref import assert_matches_torch
 
 from tinyvae import AE, CVAE, gradcheck
 from tinyvae.models.registry import build_model
@@ -24,50 +23,14 @@ def data(rng: np.random.Generator, batch: int, x_dim: int) -> np.ndarray:
     return rng.uniform(0.0, 1.0, (batch, x_dim))  # in [0, 1], valid for BCE and MSE
 
 
-# ---- torch references --------------------------------------------------------------------------
-def ae_reference(model: AE, x: np.ndarray):
-    """(total, recon, grads) of the AE's loss by autograd."""
-    tp = leaves(model.params)
-    tx = t(x)
-    h = run_layer(model.encoder, tx, tp, "encoder.")
-    z = run_layer(model.code_head, h, tp, "z.")
-    logits = run_layer(model.decoder, z, tp, "decoder.")
-    recon = recon_torch(logits, tx, model.loss, model.output)
-    recon.backward()
-    return recon.item(), {k: v.grad.numpy() for k, v in tp.items()}
-
-
-def cvae_reference(model: CVAE, x: np.ndarray, y: np.ndarray, eps: np.ndarray):
-    """(total, recon, kl, grads) of the CVAE's loss by autograd, with torch.cat and F.one_hot."""
-    tp = leaves(model.params)
-    tx = t(x)
-    c = F.one_hot(torch.tensor(y, dtype=torch.int64), model.n_classes).to(torch.float64)
-    h = run_layer(model.encoder, torch.cat([tx, c], dim=1), tp, "encoder.")
-    mu = run_layer(model.mu_head, h, tp, "mu.")
-    logvar = run_layer(model.logvar_head, h, tp, "logvar.")
-    z = mu + torch.exp(0.5 * logvar) * t(eps)
-    logits = run_layer(model.decoder, torch.cat([z, c], dim=1), tp, "decoder.")
-    recon = recon_torch(logits, tx, model.loss, model.output)
-    kl = kl_torch(mu, logvar)
-    total = recon + model.beta * kl
-    total.backward()
-    return total.item(), recon.item(), kl.item(), {k: v.grad.numpy() for k, v in tp.items()}
-
-
 # ---- parity with autograd ------------------------------------------------------------------------
 @pytest.mark.parametrize("x_dim,hidden,z_dim,batch", SHAPES)
 @pytest.mark.parametrize("loss,output", LOSSES)
 def test_ae_matches_torch(rng, x_dim, hidden, z_dim, batch, loss, output):
     model = AE(x_dim, hidden, z_dim, loss, output=output, rng=rng)
     x = data(rng, batch, x_dim)
-    got = model.loss_and_grads(x)
-    recon, grads = ae_reference(model, x)
-    assert_close(got.total, recon, "total")
-    assert_close(got.recon, recon, "recon")
-    assert got.kl == 0.0
-    assert set(model.grads) == set(grads) == {k for k in model.params}
-    for k, g in grads.items():
-        assert_close(model.grads[k], g, k)
+    got = assert_matches_torch(model, x)
+    assert got.kl == 0.0 and got.total == got.recon
 
 
 @pytest.mark.parametrize("x_dim,hidden,z_dim,batch", SHAPES)
@@ -79,15 +42,8 @@ def test_cvae_matches_torch(rng, x_dim, hidden, z_dim, batch, loss, output, beta
     x = data(rng, batch, x_dim)
     y = rng.integers(0, n_classes, batch)
     eps = rng.standard_normal((batch, z_dim))
-    got = model.loss_and_grads(x, y, eps=eps)
-    total, recon, kl, grads = cvae_reference(model, x, y, eps)
-    assert_close(got.total, total, "total")
-    assert_close(got.recon, recon, "recon")
-    assert_close(got.kl, kl, "kl")
+    got = assert_matches_torch(model, x, y, eps)
     assert got.kl > 0
-    assert set(model.grads) == set(grads) == {k for k in model.params}
-    for k, g in grads.items():
-        assert_close(model.grads[k], g, k)
 
 
 def test_cvae_label_columns_get_gradient(rng):
@@ -212,21 +168,33 @@ def test_config_rebuilds_the_model(model):
     assert {k: v.shape for k, v in rebuilt.params.items()} == {k: v.shape for k, v in m.params.items()}
 
 
-def test_other_backend_matches_numpy(rng):
-    """On array_api_strict (a stand-in for a GPU), the one-hot is built there and the numbers agree."""
-    import array_api_strict as xps
-    from tinyvae.engine.backend import to_numpy
+def test_a_conditional_model_requires_labels(rng):
+    from tinyvae.models.base import LabelsRequired
 
-    x, y, eps = data(rng, 4, 6), np.array([1, 0, 2, 1]), rng.standard_normal((4, 2))
-    # tanh: the engine's ReLU backward multiplies by a boolean mask, which strict array API refuses
-    models = (
-        (lambda: CVAE(6, [5], 2, 3, activation="tanh", rng=1), (y,)),
-        (lambda: AE(6, [5], 2, activation="tanh", rng=1), ()),
-    )
-    for make, args in models:
-        host, dev = make(), make().to(xps)
-        expected = host.loss_and_grads(x, *args, eps=eps)
-        got = dev.loss_and_grads(xps.asarray(x), *args, eps=xps.asarray(eps))
-        np.testing.assert_allclose(got, expected, rtol=1e-12)
-        for k, g in host.grads.items():
-            np.testing.assert_allclose(to_numpy(dev.grads[k]), g, rtol=1e-12, atol=1e-15, err_msg=k)
+    model = CVAE(6, [5], 2, 3, rng=rng)
+    x = data(rng, 3, 6)
+    for call in (lambda: model.loss_and_grads(x, eps=np.zeros((3, 2))), lambda: model.encode(x),
+                 lambda: model.decode(np.zeros((3, 2)))):
+        with pytest.raises(LabelsRequired, match="needs the labels y"):
+            call()
+    y = np.array([2, 0, 1])
+    assert model.labels_for(y) is y
+    np.testing.assert_array_equal(model.prior_labels(5), [0, 1, 2, 0, 1])
+    # sample(label=d) is generate(d): the same draws, the same images
+    np.testing.assert_array_equal(model.sample(4, np.random.default_rng(1), label=2),
+                                  model.generate(2, 4, np.random.default_rng(1)))
+
+
+@pytest.mark.parametrize("make", [lambda: AE(6, [5], 2, rng=0), lambda: CVAE(6, [5], 2, 3, rng=0)])
+def test_loss_terms_are_the_loss_per_example_and_leave_gradients_alone(make, rng):
+    """loss_terms is loss_and_grads's forward, per example: its means are the loss; grads untouched."""
+    model = make()
+    x, y, eps = data(rng, 4, 6), model.labels_for(np.array([0, 1, 2, 1])), rng.standard_normal((4, 2))
+    loss = model.loss_and_grads(x, y, eps=eps)
+    before = {k: g.copy() for k, g in model.grads.items()}
+    recon, kl = model.loss_terms(x, y, eps=eps)
+    assert recon.shape == kl.shape == (4,)
+    assert np.mean(recon) == pytest.approx(loss.recon, rel=1e-12)
+    assert np.mean(kl) == pytest.approx(loss.kl, rel=1e-12, abs=0)
+    for k, g in model.grads.items():
+        np.testing.assert_array_equal(g, before[k])

@@ -2,16 +2,19 @@
 
 ``array_api_strict`` arrays on ``Device("device1")`` refuse any implicit conversion to NumPy, as
 CuPy arrays do; a stray ``np.`` call on data, a host-side constant mixed into device math or a
-silent ``np.asarray`` fails here the way it would on a GPU.
+silent ``np.asarray`` fails here the way it would on a GPU. This file is the one place that proves it:
+every model (VAE, AE, CVAE, ConvVAE), the convolution layers and the optimizer.
 """
 
+import array_api_strict as xps  # a test dependency (pyproject's test extra): no skip
 import numpy as np
 import pytest
 
-from tinyvae import AE, CVAE, VAE, Adam
+from tinyvae import AE, CVAE, VAE, Adam, ConvVAE
 from tinyvae.engine import backend
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from tinyvae.engine.layers import Sequential
 
-import array_api_strict as xps
 DEVICE = xps.Device("device1")
 
 
@@ -20,28 +23,14 @@ def _models():
     yield "vae-mse", VAE(12, [10], 2, loss="mse", output="identity", activation="tanh", rng=1)
     yield "ae", AE(12, [9], 2, rng=2)
     yield "cvae", CVAE(12, [10], 2, n_classes=4, rng=3)
-    try:
-        from tinyvae.models.conv_vae import ConvVAE
-    except ImportError:
-        return
-    yield "conv-vae", ConvVAE(rng=4, dtype=np.float64, **_small_conv_kwargs())
-
-
-def _small_conv_kwargs():
-    import inspect
-
-    from tinyvae.models.conv_vae import ConvVAE
-
-    names = inspect.signature(ConvVAE).parameters
-    return {k: v for k, v in {"z_dim": 2, "dense": 8}.items() if k in names}
+    yield "conv-vae", ConvVAE(x_dim=64, channels=(2, 3), hidden_dim=4, z_dim=2, loss="bce", rng=4)
 
 
 def _step(model, x, y, eps, steps=3):
     opt = Adam(model, lr=1e-2)
     losses = []
     for i in range(steps):
-        args = (x, y) if model.conditional else (x,)
-        losses.append(model.loss_and_grads(*args, eps=eps[i]))
+        losses.append(model.loss_and_grads(x, model.labels_for(y), eps=eps[i]))
         opt.step()
     return losses, opt
 
@@ -49,7 +38,7 @@ def _step(model, x, y, eps, steps=3):
 @pytest.mark.parametrize("name,model", list(_models()), ids=lambda v: v if isinstance(v, str) else "")
 def test_training_step_on_a_foreign_device_equals_numpy(name, model):
     rng = np.random.default_rng(0)
-    x_dim = 784 if name == "conv-vae" else 12
+    x_dim = model.x_dim
     n = 5
     x = rng.uniform(size=(n, x_dim))
     y = rng.integers(0, 4, size=n)
@@ -75,16 +64,40 @@ def test_training_step_on_a_foreign_device_equals_numpy(name, model):
     assert all(v.device == DEVICE for v in opt.state.values())
 
     # forward pieces and sampling on the device; noise drawn on the host from the same seed
-    emb = twin.embed(dx, dy) if twin.conditional else twin.embed(dx)
+    emb = twin.embed(dx, twin.labels_for(dy))
     assert emb.device == DEVICE
-    if twin.conditional:
-        s_dev = twin.generate(1, 4, np.random.default_rng(7))
-        s_np = model.generate(1, 4, np.random.default_rng(7))
-    else:
-        s_dev = twin.sample(4, np.random.default_rng(7))
-        s_np = model.sample(4, np.random.default_rng(7))
+    np.testing.assert_allclose(backend.to_numpy(emb), model.embed(x, model.labels_for(y)), rtol=1e-12, atol=1e-14)
+    s_dev = twin.sample(4, np.random.default_rng(7))
+    s_np = model.sample(4, np.random.default_rng(7))
     assert s_dev.device == DEVICE
     np.testing.assert_allclose(backend.to_numpy(s_dev), s_np, rtol=1e-12, atol=1e-14)
+
+
+def test_conv_layers_run_on_another_device(rng):
+    """On array_api_strict's 'device1' (a stand-in for a GPU) the layers give NumPy's numbers."""
+    from tinyvae.engine.backend import device, to_numpy
+
+    dev = DEVICE
+    layers = [
+        (Conv2d(3, 4, 3, stride=2, padding=1, rng=1), (2, 3, 7, 6)),
+        (ConvTranspose2d(3, 4, (3, 2), stride=2, padding=1, output_padding=1, rng=1), (2, 3, 4, 5)),
+        (Sequential(Reshape((3, 2, 2)), Flatten()), (2, 12)),
+    ]
+    for layer, shape in layers:
+        x = rng.standard_normal(shape)
+        out = layer.forward(x)
+        dout = rng.standard_normal(out.shape)
+        dx = layer.backward(dout)
+        grads = {k: np.array(v) for k, v in layer.grads.items()}
+        layer.to(xps, dev)
+        out_d = layer.forward(xps.asarray(x, device=dev))
+        dx_d = layer.backward(xps.asarray(dout, device=dev))
+        assert device(out_d) == dev and device(dx_d) == dev
+        np.testing.assert_allclose(to_numpy(out_d), out, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(to_numpy(dx_d), dx, rtol=1e-13, atol=1e-15)
+        for k, g in grads.items():
+            assert device(layer.grads[k]) == dev
+            np.testing.assert_allclose(to_numpy(layer.grads[k]), g, rtol=1e-13, atol=1e-15, err_msg=k)
 
 
 def test_noise_drawn_from_rng_is_the_same_on_every_backend():

@@ -76,7 +76,7 @@ def test_pick_pair_takes_the_best_reconstructed_of_each_digit():
     from tinyvae.training.data import Dataset
 
     class Echo:  # reconstructs every image as all zeros: the faintest image has the smallest error
-        params = {"w": np.zeros(1)}
+        asarray = staticmethod(np.asarray)  # the protocol: host data to where the model lives
 
         def reconstruct(self, x):
             return np.zeros_like(x)
@@ -109,3 +109,27 @@ def test_samples_look_like_digits(tmp_path):
     assert vae >= 2 * ae and vae - ae >= 0.1, (vae, ae)
     row = r["prior_samples"]["20"]
     assert row["vae_knn10"] > row["ae_knn10"], row  # the second judge agrees on the direction
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"betas": (0.0, float("inf"))}, "beta must be >= 0 and finite, got inf"),
+        ({"latent": 0}, "latent must be an integer >= 1"),
+        ({"hidden": (16, 2.5)}, r"hidden\[1\] must be an integer >= 1"),
+        ({"lr": float("nan")}, "lr must be a positive number"),
+        ({"epochs": 1.5}, "epochs must be an integer >= 1"),
+    ],
+)
+def test_settings_are_checked_before_any_training(kwargs, message):
+    from tinyvae.training.compare import Settings
+
+    with pytest.raises(ValueError, match=message):
+        Settings(**kwargs)
+
+
+def test_cli_refuses_an_infinite_beta_before_training(tmp_path, capsys):
+    assert main(["compare", "beta", "--betas", "inf", "--out", str(tmp_path), *TINY[:4]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "--betas must be finite numbers from 0 to 1e6, got inf" in err
+    assert not list(tmp_path.glob("*.png"))

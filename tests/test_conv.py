@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch_ref import assert_close, kl_torch, leaves, recon_torch, run_layer, t
+from torch_ref import assert_close, assert_matches_torch, leaves, t
 
 from tinyvae import gradcheck
 from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
@@ -175,38 +175,6 @@ def test_bad_configurations_are_refused(make, match):
 
 
 # ---- the whole convolutional VAE ----------------------------------------------------------------
-def torch_mirror(layer, h: torch.Tensor, tp: dict, prefix: str) -> torch.Tensor:
-    """A tinyvae layer's math in torch (conv layers here, the rest via torch_ref.run_layer)."""
-    if isinstance(layer, Sequential):
-        for i, sub in enumerate(layer.layers):
-            h = torch_mirror(sub, h, tp, f"{prefix}{i}.")
-        return h
-    if isinstance(layer, Conv2d):
-        return F.conv2d(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding)
-    if isinstance(layer, ConvTranspose2d):
-        return F.conv_transpose2d(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding,
-                                  layer.output_padding)
-    if isinstance(layer, Flatten):
-        return h.flatten(1)
-    if isinstance(layer, Reshape):
-        return h.reshape(h.shape[0], *layer.shape)
-    return run_layer(layer, h, tp, prefix)
-
-
-def conv_vae_reference(model: ConvVAE, x: np.ndarray, eps: np.ndarray):
-    """(total, recon, kl, grads) of the model's loss by torch autograd, on copies of its weights."""
-    tp = leaves(model.params)
-    tx = t(x)
-    h = torch_mirror(model.encoder, tx, tp, "encoder.")
-    mu, logvar = torch_mirror(model.mu_head, h, tp, "mu."), torch_mirror(model.logvar_head, h, tp, "logvar.")
-    z = mu + torch.exp(0.5 * logvar) * t(eps)
-    logits = torch_mirror(model.decoder, z, tp, "decoder.")
-    recon, kl = recon_torch(logits, tx, model.loss, "sigmoid"), kl_torch(mu, logvar)
-    total = recon + model.beta * kl
-    total.backward()
-    return total.item(), recon.item(), kl.item(), {k: v.grad.numpy() for k, v in tp.items()}
-
-
 @pytest.mark.parametrize(
     "kwargs,batch",
     [
@@ -219,14 +187,7 @@ def test_conv_vae_matches_torch(kwargs, batch, rng):
     model = ConvVAE(**kwargs, rng=rng)
     x = rng.random((batch, model.x_dim))
     eps = rng.standard_normal((batch, model.z_dim))
-    loss = model.loss_and_grads(x, eps=eps)
-    total, recon, kl, grads = conv_vae_reference(model, x, eps)
-    assert_close(loss.total, total, "total")
-    assert_close(loss.recon, recon, "recon")
-    assert_close(loss.kl, kl, "kl")
-    assert set(model.grads) == set(grads)
-    for k, g in grads.items():
-        assert_close(model.grads[k], g, k)
+    assert_matches_torch(model, x, eps=eps)
 
 
 def test_conv_vae_finite_differences(rng):
@@ -274,48 +235,3 @@ def test_conv_vae_learns(rng):
         model.loss_and_grads(x, eps=eps)
         opt.step()
     assert model.loss_and_grads(x, eps=eps).total < 0.8 * first
-
-
-def test_layers_run_on_another_device(rng):
-    """On array_api_strict's 'device1' (a stand-in for a GPU) the layers give NumPy's numbers."""
-    import array_api_strict as xps
-    from tinyvae.engine.backend import device, to_numpy
-
-    dev = xps.Device("device1")
-    layers = [
-        (Conv2d(3, 4, 3, stride=2, padding=1, rng=1), (2, 3, 7, 6)),
-        (ConvTranspose2d(3, 4, (3, 2), stride=2, padding=1, output_padding=1, rng=1), (2, 3, 4, 5)),
-        (Sequential(Reshape((3, 2, 2)), Flatten()), (2, 12)),
-    ]
-    for layer, shape in layers:
-        x = rng.standard_normal(shape)
-        out = layer.forward(x)
-        dout = rng.standard_normal(out.shape)
-        dx = layer.backward(dout)
-        grads = {k: np.array(v) for k, v in layer.grads.items()}
-        layer.to(xps, dev)
-        out_d = layer.forward(xps.asarray(x, device=dev))
-        dx_d = layer.backward(xps.asarray(dout, device=dev))
-        assert device(out_d) == dev and device(dx_d) == dev
-        np.testing.assert_allclose(to_numpy(out_d), out, rtol=1e-13, atol=1e-15)
-        np.testing.assert_allclose(to_numpy(dx_d), dx, rtol=1e-13, atol=1e-15)
-        for k, g in grads.items():
-            assert device(layer.grads[k]) == dev
-            np.testing.assert_allclose(to_numpy(layer.grads[k]), g, rtol=1e-13, atol=1e-15, err_msg=k)
-
-
-def test_conv_vae_runs_on_another_device(rng):
-    """The whole model on array_api_strict's 'device1': same loss and gradients as on NumPy."""
-    import array_api_strict as xps
-    from tinyvae.engine.backend import device, to_numpy
-
-    dev = xps.Device("device1")
-    make = lambda: ConvVAE(x_dim=64, channels=(2, 3), hidden_dim=4, z_dim=2, loss="bce", rng=3)  # noqa: E731
-    host, moved = make(), make().to(xps, dev)
-    x, eps = rng.random((3, 64)), rng.standard_normal((3, 2))
-    expected = host.loss_and_grads(x, eps=eps)
-    got = moved.loss_and_grads(xps.asarray(x, device=dev), eps=xps.asarray(eps, device=dev))
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
-    for k, g in host.grads.items():
-        assert device(moved.grads[k]) == dev
-        np.testing.assert_allclose(to_numpy(moved.grads[k]), g, rtol=1e-12, atol=1e-15, err_msg=k)

@@ -118,7 +118,7 @@ def test_dynamic_binarization_draws_the_training_pixels_each_epoch_and_the_test_
     seen = []
     model = VAE(784, [8], 2, rng=0, dtype=np.float64)
     real = model.loss_and_grads
-    model.loss_and_grads = lambda xb, **kw: (seen.append(xb.copy()), real(xb, **kw))[1]
+    model.loss_and_grads = lambda xb, *args, **kw: (seen.append(xb.copy()), real(xb, *args, **kw))[1]
     fit(model, dyn, epochs=2, batch_size=64, seed=0)
     assert len(seen) == 2 and all(set(np.unique(b)) == {0.0, 1.0} for b in seen)
     assert seen[0].sum() != seen[1].sum()  # the same 64 images: a reshuffle keeps the sum, a fresh draw does not
@@ -199,3 +199,46 @@ def test_a_dynamically_binarized_run_resumes_to_the_same_weights(tmp_path):
     fit(twice, dyn, epochs=1, batch_size=32, seed=3, out_dir=tmp_path)
     fit(twice, dyn, epochs=2, batch_size=32, seed=3, out_dir=tmp_path, resume=True)
     assert all(np.array_equal(once.params[k], twice.params[k]) for k in once.params)
+
+
+def test_evaluating_an_autoencoder_leaves_its_gradients_alone(rng):
+    ae = AE(784, [8], 2, rng=0, dtype=np.float64)
+    x = rng.random((6, 784))
+    loss = ae.loss_and_grads(x)
+    before = {k: g.copy() for k, g in ae.grads.items()}
+    assert eval_loss(ae, x, rng=rng, batch_size=4).recon == pytest.approx(loss.recon, rel=1e-12)
+    for k, g in ae.grads.items():
+        np.testing.assert_array_equal(g, before[k])
+
+
+@pytest.mark.parametrize("k", [5, 37])
+def test_iwae_streams_large_k_in_chunks_with_the_same_numbers(trained, monkeypatch, k):
+    """Above ROWS_PER_CHUNK samples the bound streams chunks of K per image (bounded memory) and draws
+    the same noise, so it gives the bound the all-at-once computation gives."""
+    from tinyvae.training import evaluate as E
+
+    model, data = trained
+    x = data.x_test[:7]
+    whole = iwae_bound(model, x, k=k, rng=np.random.default_rng(4))
+    monkeypatch.setattr(E, "ROWS_PER_CHUNK", 4)  # k > 4: one image and 4 samples at a time
+    streamed = iwae_bound(model, x, k=k, rng=np.random.default_rng(4))
+    assert streamed == pytest.approx(whole, rel=1e-12)
+
+
+def test_iwae_memory_is_bounded_whatever_k(trained, monkeypatch):
+    """K = 200,000 samples of one image with chunks of 512 decoder rows: memory follows the chunk, not K."""
+    import tracemalloc
+
+    from tinyvae.training import evaluate as E
+
+    monkeypatch.setattr(E, "ROWS_PER_CHUNK", 512)
+    model, data = trained
+    tracemalloc.start()
+    b = iwae_bound(model, data.x_test[:1], k=200_000, rng=np.random.default_rng(0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert math.isfinite(b)
+    chunk = 512 * 784 * 8  # one chunk's repeated images, float64
+    all_at_once = 200_000 * 784 * 8  # 1.25 GB
+    assert peak < 8 * chunk, peak  # about 13 MB here
+    assert 8 * chunk < all_at_once / 40

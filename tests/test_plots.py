@@ -148,18 +148,12 @@ def test_manifold_refuses_other_latent_sizes(tmp_path):
 def test_manifold_grid_runs_z1_left_to_right_and_z2_bottom_to_top(tmp_path):
     seen = []
 
-    class Recorder:  # decodes z into a blank image and remembers z
-        conditional = False
-        params = {"b": np.zeros(1)}
-
-        def config(self):
-            return {"model": "vae", "z_dim": 2}
-
-        def decode(self, z):
+    class Recorder(tinyvae.VAE):  # decodes z into a blank image and remembers z
+        def decode(self, z, y=None):
             seen.append(np.array(z))
             return np.zeros((len(z), 784))
 
-    plots.manifold(Recorder(), tmp_path / "m.png", n=3)
+    plots.manifold(Recorder(784, [4], 2, rng=0), tmp_path / "m.png", n=3)
     z = seen[0].reshape(3, 3, 2)  # grid row, grid column, (z1, z2)
     q = plots.normal_quantiles(3)
     np.testing.assert_allclose(z[0, :, 0], q)  # left to right: z1 increases
@@ -187,3 +181,17 @@ def test_save_all_writes_the_figures_that_apply(tmp_path, data, metrics, model, 
 def test_importing_tinyvae_does_not_import_matplotlib():
     code = "import sys, tinyvae, tinyvae.figures.plots; assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_save_image_grid_writes_one_pixel_per_pixel(tmp_path):
+    """tinyvae sample's PNG: 5 images on a 2 × 3 grid, 2 black pixels around and between the tiles."""
+    from matplotlib.image import imread
+
+    from tinyvae.figures.draw import save_image_grid
+
+    x = np.zeros((5, 784))
+    x[4, 0] = 1.0  # the top-left pixel of the fifth image (row 1, column 1)
+    path = save_image_grid(x, tmp_path / "g.png")
+    img = imread(path)[..., 0]  # grey: the red channel
+    assert img.shape == (2 * 30 + 2, 3 * 30 + 2)
+    assert img[2 + 30, 2 + 30] == 1.0 and img.sum() == 1.0

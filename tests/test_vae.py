@@ -4,7 +4,7 @@ numpy-ml's sampler bug."""
 
 import numpy as np
 import pytest
-from torch_ref import assert_close, vae_reference
+from torch_ref import assert_close, model_reference
 
 from tinyvae import VAE, gradcheck
 from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
@@ -35,7 +35,7 @@ def test_whole_vae_matches_torch(case):
     model = VAE(x_dim, hidden, z_dim, loss=loss, beta=beta, output=output, activation=act, rng=len(hidden))
     x, eps = _data(x_dim, z_dim, batch, loss, seed=x_dim)
     total, recon, kl = model.loss_and_grads(x, eps=eps)
-    ref_total, ref_recon, ref_kl, ref_grads = vae_reference(model, x, eps)
+    ref_total, ref_recon, ref_kl, ref_grads = model_reference(model, x, eps=eps)
     assert_close(total, ref_total, "total")
     assert_close(recon, ref_recon, "recon")
     assert_close(kl, ref_kl, "kl")
@@ -57,7 +57,7 @@ def test_a_broken_backward_is_caught():
     """Swap σ for exp(logvar) in the backward (numpy-ml's mistake); parity must fail."""
     model = VAE(6, [5], 2, rng=0)
     x, eps = _data(6, 2, 4, "bce", seed=0)
-    *_, ref_grads = vae_reference(model, x, eps)
+    *_, ref_grads = model_reference(model, x, eps=eps)
     std_backward = model.reparam.backward
 
     def wrong(dz):
@@ -156,3 +156,63 @@ class TestBadInput:
         args = {"x_dim": 4, "hidden_dims": [3], "z_dim": 2, **kwargs}
         with pytest.raises(ValueError, match=message):
             VAE(**args, rng=0)
+
+
+class TestValidationAtTheDoor:
+    """Each refusal names the argument as the library calls it (never a command-line flag)."""
+
+    @pytest.mark.parametrize(
+        "kwargs,error,message",
+        [
+            ({"dtype": np.int64}, ValueError, "dtype must be np.float32 or np.float64, got int64"),
+            ({"dtype": "object"}, ValueError, "dtype must be np.float32 or np.float64"),
+            ({"hidden_dims": [1.9]}, ValueError, r"hidden_dims\[0\] must be an integer >= 1, got 1.9"),
+            ({"hidden_dims": [4, 0]}, ValueError, r"hidden_dims\[1\] must be an integer >= 1, got 0"),
+            ({"z_dim": True}, ValueError, "z_dim must be an integer >= 1, got True"),
+            ({"beta": float("inf")}, ValueError, "beta must be >= 0 and finite, got inf"),
+            ({"beta": float("nan")}, ValueError, "beta must be >= 0 and finite, got nan"),
+            ({"beta": "1"}, ValueError, "beta must be a number >= 0"),
+        ],
+    )
+    def test_constructor_refuses(self, kwargs, error, message):
+        args = {"x_dim": 4, "hidden_dims": [3], "z_dim": 2, **kwargs}
+        with pytest.raises(error, match=message):
+            VAE(**args, rng=0)
+
+    def test_float64_eps_on_a_float32_model_is_named_eps(self):
+        model = VAE(6, [5], 2, rng=0, dtype=np.float32)
+        x = np.full((3, 6), 0.5, np.float32)
+        with pytest.raises(TypeError, match="float32 parameters, got eps of dtype float64"):
+            model.loss_and_grads(x, eps=np.zeros((3, 2)))
+
+    def test_nan_or_misshapen_eps_is_refused(self):
+        model = VAE(6, [5], 2, rng=0)
+        x = np.full((3, 6), 0.5)
+        eps = np.zeros((3, 2))
+        eps[1, 0] = np.nan
+        with pytest.raises(ValueError, match="got eps with NaN or inf"):
+            model.loss_and_grads(x, eps=eps)
+        with pytest.raises(ValueError, match=r"expects eps of shape \(3, 2\), got \(2, 2\)"):
+            model.loss_and_grads(x, eps=np.zeros((2, 2)))
+
+    @pytest.mark.parametrize("where", ["numpy", None, 3])
+    def test_to_needs_a_namespace_module(self, where):
+        with pytest.raises(TypeError, match="expects an array namespace module"):
+            VAE(6, [5], 2, rng=0).to(where)
+
+    def test_protocol_properties(self):
+        model = VAE(6, [5], 2, rng=0, dtype=np.float32)
+        assert model.dtype == np.float32 and model.xp is np and model.device == "cpu"
+        assert model.has_posterior and not model.conditional and model.n_classes == 0
+        assert model.recon_loss == "bce" and model.config()["loss"] == "bce"
+
+    def test_an_unconditional_model_refuses_labels(self):
+        from tinyvae.models.base import LabelsRefused
+
+        model = VAE(6, [5], 2, rng=0)
+        x = np.full((3, 6), 0.5)
+        for call in (lambda: model.loss_and_grads(x, np.zeros(3, int)), lambda: model.encode(x, [0, 1, 2]),
+                     lambda: model.decode(np.zeros((3, 2)), np.zeros(3, int)), lambda: model.sample(2, label=1)):
+            with pytest.raises(LabelsRefused, match="unconditional and takes no labels y"):
+                call()
+        assert model.labels_for(np.zeros(3, int)) is None and model.prior_labels(4) is None

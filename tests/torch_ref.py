@@ -3,6 +3,9 @@
 torch is used only here and in bench/. Everything is float64. A tinyvae network is mirrored layer
 by layer with torch's own functions (F.linear, F.relu, torch.sigmoid, ...) on leaf tensors that
 hold copies of tinyvae's weights; autograd then gives the gradients to compare with.
+
+:func:`model_reference` is the one torch reference of tinyvae's models (VAE, AE, CVAE, ConvVAE): it reads
+the model's parts and its protocol attributes, not its type, and every parity test of a model uses it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from tinyvae.engine.layers import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 
 RTOL = 1e-10  # float64 parity: hand-written and autograd agree to rounding
@@ -44,6 +48,15 @@ def run_layer(layer, h: torch.Tensor, tp: dict[str, torch.Tensor], prefix: str) 
         return torch.tanh(h)
     if isinstance(layer, Identity):
         return h
+    if isinstance(layer, Conv2d):
+        return F.conv2d(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding)
+    if isinstance(layer, ConvTranspose2d):
+        return F.conv_transpose2d(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding,
+                                  layer.output_padding)
+    if isinstance(layer, Flatten):
+        return h.flatten(1)
+    if isinstance(layer, Reshape):
+        return h.reshape(h.shape[0], *layer.shape)
     raise TypeError(f"no torch mirror for {type(layer).__name__}")
 
 
@@ -61,27 +74,57 @@ def recon_torch(logits: torch.Tensor, x: torch.Tensor, loss: str, output: str) -
     return torch.sum((x_hat - x) ** 2) / B
 
 
-def vae_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, eps: np.ndarray):
-    """(total, recon, kl) tensors of a tinyvae.VAE's loss, computed by torch on the leaves ``tp``."""
+def model_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, y=None, eps=None):
+    """(total, recon, kl) tensors of any tinyvae model's loss, computed by torch on the leaves ``tp``.
+
+    The label, if the model takes one, joins the encoder's and the decoder's input as ``F.one_hot``
+    (torch.cat); a model without a posterior (the AE) maps h to its code z with its one head, no noise.
+    """
     tx = t(x)
-    h = run_layer(model.encoder, tx, tp, "encoder.")
-    mu = run_layer(model.mu_head, h, tp, "mu.")
-    logvar = run_layer(model.logvar_head, h, tp, "logvar.")
-    z = mu + torch.exp(0.5 * logvar) * t(eps)
-    logits = run_layer(model.decoder, z, tp, "decoder.")
-    recon = recon_torch(logits, tx, model.loss, model.output)
-    kl = kl_torch(mu, logvar)
-    total = recon + model.beta * kl
-    return total, recon, kl
+    c = None
+    if model.n_classes:
+        c = F.one_hot(torch.tensor(np.asarray(y), dtype=torch.int64), model.n_classes).to(torch.float64)
+    join = (lambda a: a) if c is None else (lambda a: torch.cat([a, c], dim=1))
+    h = run_layer(model.encoder, join(tx), tp, "encoder.")
+    heads = {name: layer for name, layer in model.parts().items() if name not in ("encoder", "decoder")}
+    if model.has_posterior:
+        mu = run_layer(heads["mu"], h, tp, "mu.")
+        logvar = run_layer(heads["logvar"], h, tp, "logvar.")
+        z = mu + torch.exp(0.5 * logvar) * t(eps)
+        kl = kl_torch(mu, logvar)
+    else:
+        ((name, head),) = heads.items()
+        z, kl = run_layer(head, h, tp, f"{name}."), torch.zeros((), dtype=torch.float64)
+    logits = run_layer(model.decoder, join(z), tp, "decoder.")
+    recon = recon_torch(logits, tx, model.recon_loss, model.output)
+    return recon + model.beta * kl, recon, kl
 
 
-def vae_reference(model, x: np.ndarray, eps: np.ndarray):
-    """(total, recon, kl, grads) of a tinyvae.VAE's loss computed by torch autograd."""
+def vae_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, eps: np.ndarray):
+    """The old name of :func:`model_loss_torch` for an unconditional model (tests/test_optim.py uses it)."""
+    return model_loss_torch(model, tp, x, None, eps)
+
+
+def model_reference(model, x: np.ndarray, y=None, eps=None):
+    """(total, recon, kl, grads) of a tinyvae model's loss computed by torch autograd."""
     tp = leaves(model.params)
-    total, recon, kl = vae_loss_torch(model, tp, x, eps)
+    total, recon, kl = model_loss_torch(model, tp, x, y, eps)
     total.backward()
     grads = {k: v.grad.numpy() for k, v in tp.items()}
     return total.item(), recon.item(), kl.item(), grads
+
+
+def assert_matches_torch(model, x: np.ndarray, y=None, eps=None):
+    """Run ``model.loss_and_grads`` and compare its loss terms and every gradient with autograd's."""
+    got = model.loss_and_grads(x, y, eps=eps)
+    total, recon, kl, grads = model_reference(model, x, y, eps)
+    assert_close(got.total, total, "total")
+    assert_close(got.recon, recon, "recon")
+    assert_close(got.kl, kl, "kl")
+    assert list(model.grads) == list(grads) == list(model.params)
+    for k, g in grads.items():
+        assert_close(model.grads[k], g, k)
+    return got
 
 
 def assert_close(a, b, what: str = "") -> None:

@@ -50,7 +50,7 @@ def load_run(run_dir: str) -> tuple[Any, dict[str, Any], Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.evaluate import evaluate, has_posterior
+    from ..training.evaluate import evaluate
     from . import check_seed
 
     if args.iwae < 1:
@@ -59,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     model, state, path = load_run(args.run_dir)
     data, binarize = _test_data(args, state["run_config"], model, path)
     _check_iwae_fits(model, args.iwae)
-    y = data.y_test if getattr(model, "conditional", False) else None
-    report = evaluate(model, data.x_test, y, k=args.iwae, seed=args.seed)
+    report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
     if args.json:
         print(json.dumps(report, indent=1))
@@ -71,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     layers = ", ".join(f"{k} {a}/{t}" for k, (a, t) in au["layers"].items())
     print(f"  active units (variance of the mean over the test set > {au['threshold']:g}): "
           f"latent {au['latent'][0]}/{au['latent'][1]}; {layers}")
-    if not has_posterior(model):
-        unit = "nats/image" if model.loss == "bce" else "per image (squared error, not nats)"
+    if not model.has_posterior:
+        unit = "nats/image" if model.recon_loss == "bce" else "per image (squared error, not nats)"
         print(f"  reconstruction loss       {report['recon']:9.3f} {unit}  (an AE has no ELBO or IWAE bound)")
         return 0
     bound = report["bound_on"]

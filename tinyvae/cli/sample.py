@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import backend
+    from ..models.base import LabelsRefused
     from . import check_fits, check_seed
     from .evaluate import load_run
 
@@ -51,18 +51,19 @@ def run(args: argparse.Namespace) -> int:
     check_fits(args.n * c["x_dim"] * 8 + min(args.n, CHUNK) * per_row * 8, f"--n {args.n} samples",
                "ask for fewer with a smaller --n")
     rng = np.random.default_rng(args.seed)
-    if args.digit is not None:
-        if not getattr(model, "conditional", False):
-            raise CLIError(f"--digit needs a conditional model (tinyvae train --model cvae); this run is a "
-                           f"{model.config().get('model')}")
-        n_classes = int(model.config().get("n_classes", 10))
-        if not 0 <= args.digit < n_classes:
-            raise CLIError(f"--digit must be in 0..{n_classes - 1}, got {args.digit}")
-    x = np.empty((args.n, c["x_dim"]), dtype=backend.to_numpy(next(iter(model.params.values()))).dtype)
+    x = None
     for s in range(0, args.n, CHUNK):  # in chunks: the decoder's activations stay small
-        m = min(CHUNK, args.n - s)
-        xs = model.generate(args.digit, m, rng) if args.digit is not None else model.sample(m, rng)
-        x[s : s + m] = np.clip(backend.to_numpy(xs), 0.0, 1.0)  # an identity output may step outside [0, 1]
+        try:
+            xs = model.sample(min(CHUNK, args.n - s), rng, label=args.digit)
+        except LabelsRefused:
+            raise CLIError(f"--digit needs a conditional model (tinyvae train --model cvae); this run is a "
+                           f"{model.config().get('model')}") from None
+        except ValueError as e:  # a digit outside the model's labels
+            raise CLIError(f"--digit {args.digit}: {e}") from None
+        xs = np.clip(backend.to_numpy(xs), 0.0, 1.0)  # (m, 784); an identity output may step outside [0, 1]
+        if x is None:
+            x = np.empty((args.n, xs.shape[1]), dtype=xs.dtype)
+        x[s : s + len(xs)] = xs
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix == ".npy":
@@ -75,21 +76,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def save_grid(x: np.ndarray, path: Path, side: int = 28, pad: int = 2) -> None:
+def save_grid(x: np.ndarray, path: Path, pad: int = 2) -> None:
     """Images x (N, side²) as one PNG grid, as close to square as fits, white digits on black."""
-    try:
-        import matplotlib
+    from ..figures.draw import save_image_grid
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise ImportError(f"a .png grid needs matplotlib ({e}); pip install matplotlib, or write .npy") from e
-    n = x.shape[0]
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    grid = np.zeros((rows * (side + pad) + pad, cols * (side + pad) + pad))
-    for i in range(n):
-        r, c = divmod(i, cols)
-        grid[pad + r * (side + pad) : pad + r * (side + pad) + side,
-             pad + c * (side + pad) : pad + c * (side + pad) + side] = x[i].reshape(side, side)
-    plt.imsave(path, grid, cmap="gray", vmin=0.0, vmax=1.0)
+    save_image_grid(x, path, pad=pad)

@@ -101,3 +101,33 @@ def kl_divergence(mu: Array, logvar: Array) -> tuple[Array, Array, Array]:
     dmu = mu / B
     dlogvar = 0.5 * (var - 1) / B
     return kl, dmu, dlogvar
+
+
+# ---- per-example forms, for evaluation: one value per row, nothing averaged, no gradients -------------
+def mse_per_example(x_hat: Array, x: Array) -> Array:
+    """Σ_d (x_hat - x)² for each row: (batch,). ``mse`` is the mean of these over the batch."""
+    xp = namespace(x_hat, x)
+    _batch(x_hat, x, "mse_per_example", ("x_hat", "x"))
+    diff = x_hat - x
+    return xp.sum(diff * diff, axis=1)
+
+
+def bce_with_logits_per_example(logits: Array, x: Array) -> Array:
+    """Σ_d [softplus(l) - x·l] for each row: (batch,). ``bce_with_logits`` is their mean over the batch.
+
+    softplus(l) = max(l, 0) + log(1 + e^-|l|), finite for any l, as in :func:`bce_with_logits`.
+    """
+    xp = namespace(logits, x)
+    _batch(logits, x, "bce_with_logits_per_example", ("logits", "x"))
+    softplus = xp.maximum(logits, 0.0) + xp.log(1 + xp.exp(-xp.abs(logits)))
+    return xp.sum(softplus - x * logits, axis=1)
+
+
+def kl_divergence_per_example(mu: Array, logvar: Array) -> Array:
+    """KL( N(mu, σ²) ‖ N(0, I) ) for each row: -½ Σ_j (1 + logvar - mu² - e^logvar), (batch,).
+
+    ``kl_divergence`` is their mean over the batch.
+    """
+    xp = namespace(mu, logvar)
+    _batch(mu, logvar, "kl_divergence_per_example", ("mu", "logvar"))
+    return -0.5 * xp.sum(1 + logvar - mu * mu - xp.exp(logvar), axis=1)

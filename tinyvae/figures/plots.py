@@ -28,78 +28,18 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..engine import backend
-from ..engine.backend import Array
+from ..models.base import LabelsRequired
+from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
-CMAP_IMAGES = "gray"
+__all__ = ["image_grid", "image_side", "pca_2d", "loss_curves", "reconstructions", "samples", "latent_scatter",
+           "normal_quantiles", "manifold", "interpolation", "first_of_each", "save_all", "FILES", "GRID_LINE"]
+
 CMAP_DIGITS = "tab10"  # ten distinct colours, one per digit
-GRID_LINE = 0.5  # grey between the tiles of a grid
 GAP = 6  # pixels of white between an interpolation's inputs and its decoded line
 
 
-# ---- arrays: bring them home, tile them ----------------------------------------------------------------
-def image_side(d: int) -> int:
-    """The side of a square image with ``d`` pixels (28 for 784); ValueError if ``d`` is not a square."""
-    side = math.isqrt(int(d))
-    if side * side != d:
-        raise ValueError(f"images of {d} pixels are not square; plots expect flat side×side images (784 = 28²)")
-    return side
-
-
-def image_grid(images: Any, nrows: int, ncols: int, *, pad: int = 1, pad_value: float = GRID_LINE) -> np.ndarray:
-    """Tile flat images (n, side²) into one array of nrows × ncols squares, row by row.
-
-    Image k lands in grid row k // ncols, column k % ncols; each is reshaped row-major to (side, side),
-    so its first ``side`` values are its top row (the digit stands upright). Tiles are separated by
-    ``pad`` pixels of ``pad_value``; missing tiles (n < nrows·ncols) stay ``pad_value``.
-    Returns (nrows·(side + pad) - pad, ncols·(side + pad) - pad).
-    """
-    imgs = np.asarray(backend.to_numpy(images), dtype=np.float64)
-    if imgs.ndim == 1:
-        imgs = imgs[None, :]
-    if imgs.ndim != 2:
-        raise ValueError(f"image_grid expects flat images (n, pixels), got shape {imgs.shape}")
-    n, d = imgs.shape
-    if n > nrows * ncols:
-        raise ValueError(f"{n} images do not fit a {nrows}×{ncols} grid")
-    side = image_side(d)
-    step = side + pad
-    grid = np.full((nrows * step - pad, ncols * step - pad), pad_value, dtype=np.float64)
-    for k in range(n):
-        r, c = divmod(k, ncols)
-        grid[r * step : r * step + side, c * step : c * step + side] = imgs[k].reshape(side, side)
-    return grid
-
-
-def pca_2d(z: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Project points z (n, d) onto their first two principal axes: (points (n, 2), variance ratios (2,)).
-
-    The centred points Z = z - mean have the SVD Z = U S Vᵀ; the rows of Vᵀ are the principal axes,
-    in order of decreasing variance S²/(n - 1). Each axis's sign is fixed so that its largest
-    component is positive (the SVD alone leaves it free). The ratios are each axis's share of the
-    total variance. A d = 1 input gets a zero second coordinate.
-    """
-    z = np.asarray(backend.to_numpy(z), dtype=np.float64)
-    if z.ndim != 2 or z.shape[0] < 2:
-        raise ValueError(f"pca_2d expects at least two points (n, d), got shape {z.shape}")
-    centred = z - z.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
-    vt = vt * signs[:, None]
-    var = s**2
-    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    proj = centred @ vt[:2].T
-    if proj.shape[1] == 1:
-        proj, ratio = np.hstack([proj, np.zeros_like(proj)]), np.append(ratio, 0.0)
-    return proj, ratio[:2]
-
-
-def _host(model: Any, a: Any) -> Array:
-    """Host data ``a`` as an array in ``model``'s namespace, dtype and device."""
-    return backend.asarray_like(np.asarray(backend.to_numpy(a)), next(iter(model.params.values())))
-
-
 def _z_dim(model: Any) -> int:
-    return int(model.config()["z_dim"])
+    return int(model.z_dim)
 
 
 def _kind(model: Any) -> str:
@@ -107,25 +47,6 @@ def _kind(model: Any) -> str:
     cfg = model.config()
     name = str(cfg.get("model", "vae")).upper()
     return f"conv {name}" if cfg.get("arch") == "conv" else name
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
-
-
-def _show_grid(ax: Any, grid: np.ndarray) -> None:
-    ax.imshow(grid, cmap=CMAP_IMAGES, vmin=0.0, vmax=1.0, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
@@ -180,13 +101,16 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
     A VAE reconstructs through the latent means (no sampling). Conditional models need the labels ``y``.
     """
     x = np.asarray(backend.to_numpy(x))[:n]
-    args = _labels_for(model, y, n, "reconstructions")
-    x_hat = backend.to_numpy(model.reconstruct(_host(model, x), *args))
+    labels = None if y is None else np.asarray(backend.to_numpy(y))[:n].astype(int)
+    try:
+        x_hat = backend.to_numpy(model.reconstruct(model.asarray(x), model.labels_for(labels)))
+    except LabelsRequired as e:
+        raise ValueError(f"reconstructions of this model needs the labels y of the images ({e})") from None
     n = x.shape[0]
     side = image_side(x.shape[1])
     fig = _figure(max(4.0, 0.75 * n), 1.9)
     ax = fig.subplots()
-    _show_grid(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
+    show_images(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
     ax.set_yticks(_tile_centres(2, side), ["original", "reconstruction"])
     ax.set_title(f"{_kind(model)}: test images (top) and their reconstructions (bottom)")
     return _save(fig, path)
@@ -195,13 +119,13 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
 def samples(model: Any, path: str | Path, rng: np.random.Generator, n: int = 64) -> Path:
     """Images decoded from z ~ N(0, I): ``model.sample(n, rng)`` on a square-ish grid.
 
-    A conditional model draws one row per digit instead, ``model.generate(digit, k, rng)`` with
-    k = ceil(n / classes) images in each row.
+    A conditional model draws one row per label instead, ``model.sample(k, rng, label=d)`` with
+    k = ceil(n / n_classes) images in each row.
     """
-    if getattr(model, "conditional", False):
-        classes = int(model.config().get("n_classes", 10))
+    classes = model.n_classes  # the protocol's count of labels: 0 for an unconditional model
+    if classes:
         k = max(1, -(-n // classes))
-        imgs = np.concatenate([backend.to_numpy(model.generate(d, k, rng)) for d in range(classes)])
+        imgs = np.concatenate([backend.to_numpy(model.sample(k, rng, label=d)) for d in range(classes)])
         nrows, ncols, title = classes, k, f"{_kind(model)}: z ~ N(0, I) decoded with each digit's label (one row a digit)"
     else:
         imgs = backend.to_numpy(model.sample(n, rng))
@@ -211,8 +135,8 @@ def samples(model: Any, path: str | Path, rng: np.random.Generator, n: int = 64)
     side = image_side(imgs.shape[1])
     fig = _figure(max(4.0, 0.55 * ncols + 1.0), 0.55 * nrows + 0.6)
     ax = fig.subplots()
-    _show_grid(ax, image_grid(imgs, nrows, ncols))
-    if getattr(model, "conditional", False):
+    show_images(ax, image_grid(imgs, nrows, ncols))
+    if classes:
         ax.set_yticks(_tile_centres(nrows, side), [str(d) for d in range(nrows)])
         ax.set_ylabel("digit")
     ax.set_title(title, fontsize=10)
@@ -230,9 +154,8 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     x = np.asarray(backend.to_numpy(x))
     if y.shape != (x.shape[0],):
         raise ValueError(f"latent_scatter expects one label per image: x {x.shape}, y {y.shape}")
-    args = (y,) if getattr(model, "conditional", False) else ()
-    z = np.asarray(backend.to_numpy(model.embed(_host(model, x), *args)), dtype=np.float64)
-    what = "latent means μ" if model.config().get("model") in ("vae", "cvae") else "codes z"
+    z = to_host(model.embed(model.asarray(x), model.labels_for(y)))
+    what = "latent means μ" if model.has_posterior else "codes z"
     if z.shape[1] == 2:
         pts, xlabel, ylabel = z, "z1", "z2"
         title = f"{_kind(model)}: {what} of {len(z):,} images"
@@ -277,26 +200,26 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     z_dim = _z_dim(model)
     if z_dim != 2:
         raise ValueError(f"manifold needs a 2-D latent space, this {_kind(model)} has z_dim={z_dim}; "
-                         f"train one with --latent 2 (latent_scatter projects any z_dim)")
-    conditional = getattr(model, "conditional", False)
-    if conditional and digit is None:
-        raise ValueError("manifold of a conditional model needs the digit to decode with: manifold(..., digit=7)")
+                         f"train one with z_dim=2 (latent_scatter projects any z_dim)")
     q = normal_quantiles(n)
     z1, z2 = np.meshgrid(q, q[::-1])  # row 0 is the largest z2: up is up
     z = np.stack([z1.ravel(), z2.ravel()], axis=1)  # (n², 2), row-major over the grid
-    args = (np.full(len(z), int(digit)),) if conditional else ()
-    imgs = backend.to_numpy(model.decode(_host(model, z), *args))
+    labels = None if digit is None else np.full(len(z), int(digit))
+    try:
+        imgs = backend.to_numpy(model.decode(model.asarray(z), labels))
+    except LabelsRequired:
+        raise ValueError("manifold of a conditional model needs the digit to decode with: manifold(..., digit=7)") from None
     side = image_side(imgs.shape[1])
     fig = _figure(8.4, 8.4)
     ax = fig.subplots()
-    _show_grid(ax, image_grid(imgs, n, n))
+    show_images(ax, image_grid(imgs, n, n))
     ticks = list(range(0, n, max(1, n // 5))) + ([n - 1] if (n - 1) % max(1, n // 5) else [])
     centres = _tile_centres(n, side)
     ax.set_xticks([centres[i] for i in ticks], [f"{q[i]:.2f}" for i in ticks])
     ax.set_yticks([centres[i] for i in ticks], [f"{q[::-1][i]:.2f}" for i in ticks])
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
-    which = f" with label {digit}" if conditional else ""
+    which = "" if digit is None else f" with label {digit}"
     ax.set_title(f"{_kind(model)}: decoded z over the 2-D latent space{which} (5%–95% quantiles of N(0, 1))",
                  fontsize=10)
     return _save(fig, path)
@@ -310,28 +233,28 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
     z = model.embed(x) (the latent means for a VAE). Pairs chained as 2→4, 4→5, 5→6 walk the
     intro lecture's 2→4→5→6. Not for conditional models (their decoder also needs a label).
     """
-    if getattr(model, "conditional", False):
-        raise ValueError("interpolation between encoded digits needs an unconditional model "
-                         "(a CVAE's decoder also takes the label)")
     if steps < 2:
         raise ValueError(f"interpolation needs steps >= 2 (both ends), got {steps}")
     a = np.atleast_2d(np.asarray(backend.to_numpy(x_a)))
     b = np.atleast_2d(np.asarray(backend.to_numpy(x_b)))
     if a.shape != b.shape:
         raise ValueError(f"interpolation expects x_a and x_b of the same shape, got {a.shape} and {b.shape}")
-    z_a = np.asarray(backend.to_numpy(model.embed(_host(model, a))), dtype=np.float64)
-    z_b = np.asarray(backend.to_numpy(model.embed(_host(model, b))), dtype=np.float64)
+    try:
+        z_a, z_b = to_host(model.embed(model.asarray(a))), to_host(model.embed(model.asarray(b)))
+    except LabelsRequired:
+        raise ValueError("interpolation between encoded digits needs an unconditional model "
+                         "(a CVAE's decoder also takes the label)") from None
     alphas = np.linspace(0.0, 1.0, steps)
     k, d = a.shape
     z = (1 - alphas[None, :, None]) * z_a[:, None, :] + alphas[None, :, None] * z_b[:, None, :]  # (k, steps, Z)
-    decoded = backend.to_numpy(model.decode(_host(model, z.reshape(k * steps, -1)))).reshape(k, steps, d)
+    decoded = backend.to_numpy(model.decode(model.asarray(z.reshape(k * steps, -1)))).reshape(k, steps, d)
     side = image_side(d)
     gap = np.ones((k * (side + 1) - 1, GAP))  # white: sets the inputs apart from the decoded line
     grid = np.hstack([image_grid(a, k, 1), gap, image_grid(decoded.reshape(k * steps, d), k, steps), gap,
                       image_grid(b, k, 1)])
     fig = _figure(0.62 * (steps + 2) + 1.0, 0.62 * k + 0.9)
     ax = fig.subplots()
-    _show_grid(ax, grid)
+    show_images(ax, grid)
     start = side + GAP  # the first decoded column, after x_a and the gap
     start_b = start + steps * (side + 1) - 1 + GAP  # x_b's first column
     centres = [(side - 1) / 2] + [start + c for c in _tile_centres(steps, side)] + [start_b + (side - 1) / 2]
@@ -340,14 +263,6 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
     ax.set_xlabel("α  (decoded at (1 − α)·z_a + α·z_b)")
     ax.set_title(f"{_kind(model)}: a straight line in latent space, decoded", fontsize=10)
     return _save(fig, path)
-
-
-def _labels_for(model: Any, y: Any, n: int, who: str) -> tuple:
-    if not getattr(model, "conditional", False):
-        return ()
-    if y is None:
-        raise ValueError(f"{who} of a conditional model needs the labels y of the images")
-    return (np.asarray(backend.to_numpy(y))[:n].astype(int),)
 
 
 # ---- everything at once --------------------------------------------------------------------------------
@@ -380,11 +295,11 @@ def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.r
     written.append(reconstructions(model, x[shown], out / "reconstructions.png", n=len(shown), y=y[shown]))
     written.append(samples(model, out / "samples.png", rng))
     written.append(latent_scatter(model, x, y, out / "latent_scatter.png"))
-    conditional = getattr(model, "conditional", False)
-    if _z_dim(model) == 2 and not conditional:
+    if model.conditional:  # both figures decode without a label
+        return written
+    if _z_dim(model) == 2:
         written.append(manifold(model, out / "manifold.png"))
-    if not conditional:
-        chain = first_of_each(y, INTERPOLATION_CHAIN)
-        chain = chain if len(chain) >= 2 else np.arange(min(2, len(x)))
-        written.append(interpolation(model, x[chain[:-1]], x[chain[1:]], out / "interpolation.png"))
+    chain = first_of_each(y, INTERPOLATION_CHAIN)
+    chain = chain if len(chain) >= 2 else np.arange(min(2, len(x)))
+    written.append(interpolation(model, x[chain[:-1]], x[chain[1:]], out / "interpolation.png"))
     return written

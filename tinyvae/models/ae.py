@@ -19,10 +19,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..engine import backend
 from ..engine.backend import Array
 from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
-from .base import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
+from .base import Loss, LossName, Model, check_config, reconstruction_loss
 
 
 class AE(Model):
@@ -33,10 +32,9 @@ class AE(Model):
     output: "sigmoid" or "identity" (only with "mse"); activation: hidden activation name;
     rng: numpy Generator (or seed) for the initial weights; dtype: np.float64 or np.float32.
 
-    The parameters are named ``encoder.*``, ``z.*`` (the code head, the VAE's ``mu.*``) and ``decoder.*``.
+    The parameters are named ``encoder.*``, ``z.*`` (the code head, the VAE's ``mu.*``; the name is
+    kept so that saved checkpoints load) and ``decoder.*``.
     """
-
-    conditional = False
 
     def __init__(
         self,
@@ -50,15 +48,14 @@ class AE(Model):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        check_config(x_dim, hidden_dims, z_dim, loss, 0.0, output)
-        self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
-        self.loss, self.output, self.activation = loss, output, activation
+        x_dim, H, z_dim, _ = check_config(x_dim, hidden_dims, z_dim, loss, 0.0, output, dtype)
+        self.x_dim, self.hidden_dims, self.z_dim = x_dim, H, z_dim
+        self.recon_loss, self.output, self.activation = loss, output, activation
         self.rng = np.random.default_rng(rng)
-        H = self.hidden_dims
         self.encoder = mlp([x_dim, *H], activation_name=activation, rng=self.rng, dtype=dtype, last_activation=True)
         self.code_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
         self.decoder = mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=self.rng, dtype=dtype)
-        self.out: Layer = Sigmoid() if output == "sigmoid" else Identity()
+        self.output_act: Layer = Sigmoid() if output == "sigmoid" else Identity()
 
     def parts(self) -> dict[str, Layer]:
         return {"encoder": self.encoder, "z": self.code_head, "decoder": self.decoder}
@@ -67,51 +64,50 @@ class AE(Model):
         """The constructor's arguments, enough to build the same architecture again."""
         return {
             "model": "ae", "x_dim": self.x_dim, "hidden_dims": self.hidden_dims, "z_dim": self.z_dim,
-            "loss": self.loss, "output": self.output, "activation": self.activation,
+            "loss": self.recon_loss, "output": self.output, "activation": self.activation,
         }
 
-    # ---- forward pieces -------------------------------------------------------------------
-    def encode(self, x: Array) -> Array:
+    # ---- the forward, in two halves -------------------------------------------------------
+    def encode(self, x: Array, y: Any = None) -> Array:
         """The code z (batch, z_dim) for x (batch, x_dim).
 
         Unlike ``VAE.encode``, which returns the distribution ``(mu, logvar)``, this is a single point.
         """
         self.check_x(x)
-        return self.code_head.forward(self.encoder.forward(x))
+        self.check_labels(y)
+        h = self.encoder.forward(x)
+        z = self.code_head.forward(h)
+        return z
 
-    def embed(self, x: Array) -> Array:
+    def embed(self, x: Array, y: Any = None) -> Array:
         """The latent point drawn in scatter plots: the code z itself (batch, z_dim)."""
-        return self.encode(x)
+        return self.encode(x, y)
 
-    def decode(self, z: Array) -> Array:
-        """x_hat (batch, x_dim) for z (batch, z_dim)."""
-        check_latent(self, z)
-        return self.out.forward(self.decoder.forward(z))
+    def decode_logits(self, z: Array, y: Any = None) -> Array:
+        """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim)."""
+        self.check_latent(z)
+        self.check_labels(y)
+        return self.decoder.forward(z)
 
-    def reconstruct(self, x: Array) -> Array:
-        """x_hat = decode(encode(x)), (batch, x_dim)."""
-        return self.decode(self.encode(x))
-
-    def sample(self, n: int, rng: np.random.Generator | None = None) -> Array:
-        """n images decoded from z ~ N(0, I): (n, x_dim). The AE never learned that prior (see the module doc)."""
-        rng = self._noise_rng(rng)
-        z = backend.asarray_like(rng.standard_normal((n, self.z_dim)), self.code_head.params["b"])
-        return self.decode(z)
+    def loss_terms(self, x: Array, y: Any = None, *, eps: Array | None = None,
+                   rng: np.random.Generator | None = None) -> tuple[Array, Array]:
+        """(recon, kl = 0) per example, (batch,) each; eps and rng are ignored (no noise)."""
+        logits = self.decode_logits(self.encode(x, y))
+        recon = self.reconstruction_per_example(logits, x)
+        return recon, recon * 0
 
     # ---- the loss and its gradients -------------------------------------------------------
     def loss_and_grads(
-        self, x: Array, eps: Array | None = None, rng: np.random.Generator | None = None
+        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None
     ) -> Loss:
         """One batch's reconstruction loss; fills ``self.grads`` with ∂loss/∂every parameter.
 
         x: (batch, x_dim). ``eps`` and ``rng`` are accepted and ignored (the AE draws no noise), so
         training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
         """
-        self.check_x(x)
-        # forward
-        h = self.encoder.forward(x)
-        z = self.code_head.forward(h)
-        logits = self.decoder.forward(z)
+        # forward: the same two halves as encode and decode
+        z = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
+        logits = self.decode_logits(z, y)
         recon, dlogits = reconstruction_loss(self, logits, x)
 
         # backward: the VAE's chain rule with the sampling and the KL taken out

@@ -1,12 +1,37 @@
-"""What every tinyvae model shares: named parts, flat ``params``/``grads``, moving and loading.
+"""The model protocol, written once: what every tinyvae model (VAE, AE, CVAE, ConvVAE) offers.
 
-A model names its parts in ``parts()`` (``{"encoder": Sequential, "mu": Linear, ...}``); its
-``params`` and ``grads`` are flat dicts named ``"{part}.{name}"`` (``"encoder.0.W"``,
-``"mu.b"``), the same names torch's ``state_dict`` would use for the same layers.
+x is (batch, x_dim) in the model's namespace and dtype; y is integer labels (batch,) or None; z is
+(batch, z_dim). A conditional model (``n_classes > 0``, the CVAE) requires y wherever it takes one;
+an unconditional model (``n_classes == 0``) refuses any y that is not None. The two refusals are
+:class:`LabelsRequired` and :class:`LabelsRefused` (both ValueError). Callers never ask which
+kind of model they hold: they pass ``model.labels_for(y)`` (y or None, as the model wants).
+
+- ``loss_and_grads(x, y=None, *, eps=None, rng=None) -> Loss``: one batch's loss (batch means) and
+  ``grads`` filled with ∂loss/∂every parameter. eps (batch, z_dim) fixes the noise; otherwise it is
+  drawn from ``rng`` (default: the model's own generator).
+- ``loss_terms(x, y=None, *, eps=None, rng=None) -> (recon, kl)``: the same forward, per example
+  ((batch,) each), no backward, gradients untouched: what evaluation sums.
+- ``encode(x, y=None)``: the posterior ``(mu, logvar)`` (a plain AE: its code z, one point).
+- ``embed(x, y=None)``: the latent point drawn in plots (mu, or the AE's code).
+- ``decode_logits(z, y=None)``: the decoder's output before ``output_act``; ``decode`` applies it.
+- ``reconstruct(x, y=None)``: decode(embed(x)) with the same labels (no sampling).
+- ``sample(n, rng=None, *, label=None)``: n images decoded from z ~ N(0, I) (a CVAE cycles the labels
+  0..C-1, or draws them all with ``label``).
+- ``prior_labels(n)``: the labels ``sample`` decodes with (None for unconditional models).
+- ``config()``: the constructor's arguments (``registry.build_model`` inverts it).
+- ``params``/``grads``: flat dicts named ``"{part}.{name}"`` (``"encoder.0.W"``, ``"mu.b"``), the names
+  torch's ``state_dict`` would use; ``parts()`` names the layers they come from.
+- ``dtype``, ``xp``, ``device``: where and in what the parameters live; ``to(xp, device)`` moves them.
+- ``has_posterior``: True when ``encode`` gives a distribution q(z|x) (ELBO and IWAE are defined).
+- ``recon_loss``: "bce" or "mse", the reconstruction term (config key ``"loss"``).
+
+Validation happens here, at the door: constructors check their arguments by name (``check_config``),
+every forward checks x, y, z and eps against the parameters.
 """
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
@@ -16,9 +41,10 @@ from ..engine import backend
 from ..engine.backend import Array
 from ..engine.checks import check_array, check_finite, check_unit_interval
 from ..engine.layers import Layer
-from ..engine.losses import bce_with_logits, mse
+from ..engine.losses import bce_with_logits, bce_with_logits_per_example, mse, mse_per_example
 
 LossName = Literal["bce", "mse"]
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Loss(NamedTuple):
@@ -29,14 +55,38 @@ class Loss(NamedTuple):
     kl: float
 
 
+class LabelsRefused(ValueError):
+    """An unconditional model was given labels y."""
+
+
+class LabelsRequired(ValueError):
+    """A conditional model was called without its labels y."""
+
+
 class Model:
-    """Base class: subclasses set their layers in ``__init__`` and list them in ``parts``."""
+    """Base class: subclasses build their layers in ``__init__``, list them in ``parts`` and follow the
+    protocol above. ``Model`` itself holds what does not depend on the kind of model."""
 
     rng: np.random.Generator
+    n_classes: int = 0  # labels the model takes; 0: unconditional, refuses labels
+    has_posterior: bool = False  # encode gives (mu, logvar) of q(z|x)
+    recon_loss: str = "bce"
+    beta: float = 0.0
+    x_dim: int
+    z_dim: int
+    output_act: Layer
 
     def parts(self) -> dict[str, Layer]:
         raise NotImplementedError
 
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """How error messages name the model, e.g. ``VAE(784 → [400] → 20)``."""
+        return f"{type(self).__name__}({self.x_dim} → {getattr(self, 'hidden_dims', '…')} → {self.z_dim})"
+
+    # ---- parameters: where they live -------------------------------------------------------
     @property
     def params(self) -> dict[str, Array]:
         return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.params.items()}
@@ -46,16 +96,38 @@ class Model:
         return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.grads.items()}
 
     @property
+    def ref(self) -> Array:
+        """One parameter array: what inputs are compared with (namespace, device, dtype)."""
+        return next(iter(self.params.values()))
+
+    @property
     def dtype(self) -> Any:
-        return next(iter(self.params.values())).dtype
+        return self.ref.dtype
 
     @property
     def xp(self) -> ModuleType:
         """The array namespace the parameters live in."""
-        return backend.namespace(next(iter(self.params.values())))
+        return backend.namespace(self.ref)
+
+    @property
+    def device(self) -> Any:
+        """The device the parameters live on (``"cpu"`` for NumPy)."""
+        return backend.device(self.ref)
+
+    @property
+    def conditional(self) -> bool:
+        """True when the model takes labels (``n_classes > 0``)."""
+        return self.n_classes > 0
+
+    def asarray(self, a: Any) -> Array:
+        """Host data ``a`` as an array of the parameters' namespace, dtype and device."""
+        return backend.asarray_like(backend.to_numpy(a) if backend.is_array(a) else np.asarray(a), self.ref)
 
     def to(self, xp: ModuleType, device: Any = None) -> "Model":
         """Move every parameter and gradient to namespace ``xp`` (on ``device``); returns self."""
+        if not isinstance(xp, ModuleType) or not hasattr(xp, "asarray"):
+            raise TypeError(f"{type(self).__name__}.to expects an array namespace module (numpy, cupy, "
+                            f"array_api_strict, ...), got {xp!r}; e.g. import numpy as np; model.to(np)")
         for layer in self.parts().values():
             layer.to(xp, device)
         return self
@@ -74,58 +146,150 @@ class Model:
                 raise ValueError(f"parameter {k}: expected shape {tuple(p.shape)}, got {tuple(v.shape)}")
             p[...] = backend.asarray_like(backend.to_numpy(v), p)
 
-    def check_x(self, x: Array) -> None:
-        """Refuse a bad input batch (see :func:`check_input`); models with other inputs override this."""
-        check_input(self, x)
-
     def num_params(self) -> int:
         return sum(int(np.prod(p.shape)) for p in self.params.values())
+
+    # ---- labels: the one place that knows whether the model takes them ----------------------
+    def encoder_input(self, x: Array, y: Any = None) -> Array:
+        """What the encoder's first layer reads for x (batch, x_dim): x itself here; a conditional
+        model joins its labels to it."""
+        return x
+
+    def labels_for(self, y: Any) -> Any:
+        """The labels to pass this model for data labelled ``y``: y itself if it takes labels, else None."""
+        return y if self.conditional else None
+
+    def prior_labels(self, n: int) -> np.ndarray | None:
+        """The labels ``sample(n)`` decodes with: 0, 1, ..., C-1, 0, 1, ... (None: unconditional)."""
+        return np.arange(int(n)) % self.n_classes if self.conditional else None
+
+    def check_labels(self, y: Any, batch: int | None = None) -> Array | None:
+        """Refuse y unless it fits the model; returns one-hot labels (batch, n_classes), or None."""
+        if not self.conditional:
+            if y is not None:
+                raise LabelsRefused(f"{type(self).__name__} is unconditional and takes no labels y; pass y=None")
+            return None
+        return self.onehot(y, batch)
+
+    def onehot(self, y: Any, batch: int | None = None) -> Array:
+        """One-hot rows (batch, n_classes) for labels y (conditional models); :class:`LabelsRequired` if y is None."""
+        raise NotImplementedError
+
+    # ---- inputs: checked once, where they enter ----------------------------------------------
+    def check_x(self, x: Array) -> None:
+        """Refuse x unless it is (batch, x_dim), where and of the dtype the parameters are, finite,
+        and in [0, 1] for BCE."""
+        who = self.describe()
+        check_array(x, who=who, expect=("batch", self.x_dim), like=self.ref)
+        check_finite(x, who=who)
+        if self.recon_loss == "bce":
+            check_unit_interval(x, who=who)
+
+    def check_latent(self, z: Array) -> None:
+        """Refuse z unless it is (batch, z_dim), where and of the dtype the parameters are."""
+        check_array(z, who=f"{type(self).__name__}.decode", name="z", expect=("batch", self.z_dim), like=self.ref)
+
+    def check_eps(self, eps: Array | None, batch: int) -> None:
+        """Refuse fixed noise eps unless it is (batch, z_dim), like the parameters, and finite."""
+        if eps is None:
+            return
+        who = f"{type(self).__name__}.loss_and_grads"
+        check_array(eps, who=who, name="eps", expect=(batch, self.z_dim), like=self.ref)
+        check_finite(eps, who=who, name="eps")
 
     def _noise_rng(self, rng: np.random.Generator | None) -> np.random.Generator:
         return self.rng if rng is None else rng
 
+    # ---- the decoder's end: shared by every model ----------------------------------------------
+    def decode_logits(self, z: Array, y: Any = None) -> Array:
+        raise NotImplementedError
 
-# ---- shared by the VAE, the AE and the CVAE ---------------------------------------------------
-def reconstruction_loss(model: Any, logits: Array, x: Array) -> tuple[Array, Array]:
-    """(recon, dlogits) for a model with ``loss`` "bce" or "mse" and output layer ``model.out``.
+    def decode(self, z: Array, y: Any = None) -> Array:
+        """x_hat (batch, x_dim) = output_act(decoder(z)) for z (batch, z_dim)."""
+        return self.output_act.forward(self.decode_logits(z, y))
 
-    BCE is computed from the logits (σ and BCE together: ∂recon/∂logits = (x_hat - x) / B);
-    MSE goes through the output layer and back: dlogits = out.backward(∂recon/∂x_hat).
-    """
-    if model.loss == "bce":
-        return bce_with_logits(logits, x)
-    x_hat = model.out.forward(logits)
-    recon, dx_hat = mse(x_hat, x)
-    return recon, model.out.backward(dx_hat)
+    def embed(self, x: Array, y: Any = None) -> Array:
+        """The latent point of each x drawn in plots: mu (a VAE), the code z (an AE); (batch, z_dim)."""
+        raise NotImplementedError
+
+    def encode(self, x: Array, y: Any = None) -> Any:
+        raise NotImplementedError
+
+    def reconstruct(self, x: Array, y: Any = None) -> Array:
+        """x_hat through the latent means (no sampling): decode(embed(x, y), y)."""
+        return self.decode(self.embed(x, y), y)
+
+    def sample(self, n: int, rng: np.random.Generator | None = None, *, label: int | None = None) -> Array:
+        """n images decoded from z ~ N(0, I): (n, x_dim). Labels: ``prior_labels(n)``, or all ``label``
+        (conditional models only; an unconditional one refuses a label with :class:`LabelsRefused`)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"{type(self).__name__}.sample: n must be a non-negative integer, got {n!r}")
+        y = self.prior_labels(n) if label is None else np.full(int(n), label)
+        self.check_labels(y, int(n))  # before drawing: a refused label consumes no noise
+        z = backend.asarray_like(self._noise_rng(rng).standard_normal((int(n), self.z_dim)), self.ref)
+        return self.decode(z, y)
+
+    def reconstruction_loss(self, logits: Array, x: Array) -> tuple[Array, Array]:
+        """(recon, dlogits): BCE from the logits (σ and BCE together: ∂recon/∂logits = (x_hat - x) / B);
+        MSE through the output layer and back: dlogits = output_act.backward(∂recon/∂x_hat)."""
+        if self.recon_loss == "bce":
+            return bce_with_logits(logits, x)
+        x_hat = self.output_act.forward(logits)
+        recon, dx_hat = mse(x_hat, x)
+        return recon, self.output_act.backward(dx_hat)
+
+    def reconstruction_per_example(self, logits: Array, x: Array) -> Array:
+        """The reconstruction term of each row, (batch,): ``reconstruction_loss`` before the batch mean."""
+        if self.recon_loss == "bce":
+            return bce_with_logits_per_example(logits, x)
+        return mse_per_example(self.output_act.forward(logits), x)
 
 
-def check_input(model: Any, x: Array) -> None:
-    """Refuse x unless it is (batch, model.x_dim), where and of the dtype the parameters are,
-    finite, and in [0, 1] for BCE."""
-    who = f"{type(model).__name__}({model.x_dim} → {model.hidden_dims} → {model.z_dim})"
-    check_array(x, who=who, expect=("batch", model.x_dim), like=next(iter(model.params.values())))
-    check_finite(x, who=who)
-    if model.loss == "bce":
-        check_unit_interval(x, who=who)
+def reconstruction_loss(model: Model, logits: Array, x: Array) -> tuple[Array, Array]:
+    """(recon, dlogits) of ``model`` for its logits and x: :meth:`Model.reconstruction_loss`."""
+    return model.reconstruction_loss(logits, x)
 
 
-def check_latent(model: Any, z: Array) -> None:
-    """Refuse z unless it is (batch, model.z_dim), where and of the dtype the parameters are."""
-    check_array(z, who=f"{type(model).__name__}.decode", name="z", expect=("batch", model.z_dim),
-                like=next(iter(model.params.values())))
+# ---- validation of constructor arguments, by their names --------------------------------------
+def check_int(name: str, value: Any, lo: int = 1) -> int:
+    """``value`` as an int if it is an integer >= lo (not a bool, not a float such as 1.9)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    return int(value)
 
 
-def check_config(x_dim: int, hidden_dims: Any, z_dim: int, loss: str, beta: float, output: str) -> None:
-    """Refuse a model configuration that cannot work, saying which value is wrong."""
+def check_dtype(dtype: Any) -> Any:
+    """The dtype if it is float32 or float64 (integer weights would all round to zero)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from e
+    if dt not in DTYPES:
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dt}")
+    return dt
+
+
+def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any, output: Any,
+                 dtype: Any = np.float64) -> tuple[int, list[int], int, float]:
+    """Refuse a model configuration that cannot work, naming the argument; returns the checked
+    (x_dim, hidden_dims, z_dim, beta)."""
     if loss not in ("bce", "mse"):
         raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
     if output not in ("sigmoid", "identity"):
         raise ValueError(f"output must be 'sigmoid' or 'identity', got {output!r}")
     if loss == "bce" and output != "sigmoid":
         raise ValueError("loss='bce' needs output='sigmoid' (BCE compares probabilities)")
-    if not (isinstance(hidden_dims, (list, tuple)) and len(hidden_dims) >= 1 and all(int(h) >= 1 for h in hidden_dims)):
+    if not (isinstance(hidden_dims, (list, tuple)) and len(hidden_dims) >= 1):
         raise ValueError(f"hidden_dims must be a non-empty list of positive widths, got {hidden_dims!r}")
-    if int(x_dim) < 1 or int(z_dim) < 1:
-        raise ValueError(f"x_dim and z_dim must be positive, got x_dim={x_dim}, z_dim={z_dim}")
-    if not float(beta) >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
+    hidden = [check_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+    check_dtype(dtype)
+    return check_int("x_dim", x_dim), hidden, check_int("z_dim", z_dim), check_beta(beta)
+
+
+def check_beta(beta: Any) -> float:
+    """β as a float if it is a finite number >= 0."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
+        raise ValueError(f"beta must be a number >= 0, got {beta!r}")
+    if not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta must be >= 0 and finite, got {beta}")
+    return float(beta)

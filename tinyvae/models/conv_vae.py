@@ -25,7 +25,8 @@ arguments: padding 1 keeps a 3×3, stride-1 layer's size, halves it at stride 2 
 (Keras pads a stride-2 layer on the bottom/right only; torch pads both sides. Same shapes, same
 model family, kernels shifted by one pixel.)
 
-Backward is the VAE's chain rule, unchanged (``VAE.loss_and_grads``): the loss gives ∂/∂logits;
+Forward and backward are the VAE's, unchanged (``VAE.loss_and_grads``): ``ConvVAE`` only hands
+``VAE._assemble`` a different encoder and decoder. Backward: the loss gives ∂/∂logits;
 ``decoder.backward`` runs it back through Flatten, the three transposed convolutions (each
 backward is a convolution, ``conv.py``), Reshape and the Linear to ∂/∂z; the reparameterization
 and the KL give ∂/∂mu and ∂/∂logvar; both heads send theirs to h; ``encoder.backward`` runs it
@@ -40,11 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.backend import Array
-from ..engine.checks import check_array, check_finite, check_unit_interval
 from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
-from ..engine.layers import Layer, Linear, ReLU, Sequential, Sigmoid
-from ..engine.reparam import Reparameterize
+from ..engine.layers import Linear, ReLU, Sequential
+from .base import check_beta, check_dtype, check_int
 from .vae import VAE, LossName
 
 
@@ -63,9 +62,8 @@ class ConvVAE(VAE):
     Inputs are flat (batch, x_dim) in [0, 1], like every tinyvae model; the image shape is
     restored inside. Parameters are named like the MLP's (``encoder.1.W`` is the first
     convolution's kernel (32, 1, 3, 3), ``decoder.3.W`` the first transposed convolution's).
+    The output is always a sigmoid.
     """
-
-    conditional = False
 
     def __init__(
         self,
@@ -80,64 +78,56 @@ class ConvVAE(VAE):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        side = math.isqrt(int(x_dim))
-        if side * side != int(x_dim) or side % 4 or side < 4:
+        x_dim, side = check_int("x_dim", x_dim), math.isqrt(int(x_dim))
+        if side * side != x_dim or side % 4 or side < 4:
             raise ValueError(f"ConvVAE needs square images whose side is divisible by 4 (784 = 28²), got x_dim={x_dim}")
-        if not (isinstance(channels, (list, tuple)) and len(channels) == 2 and all(int(c) >= 1 for c in channels)):
+        if not (isinstance(channels, (list, tuple)) and len(channels) == 2):
             raise ValueError(f"channels must be two positive channel counts, e.g. [32, 64], got {channels!r}")
-        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
+        self.channels = [check_int(f"channels[{i}]", c) for i, c in enumerate(channels)]
+        self.kernel_size = k = check_int("kernel_size", kernel_size)
+        if k % 2 == 0:
             raise ValueError(f"kernel_size must be odd (so that padding keeps the size), got {kernel_size}")
         if loss not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-        if int(hidden_dim) < 1 or int(z_dim) < 1:
-            raise ValueError(f"hidden_dim and z_dim must be positive, got {hidden_dim}, {z_dim}")
-        if not float(beta) >= 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        self.x_dim, self.side, self.z_dim = int(x_dim), side, int(z_dim)
-        self.channels, self.hidden_dim, self.kernel_size = [int(c) for c in channels], int(hidden_dim), int(kernel_size)
-        self.loss, self.beta = loss, float(beta)
-        self.output, self.activation = "sigmoid", "relu"  # what VAE's methods read
-        self.rng = np.random.default_rng(rng)
+        self.hidden_dim, z_dim = check_int("hidden_dim", hidden_dim), check_int("z_dim", z_dim)
+        self.side, self.output = side, "sigmoid"
+        rng, dtype = np.random.default_rng(rng), check_dtype(dtype)
+        encoder, decoder = self._encoder(rng, dtype), lambda: self._decoder(z_dim, rng, dtype)
+        self._assemble(x_dim, z_dim, loss, check_beta(beta), encoder, self.hidden_dim, decoder,
+                       output="sigmoid", rng=rng, dtype=dtype)
 
-        C1, C2 = self.channels
-        k, p, s4 = self.kernel_size, self.kernel_size // 2, side // 4
-        flat = C2 * s4 * s4  # 3136 = 64·7·7
-        r, dt = self.rng, dtype
-        self.encoder = Sequential(
+    def _encoder(self, r: np.random.Generator, dt: Any) -> Sequential:
+        """x (B, side²) -> h (B, hidden_dim): two stride-2 convolutions, a dense layer."""
+        (C1, C2), k, side = self.channels, self.kernel_size, self.side
+        p, s4 = k // 2, side // 4
+        return Sequential(
             Reshape((1, side, side)),
             Conv2d(1, C1, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C1, side/2, side/2)
             Conv2d(C1, C2, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C2, side/4, side/4)
             Flatten(),
-            Linear(flat, self.hidden_dim, rng=r, dtype=dt), ReLU(),  # (B, hidden)
+            Linear(C2 * s4 * s4, self.hidden_dim, rng=r, dtype=dt), ReLU(),  # (B, hidden)
         )
-        self.mu_head = Linear(self.hidden_dim, self.z_dim, rng=r, dtype=dt)
-        self.logvar_head = Linear(self.hidden_dim, self.z_dim, rng=r, dtype=dt)
-        self.reparam = Reparameterize()
-        self.decoder = Sequential(
-            Linear(self.z_dim, flat, rng=r, dtype=dt), ReLU(),
+
+    def _decoder(self, z_dim: int, r: np.random.Generator, dt: Any) -> Sequential:
+        """z (B, z_dim) -> logits (B, side²): a dense layer, three transposed convolutions."""
+        (C1, C2), k, side = self.channels, self.kernel_size, self.side
+        p, s4 = k // 2, side // 4
+        return Sequential(
+            Linear(z_dim, C2 * s4 * s4, rng=r, dtype=dt), ReLU(),
             Reshape((C2, s4, s4)),
             ConvTranspose2d(C2, C2, k, stride=2, padding=p, output_padding=1, rng=r, dtype=dt), ReLU(),
             ConvTranspose2d(C2, C1, k, stride=2, padding=p, output_padding=1, rng=r, dtype=dt), ReLU(),
             ConvTranspose2d(C1, 1, k, stride=1, padding=p, rng=r, dtype=dt),  # (B, 1, side, side)
             Flatten(),  # (B, x_dim) logits
         )
-        self.out: Layer = Sigmoid()
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, enough to build the same architecture again."""
         return {
             "model": "vae", "arch": "conv", "x_dim": self.x_dim, "channels": self.channels,
-            "hidden_dim": self.hidden_dim, "z_dim": self.z_dim, "loss": self.loss, "beta": self.beta,
+            "hidden_dim": self.hidden_dim, "z_dim": self.z_dim, "loss": self.recon_loss, "beta": self.beta,
             "kernel_size": self.kernel_size,
         }
 
-    def embed(self, x: Array) -> Array:
-        """The latent point for a scatter plot: mu (batch, z_dim)."""
-        return self.encode(x)[0]
-
-    def check_x(self, x: Array) -> None:
-        who = f"ConvVAE({self.side}×{self.side} → {self.channels} → {self.hidden_dim} → {self.z_dim})"
-        check_array(x, who=who, expect=("batch", self.x_dim), like=self.mu_head.params["b"])
-        check_finite(x, who=who)
-        if self.loss == "bce":
-            check_unit_interval(x, who=who)
+    def describe(self) -> str:
+        return f"ConvVAE({self.side}×{self.side} → {self.channels} → {self.hidden_dim} → {self.z_dim})"

@@ -24,21 +24,20 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array, namespace
-from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
+from ..engine.layers import mlp
 from ..engine.losses import kl_divergence
-from .base import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
-from ..engine.reparam import Reparameterize
+from .base import LabelsRequired, Loss, LossName, check_config, check_int, reconstruction_loss
+from .vae import VAE
 
 
-class CVAE(Model):
+class CVAE(VAE):
     """CVAE(x_dim, hidden_dims, z_dim, n_classes=10, loss="bce" | "mse", beta=1.0, rng=..., dtype=...).
 
     The arguments are :class:`tinyvae.VAE`'s plus ``n_classes``, the number of labels (10 digits).
     The encoder's first Linear takes x_dim + n_classes inputs, the decoder's first z_dim + n_classes.
-    Labels ``y`` are integer arrays (batch,) with values 0 .. n_classes - 1.
+    Labels ``y`` are integer arrays (batch,) with values 0 .. n_classes - 1, required wherever the
+    protocol takes y (``encode``, ``decode``, ``loss_and_grads``, ...).
     """
-
-    conditional = True
 
     def __init__(
         self,
@@ -54,29 +53,19 @@ class CVAE(Model):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
-        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
-        self.n_classes = int(n_classes)
-        self.loss, self.beta, self.output, self.activation = loss, float(beta), output, activation
-        self.rng = np.random.default_rng(rng)
-        H, C = self.hidden_dims, self.n_classes
-        self.encoder = mlp([x_dim + C, *H], activation_name=activation, rng=self.rng, dtype=dtype, last_activation=True)
-        self.mu_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
-        self.logvar_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
-        self.reparam = Reparameterize()
-        self.decoder = mlp([z_dim + C, *H[::-1], x_dim], activation_name=activation, rng=self.rng, dtype=dtype)
-        self.out: Layer = Sigmoid() if output == "sigmoid" else Identity()
-
-    def parts(self) -> dict[str, Layer]:
-        return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
+        x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
+        self.n_classes = C = check_int("n_classes", n_classes, lo=2)
+        self.hidden_dims, self.output, self.activation = H, output, activation
+        rng = np.random.default_rng(rng)
+        encoder = mlp([x_dim + C, *H], activation_name=activation, rng=rng, dtype=dtype, last_activation=True)
+        decoder = lambda: mlp([z_dim + C, *H[::-1], x_dim], activation_name=activation, rng=rng, dtype=dtype)  # noqa: E731
+        self._assemble(x_dim, z_dim, loss, beta, encoder, H[-1], decoder, output=output, rng=rng, dtype=dtype)
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, enough to build the same architecture again."""
         return {
             "model": "cvae", "x_dim": self.x_dim, "hidden_dims": self.hidden_dims, "z_dim": self.z_dim,
-            "n_classes": self.n_classes, "loss": self.loss, "beta": self.beta, "output": self.output,
+            "n_classes": self.n_classes, "loss": self.recon_loss, "beta": self.beta, "output": self.output,
             "activation": self.activation,
         }
 
@@ -87,8 +76,10 @@ class CVAE(Model):
         y must hold integers 0 .. n_classes - 1 (a NumPy or device array, or a list); ``batch``, when
         given, is the length y must have (the number of rows of x).
         """
-        y_host = np.asarray(backend.to_numpy(y) if backend.is_array(y) else y)
         who = f"{type(self).__name__} (n_classes={self.n_classes})"
+        if y is None:
+            raise LabelsRequired(f"{who} needs the labels y (batch,) of its inputs")
+        y_host = np.asarray(backend.to_numpy(y) if backend.is_array(y) else y)
         if y_host.dtype.kind not in "iu":
             raise TypeError(f"{who} expects integer labels y, got dtype {y_host.dtype}: use y.astype(int)")
         if y_host.ndim != 1:
@@ -99,71 +90,52 @@ class CVAE(Model):
             raise ValueError(
                 f"{who} expects labels y in 0..{self.n_classes - 1}, got values in [{y_host.min()}, {y_host.max()}]"
             )
-        ref = self.mu_head.params["b"]
+        ref = self.ref
         xp, dev = namespace(ref), backend.device(ref)
         y_dev = xp.asarray(y_host.astype(np.int64), device=dev) if xp is not np else y_host
         classes = xp.arange(self.n_classes, device=dev) if xp is not np else np.arange(self.n_classes)
         return xp.astype(y_dev[:, None] == classes[None, :], ref.dtype)  # (batch, n_classes)
 
-    # ---- forward pieces -------------------------------------------------------------------
-    def encode(self, x: Array, y: Any) -> tuple[Array, Array]:
+    # ---- the forward, in two halves: the label joins x and z -----------------------------
+    def encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
         """(mu, logvar), each (batch, z_dim), for x (batch, x_dim) with labels y (batch,)."""
         self.check_x(x)
-        c = self.onehot(y, x.shape[0])
-        h = self.encoder.forward(namespace(x).concat((x, c), axis=1))
+        xp = namespace(x)
+        c = self.onehot(y, x.shape[0])  # (B, C)
+        h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
-    def embed(self, x: Array, y: Any) -> Array:
-        """The latent point drawn in scatter plots: mu (batch, z_dim)."""
-        return self.encode(x, y)[0]
+    def encoder_input(self, x: Array, y: Any = None) -> Array:
+        """[x, onehot(y)]: (batch, x_dim + n_classes), what the encoder reads."""
+        return namespace(x).concat((x, self.onehot(y, x.shape[0])), axis=1)
 
-    def decode(self, z: Array, y: Any) -> Array:
-        """x_hat (batch, x_dim) for z (batch, z_dim) with labels y (batch,)."""
-        check_latent(self, z)
-        c = self.onehot(y, z.shape[0])
-        return self.out.forward(self.decoder.forward(namespace(z).concat((z, c), axis=1)))
-
-    def reconstruct(self, x: Array, y: Any) -> Array:
-        """x_hat through the means (no sampling): decode(mu(x, y), y)."""
-        mu, _ = self.encode(x, y)
-        return self.decode(mu, y)
+    def decode_logits(self, z: Array, y: Any = None) -> Array:
+        """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim) with labels y."""
+        self.check_latent(z)
+        xp = namespace(z)
+        c = self.onehot(y, z.shape[0])  # (B, C)
+        logits = self.decoder.forward(xp.concat((z, c), axis=1))  # decoder sees [z, c]: (B, Z + C)
+        return logits
 
     def generate(self, digit: int, n: int, rng: np.random.Generator | None = None) -> Array:
         """n images of class ``digit``: decode(z, digit) for z ~ N(0, I), (n, x_dim)."""
         if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or not 0 <= digit < self.n_classes:
             raise ValueError(f"{type(self).__name__}.generate: digit must be an integer in 0..{self.n_classes - 1}, got {digit!r}")
-        return self._decode_prior(np.full(int(n), int(digit)), rng)
-
-    def sample(self, n: int, rng: np.random.Generator | None = None) -> Array:
-        """n images decoded from z ~ N(0, I) with the labels cycling 0, 1, ..., C-1, 0, 1, ... : (n, x_dim).
-
-        The labels are not drawn at random, so any n >= C shows every class (row i has label i % C).
-        """
-        return self._decode_prior(np.arange(int(n)) % self.n_classes, rng)
-
-    def _decode_prior(self, y: np.ndarray, rng: np.random.Generator | None) -> Array:
-        rng = self._noise_rng(rng)
-        z = backend.asarray_like(rng.standard_normal((y.shape[0], self.z_dim)), self.mu_head.params["b"])
-        return self.decode(z, y)
+        return self.sample(n, rng, label=int(digit))
 
     # ---- the loss and its gradients -------------------------------------------------------
     def loss_and_grads(
-        self, x: Array, y: Any, eps: Array | None = None, rng: np.random.Generator | None = None
+        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None
     ) -> Loss:
         """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
 
-        x: (batch, x_dim); y: integer labels (batch,); eps: (batch, z_dim) fixed noise, or None to
-        draw it from ``rng`` (default: the model's own generator). Returns Loss(total, recon, kl).
+        x: (batch, x_dim); y: integer labels (batch,), required; eps: (batch, z_dim) fixed noise, or None
+        to draw it from ``rng`` (default: the model's own generator). Returns Loss(total, recon, kl).
         """
-        self.check_x(x)
-        xp = namespace(x)
-        c = self.onehot(y, x.shape[0])  # (B, C)
-        # forward
-        h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
-        mu = self.mu_head.forward(h)
-        logvar = self.logvar_head.forward(h)
-        z = self.reparam.forward(mu, logvar, eps=eps, rng=self._noise_rng(rng))
-        logits = self.decoder.forward(xp.concat((z, c), axis=1))  # decoder sees [z, c]: (B, Z + C)
+        # forward: the VAE's, with c = onehot(y) joined to the encoder's and the decoder's input
+        mu, logvar = self.encode(x, y)  # h = encoder([x, c])
+        z = self._sample_z(mu, logvar, eps, rng)
+        logits = self.decode_logits(z, y)  # decoder([z, c])
         recon, dlogits = reconstruction_loss(self, logits, x)
         kl, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar)
         total = recon + self.beta * kl
@@ -171,9 +143,9 @@ class CVAE(Model):
         # backward: the VAE's chain rule, with one more step at the decoder's input
         dzc = self.decoder.backward(dlogits)  # ∂recon/∂[z, c]: (B, Z + C)
         dz = dzc[:, : self.z_dim]  # the columns that came from z; c is data, its gradient is dropped
-        dmu_rec, dlogvar_rec = self.reparam.backward(dz)  # through z = mu + std * eps
-        dmu = dmu_rec + self.beta * dmu_kl
-        dlogvar = dlogvar_rec + self.beta * dlogvar_kl
+        dmu_recon, dlogvar_recon = self.reparam.backward(dz)  # through z = mu + std * eps
+        dmu = dmu_recon + self.beta * dmu_kl
+        dlogvar = dlogvar_recon + self.beta * dlogvar_kl
         dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
         self.encoder.backward(dh, need_dx=False)  # no gradient for [x, c]: both are data
         return Loss(float(total), float(recon), float(kl))

@@ -28,7 +28,7 @@ def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None
         from .conv_vae import ConvVAE
 
         if kind != "vae":
-            raise ValueError(f"--arch conv is available for the VAE only, not for {kind!r}")
+            raise ValueError(f"arch='conv' is available for model='vae' only, not for model={kind!r}")
         return ConvVAE(**cfg, rng=rng, dtype=dtype)
     if kind == "vae":
         from .vae import VAE

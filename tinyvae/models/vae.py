@@ -1,4 +1,4 @@
-"""The variational autoencoder: an MLP encoder with two heads, the reparameterization, an MLP decoder.
+"""The variational autoencoder: an encoder with two heads, the reparameterization, a decoder.
 
 Forward, for a batch x (B, D)::
 
@@ -12,6 +12,8 @@ Forward, for a batch x (B, D)::
     loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
 
 Backward is the chain rule written out in the same order, reversed (see ``loss_and_grads``).
+The encoder and decoder are whatever ``Sequential`` they are given: MLPs here, convolutions in
+``conv_vae.py`` (``_assemble`` puts the heads and the reparameterization between them).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.backend import Array
-from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
-from ..engine.losses import kl_divergence
-from .base import Loss, LossName, Model, check_config, check_latent, reconstruction_loss
+from ..engine.layers import Identity, Layer, Linear, Sequential, Sigmoid, mlp
+from ..engine.losses import kl_divergence, kl_divergence_per_example
 from ..engine.reparam import Reparameterize
+from .base import Loss, LossName, Model, check_config, check_dtype, reconstruction_loss
 
 
 class VAE(Model):
@@ -33,13 +35,16 @@ class VAE(Model):
     x_dim:       input features (784 for MNIST).
     hidden_dims: widths of the encoder's hidden layers, e.g. [400]; the decoder mirrors them.
     z_dim:       latent dimensions.
-    loss:        "bce" (sigmoid output, binary cross-entropy) or "mse" (squared error).
+    loss:        "bce" (sigmoid output, binary cross-entropy) or "mse" (squared error); kept as
+                 ``recon_loss``.
     beta:        weight of the KL term (β-VAE); 0 trains on reconstruction alone.
     output:      "sigmoid" (default) or "identity" (only with "mse", for real-valued data).
     activation:  hidden activation, "relu" by default (see ``layers.ACTIVATIONS``).
     rng:         numpy Generator (or seed) for the initial weights and, later, the noise eps.
     dtype:       np.float64 for teaching and tests, np.float32 for fast training.
     """
+
+    has_posterior = True
 
     def __init__(
         self,
@@ -54,19 +59,28 @@ class VAE(Model):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        check_config(x_dim, hidden_dims, z_dim, loss, beta, output)
-        self.x_dim, self.hidden_dims, self.z_dim = int(x_dim), [int(h) for h in hidden_dims], int(z_dim)
-        self.loss, self.beta, self.output, self.activation = loss, float(beta), output, activation
-        self.rng = np.random.default_rng(rng)
-        H = self.hidden_dims
-        self.encoder = mlp([x_dim, *H], activation_name=activation, rng=self.rng, dtype=dtype, last_activation=True)
-        self.mu_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
-        self.logvar_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
-        self.reparam = Reparameterize()
-        self.decoder = mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=self.rng, dtype=dtype)
-        self.out: Layer = Sigmoid() if output == "sigmoid" else Identity()
+        x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
+        self.hidden_dims, self.output, self.activation = H, output, activation
+        rng = np.random.default_rng(rng)
+        encoder = mlp([x_dim, *H], activation_name=activation, rng=rng, dtype=dtype, last_activation=True)
+        decoder = lambda: mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=rng, dtype=dtype)  # noqa: E731
+        self._assemble(x_dim, z_dim, loss, beta, encoder, H[-1], decoder, output=output, rng=rng, dtype=dtype)
 
-    conditional = False  # a CVAE takes labels too
+    def _assemble(self, x_dim: int, z_dim: int, loss: str, beta: float, encoder: Sequential, width: int,
+                  decoder: Any, *, output: str, rng: np.random.Generator, dtype: Any) -> None:
+        """encoder (→ width), the two heads (width → z_dim), the reparameterization, ``decoder()``.
+
+        ``decoder`` is called after the heads are built, so the weights are drawn from ``rng`` in the
+        order encoder, mu, logvar, decoder.
+        """
+        dtype = check_dtype(dtype)
+        self.x_dim, self.z_dim, self.recon_loss, self.beta, self.rng = x_dim, z_dim, loss, beta, rng
+        self.encoder = encoder
+        self.mu_head = Linear(width, z_dim, rng=rng, dtype=dtype)
+        self.logvar_head = Linear(width, z_dim, rng=rng, dtype=dtype)
+        self.reparam = Reparameterize()
+        self.decoder: Sequential = decoder()
+        self.output_act: Layer = Sigmoid() if output == "sigmoid" else Identity()
 
     def parts(self) -> dict[str, Layer]:
         return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
@@ -75,64 +89,61 @@ class VAE(Model):
         """The constructor's arguments, enough to build the same architecture again."""
         return {
             "model": "vae", "x_dim": self.x_dim, "hidden_dims": self.hidden_dims, "z_dim": self.z_dim,
-            "loss": self.loss, "beta": self.beta, "output": self.output, "activation": self.activation,
+            "loss": self.recon_loss, "beta": self.beta, "output": self.output, "activation": self.activation,
         }
 
-    # ---- forward pieces -------------------------------------------------------------------
-    def encode(self, x: Array) -> tuple[Array, Array]:
+    # ---- the forward, in two halves: every caller (loss, evaluation, plots) goes through these ----
+    def encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
         """(mu, logvar), each (batch, z_dim), for x (batch, x_dim)."""
         self.check_x(x)
+        self.check_labels(y)
         h = self.encoder.forward(x)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
-    def embed(self, x: Array) -> Array:
+    def embed(self, x: Array, y: Any = None) -> Array:
         """The latent point of each x for plots: mu (batch, z_dim)."""
-        return self.encode(x)[0]
+        return self.encode(x, y)[0]
 
-    def decode(self, z: Array) -> Array:
-        """x_hat (batch, x_dim) for z (batch, z_dim)."""
-        check_latent(self, z)
-        return self.out.forward(self.decoder.forward(z))
+    def decode_logits(self, z: Array, y: Any = None) -> Array:
+        """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim)."""
+        self.check_latent(z)
+        self.check_labels(y)
+        return self.decoder.forward(z)
 
-    def reconstruct(self, x: Array) -> Array:
-        """x_hat through the means (no sampling): decode(mu(x))."""
-        mu, _ = self.encode(x)
-        return self.decode(mu)
+    def _sample_z(self, mu: Array, logvar: Array, eps: Array | None, rng: np.random.Generator | None) -> Array:
+        self.check_eps(eps, mu.shape[0])
+        return self.reparam.forward(mu, logvar, eps=eps, rng=self._noise_rng(rng))
 
-    def sample(self, n: int, rng: np.random.Generator | None = None) -> Array:
-        """n images decoded from z ~ N(0, I): (n, x_dim)."""
-        from ..engine import backend
-
-        rng = self._noise_rng(rng)
-        ref = self.mu_head.params["b"]
-        z = backend.asarray_like(rng.standard_normal((n, self.z_dim)), ref)
-        return self.decode(z)
+    def loss_terms(self, x: Array, y: Any = None, *, eps: Array | None = None,
+                   rng: np.random.Generator | None = None) -> tuple[Array, Array]:
+        """(recon, kl) per example, (batch,) each, one z per example; no backward, grads untouched."""
+        mu, logvar = self.encode(x, y)
+        z = self._sample_z(mu, logvar, eps, rng)
+        logits = self.decode_logits(z, y)
+        return self.reconstruction_per_example(logits, x), kl_divergence_per_example(mu, logvar)
 
     # ---- the loss and its gradients -------------------------------------------------------
     def loss_and_grads(
-        self, x: Array, eps: Array | None = None, rng: np.random.Generator | None = None
+        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None
     ) -> Loss:
         """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
 
         x: (batch, x_dim). eps: (batch, z_dim) fixed noise, or None to draw it from ``rng``
         (default: the model's own generator). Returns Loss(total, recon, kl) as floats.
         """
-        self.check_x(x)
         # forward
-        h = self.encoder.forward(x)
-        mu = self.mu_head.forward(h)
-        logvar = self.logvar_head.forward(h)
-        z = self.reparam.forward(mu, logvar, eps=eps, rng=self._noise_rng(rng))
-        logits = self.decoder.forward(z)
+        mu, logvar = self.encode(x, y)  # h = encoder(x) feeds both heads
+        z = self._sample_z(mu, logvar, eps, rng)  # z = mu + std * eps
+        logits = self.decode_logits(z, y)
         recon, dlogits = reconstruction_loss(self, logits, x)  # BCE: dlogits = (x_hat - x) / B
         kl, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar)
         total = recon + self.beta * kl
 
         # backward: the chain rule, from the loss back to the input
         dz = self.decoder.backward(dlogits)  # ∂recon/∂z
-        dmu_rec, dlogvar_rec = self.reparam.backward(dz)  # through z = mu + std * eps
-        dmu = dmu_rec + self.beta * dmu_kl  # both terms depend on mu ...
-        dlogvar = dlogvar_rec + self.beta * dlogvar_kl  # ... and on logvar
+        dmu_recon, dlogvar_recon = self.reparam.backward(dz)  # through z = mu + std * eps
+        dmu = dmu_recon + self.beta * dmu_kl  # both terms depend on mu ...
+        dlogvar = dlogvar_recon + self.beta * dlogvar_kl  # ... and on logvar
         dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
         self.encoder.backward(dh, need_dx=False)
         return Loss(float(total), float(recon), float(kl))

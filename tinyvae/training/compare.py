@@ -20,6 +20,7 @@ components and the manifold varies the first two coordinates with the others at 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 
 from .data import Dataset
 from ..models.base import Model
-from ..figures.plots import image_grid
+from ..figures.draw import figure, image_grid, pca_2d, save, show_images, to_host
 
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
 BETAS = (0.0, 1.0, 4.0, 10.0)
@@ -50,6 +51,24 @@ class Settings:
     lr: float = 1e-3
     betas: tuple[float, ...] = BETAS
     dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        """Refuse settings no model could be trained with before any training starts, by field name,
+        with the models' own checks (a β of inf is refused here, not after the first models trained)."""
+        from ..models.base import check_beta, check_dtype, check_int
+
+        for name in ("epochs", "latent", "batch_size"):
+            check_int(name, getattr(self, name))
+        check_int("seed", self.seed, lo=0)
+        for i, h in enumerate(self.hidden):
+            check_int(f"hidden[{i}]", h)
+        if not self.hidden:
+            raise ValueError("hidden must hold at least one width")
+        for b in self.betas:
+            check_beta(b)
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        check_dtype(self.dtype)
 
     def describe(self) -> str:
         sizes = "-".join(map(str, [784, *self.hidden, self.latent, *self.hidden[::-1], 784]))
@@ -96,8 +115,7 @@ class Comparison:
         return model
 
     def save(self, fig: Any, name: str) -> Path:
-        path = self.out / name
-        fig.savefig(path, dpi=110)
+        path = save(fig, self.out / name, dpi=110)
         self.results.setdefault("figures", []).append(name)
         return path
 
@@ -133,13 +151,13 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
     rng = np.random.default_rng(c.settings.seed)
     paths = []
 
-    fig, axes = _figure(1, 2, (11, 5))
+    fig, axes = _panels(1, 2, (11, 5))
     for ax, (name, model, what) in zip(axes, pair):
         _scatter(ax, model, c.data, f"{name}: {what}")
     fig.suptitle("Test digits in the latent space (dashed circle: where 86% of $z \\sim N(0, I)$ fall)")
     paths.append(c.save(fig, "ae_vs_vae_latent.png"))
 
-    fig, axes = _figure(1, 2, (11, 5.8))
+    fig, axes = _panels(1, 2, (11, 5.8))
     z = rng.standard_normal((64, c.settings.latent))  # the same 64 draws through both decoders
     for ax, (name, model, _) in zip(axes, pair):
         _images(ax, _decode(model, z), 8, 8)
@@ -150,9 +168,9 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
     ia, ib = _pick_pair(c.data, (ae, vae))
     a, b = c.data.x_test[ia : ia + 1], c.data.x_test[ib : ib + 1]
     ts = np.linspace(0.0, 1.0, 10)
-    fig, axes = _figure(2, 1, (11, 3.2))
+    fig, axes = _panels(2, 1, (11, 3.2))
     for ax, (name, model, what) in zip(axes, pair):
-        za, zb = (_host(model.embed(_like(model, v))) for v in (a, b))
+        za, zb = (to_host(model.embed(model.asarray(v))) for v in (a, b))
         line = (1 - ts)[:, None] * za + ts[:, None] * zb  # (10, Z): (1 - t) z_a + t z_b
         row = np.concatenate([a, _decode(model, line), b])
         _images(ax, row, 1, len(row))
@@ -176,7 +194,7 @@ def beta_sweep(c: Comparison) -> list[Path]:
     labels = [f"β={b:g}" for b in betas]
     paths = []
 
-    fig, axes = _figure(1, 2, (10, 4))
+    fig, axes = _panels(1, 2, (10, 4))
     for ax, values, what, color in ((axes[0], recon, "reconstruction (BCE, nats per image)", "tab:blue"),
                                     (axes[1], kl, "KL(q(z|x) ‖ N(0, I)) (nats per image)", "tab:orange")):
         bars = ax.bar(labels, values, color=color)
@@ -188,7 +206,7 @@ def beta_sweep(c: Comparison) -> list[Path]:
                  f"test digits\n(β=0 trains on reconstruction alone)")
     paths.append(c.save(fig, "beta_sweep_losses.png"))
 
-    fig, axes = _figure(1, len(betas), (4.2 * len(betas) + 0.8, 4.4))
+    fig, axes = _panels(1, len(betas), (4.2 * len(betas) + 0.8, 4.4))
     for ax, b, model in zip(axes, betas, models):
         dots = _scatter(ax, model, c.data, rf"β={b:g}: means $\mu$", colorbar=False)
     fig.colorbar(dots, ax=axes, ticks=range(10), shrink=0.85, label="digit")
@@ -197,7 +215,7 @@ def beta_sweep(c: Comparison) -> list[Path]:
 
     n = 15
     grid = np.linspace(-R_86, R_86, n)
-    fig, axes = _figure(1, len(betas), (4.2 * len(betas), 4.6))
+    fig, axes = _panels(1, len(betas), (4.2 * len(betas), 4.6))
     for ax, b, model in zip(axes, betas, models):
         _manifold(ax, model, grid)
         ax.set_title(f"β={b:g}")
@@ -210,10 +228,10 @@ def beta_sweep(c: Comparison) -> list[Path]:
 def conditional(c: Comparison) -> list[Path]:
     """One row per digit: each column decodes one z ~ N(0, I) next to every label."""
     model = c.model("cvae", 1.0)
-    n_classes, cols = model.n_classes, 12  # type: ignore[attr-defined]
+    n_classes, cols = model.n_classes, 12
     z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
-    rows = [_host(model.decode(_like(model, z), np.full(cols, d))) for d in range(n_classes)]  # type: ignore[call-arg]
-    fig, axes = _figure(1, 1, (7.6, 6.9))
+    rows = [to_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
+    fig, axes = _panels(1, 1, (7.6, 6.9))
     ax = axes[0]
     _images(ax, np.concatenate(rows), n_classes, cols)
     ax.set_yticks(np.arange(n_classes) * SIDE + (SIDE - 1) / 2)
@@ -225,44 +243,24 @@ def conditional(c: Comparison) -> list[Path]:
 
 
 # ---- drawing helpers ---------------------------------------------------------------------------------
-def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
+def _panels(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure of rows × cols panels (draw.figure), the axes as a flat list."""
+    fig = figure(*size)
     axes = fig.subplots(rows, cols, squeeze=False)
     return fig, list(axes.ravel())
 
 
-def _host(a: Any) -> np.ndarray:
-    from ..engine.backend import to_numpy
-
-    return np.asarray(to_numpy(a), dtype=np.float64)
-
-
-def _like(model: Model, a: np.ndarray) -> Any:
-    from ..engine.backend import asarray_like
-
-    return asarray_like(a, next(iter(model.params.values())))
-
-
 def _decode(model: Model, z: np.ndarray) -> np.ndarray:
-    """Images (n, 784) on the host for latent points z (n, Z); a CVAE gets labels cycling 0..9."""
-    if getattr(model, "conditional", False):
-        return _host(model.decode(_like(model, z), np.arange(len(z)) % model.n_classes))  # type: ignore[attr-defined]
-    return _host(model.decode(_like(model, z)))  # type: ignore[attr-defined]
+    """Images (n, 784) on the host for latent points z (n, Z), with the model's prior labels (a CVAE's cycle 0..9)."""
+    return to_host(model.decode(model.asarray(z), model.prior_labels(len(z))))
 
 
 def _embed(model: Model, data: Dataset) -> np.ndarray:
-    x = _like(model, data.x_test)
-    if getattr(model, "conditional", False):
-        return _host(model.embed(x, data.y_test))  # type: ignore[attr-defined]
-    return _host(model.embed(x))  # type: ignore[attr-defined]
+    return to_host(model.embed(model.asarray(data.x_test), model.labels_for(data.y_test)))
 
 
 def _images(ax: Any, images: np.ndarray, rows: int, cols: int) -> None:
-    ax.imshow(image_grid(images, rows, cols, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    show_images(ax, image_grid(images, rows, cols, pad=0, pad_value=0.0), cmap="gray_r")
 
 
 def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = True) -> Any:
@@ -272,10 +270,8 @@ def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = 
     pts = _embed(model, data)
     if pts.shape[1] == 2:
         xy, labels = pts, ("$z_1$", "$z_2$")
-    else:  # the first two principal components
-        centred = pts - pts.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        xy, labels = centred @ vt[:2].T, ("PC 1", "PC 2")
+    else:  # the first two principal components, signs fixed
+        xy, labels = pca_2d(pts)[0], ("PC 1", "PC 2")
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=data.y_test, cmap="tab10", vmin=-0.5, vmax=9.5, s=6, alpha=0.8)
     if pts.shape[1] == 2:
         ax.add_patch(Circle((0, 0), R_86, fill=False, ls="--", lw=1.5, color="black"))
@@ -292,11 +288,12 @@ def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
     """Decode the n × n grid of (z_1, z_2) values (z_1 across, z_2 up) and draw it with its axes."""
     n = len(grid)
     z1, z2 = np.meshgrid(grid, grid[::-1])  # top row: the largest z_2
-    z = np.zeros((n * n, model.config()["z_dim"]))
+    z = np.zeros((n * n, model.z_dim))
     z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
     half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
     lo, hi = grid[0] - half, grid[-1] + half
-    ax.imshow(image_grid(_decode(model, z), n, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0, extent=(lo, hi, lo, hi))
+    ax.imshow(image_grid(_decode(model, z), n, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0,
+              extent=(lo, hi, lo, hi))  # ticks kept: the axes are z's coordinates
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
 
@@ -314,6 +311,6 @@ def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int]
     for d in wanted:
         idx = np.flatnonzero(y == d)
         x = data.x_test[idx]
-        err = sum(np.sum((_host(m.reconstruct(_like(m, x))) - x) ** 2, axis=1) for m in models)  # type: ignore[attr-defined]
+        err = sum(np.sum((to_host(m.reconstruct(m.asarray(x))) - x) ** 2, axis=1) for m in models)
         picks.append(int(idx[np.argmin(err)]))
     return picks[0], picks[1]

@@ -25,7 +25,9 @@ The likelihood p(x|z) follows the model's loss:
   log-likelihood up to a constant: log p(x|z) = -Σ_d (x_d - x̂_d)² - (D/2) log π. The bounds reported
   here include the constant ((D/2) log π ≈ 448.7 nats for D = 784); the training loss omits it.
 
-All quantities are nats per image, averaged over the images; batches keep the memory bounded.
+All quantities are nats per image, averaged over the images. Everything goes through the model's own
+forward (``loss_terms``, ``encode``, ``decode_logits``) and the per-example losses of ``engine/losses.py``;
+batches of images, and for large K chunks of samples, keep the memory bounded whatever K is.
 """
 
 from __future__ import annotations
@@ -42,68 +44,13 @@ from ..models.base import Loss, Model
 ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound
 
 
-def has_posterior(model: Model) -> bool:
-    """True for models with an encoder distribution q(z|x) (VAE, CVAE), False for the plain AE."""
-    return model.config().get("model") in ("vae", "cvae")
-
-
-def _args(model: Model, y: Any) -> tuple:
-    return (y,) if getattr(model, "conditional", False) else ()
-
-
-def _encode(model: Model, x: Array, y: Any) -> tuple[Array, Array]:
-    return model.encode(x, *_args(model, y))  # type: ignore[attr-defined]
-
-
-def _log_likelihood(model: Model, z: Array, x: Array, y: Any) -> tuple[Array, Array]:
-    """(log p(x|z) per row (n,), the same without the Gaussian constant) for z (n, Z), x (n, D)."""
-    xp = namespace(z)
-    if model.loss == "bce":  # type: ignore[attr-defined]
-        logits = decoder_logits(model, z, y)
-        if logits is not None:  # exact: x·l - softplus(l)
-            ll = xp.sum(x * logits - xp.logaddexp(0.0, logits), axis=1)
-        else:  # from probabilities, each log clamped at -100 as torch's binary_cross_entropy does
-            x_hat = model.decode(z, *_args(model, y))  # type: ignore[attr-defined]
-            tiny = 3.7e-44
-            log_p = xp.maximum(xp.log(xp.maximum(x_hat, tiny)), -100.0)
-            log_1mp = xp.maximum(xp.log(xp.maximum(1 - x_hat, tiny)), -100.0)
-            ll = xp.sum(x * log_p + (1 - x) * log_1mp, axis=1)
-        return ll, ll
-    x_hat = model.decode(z, *_args(model, y))  # type: ignore[attr-defined]
-    sq = -xp.sum((x - x_hat) ** 2, axis=1)
-    return sq - 0.5 * x.shape[1] * math.log(math.pi), sq
-
-
-def decoder_logits(model: Model, z: Array, y: Any = None) -> Array | None:
-    """The decoder's output before the sigmoid, for z (n, Z); None where the model does not expose it.
-
-    Uses ``model.decode_logits`` when the model defines one; for tinyvae's VAE (MLP or conv) and CVAE
-    it runs their ``decoder`` (the CVAE's on [z, onehot(y)]), whose output the sigmoid turns into x_hat.
-    """
-    fn = getattr(model, "decode_logits", None)
-    if fn is not None:
-        return fn(z, *_args(model, y))
-    from ..models.vae import VAE
-
-    if isinstance(model, VAE) and type(model).decode is VAE.decode:  # decode = sigmoid(decoder(z))
-        return model.decoder.forward(z)
-    try:
-        from ..models.cvae import CVAE
-    except ImportError:  # pragma: no cover - the CVAE lives in its own module
-        return None
-    if type(model) is CVAE:
-        c = model.onehot(y, z.shape[0])
-        return model.decoder.forward(namespace(z).concat((z, c), axis=1))
-    return None
-
-
-def _draw(rng: np.random.Generator, shape: tuple, like: Array) -> Array:
-    host = np.float32 if "32" in str(like.dtype) else np.float64
-    return backend.asarray_like(rng.standard_normal(shape, dtype=host), like)
-
-
 def _labels(y: Any, start: int, stop: int) -> Any:
     return None if y is None else y[start:stop]
+
+
+def _gaussian_constant(model: Model, d: int) -> float:
+    """(D/2) log π for the mse loss's Gaussian likelihood with variance ½, 0 for the Bernoulli one."""
+    return gaussian_constant(d) if model.recon_loss == "mse" else 0.0
 
 
 def eval_loss(
@@ -116,30 +63,19 @@ def eval_loss(
 ) -> Loss:
     """The training objective on (x, y), per image: recon + β·KL with one z per image (no gradients).
 
-    x: (N, D) in the model's namespace and dtype; y: (N,) labels (conditional models) or None.
-    For the VAE with β = 1 and the bce loss this is the negative ELBO that PyTorch's example reports
-    as its test loss. Models without q(z|x) (the AE) report their reconstruction loss.
+    x: (N, D) in the model's namespace and dtype; y: (N,) labels or None (``model.labels_for`` decides
+    whether the model gets them). For the VAE with β = 1 and the bce loss this is the negative ELBO
+    that PyTorch's example reports as its test loss. The AE reports its reconstruction loss (kl = 0).
     """
-    n = x.shape[0]
-    if not has_posterior(model):  # no forward-only path is part of the interface: use the loss itself
-        sums = np.zeros(3)
-        for s in range(0, n, batch_size):
-            xb = x[s : s + batch_size]
-            loss = model.loss_and_grads(xb, *_args(model, _labels(y, s, s + batch_size)), rng=rng)
-            sums += np.array(loss) * xb.shape[0]
-        return Loss(*(sums / n).tolist())
-    beta = float(model.config().get("beta", 1.0))
+    y, n = model.labels_for(y), x.shape[0]
     recon_sum = kl_sum = 0.0
     for s in range(0, n, batch_size):
-        xb, yb = x[s : s + batch_size], _labels(y, s, s + batch_size)
-        xp = namespace(xb)
-        mu, logvar = _encode(model, xb, yb)
-        z = mu + xp.exp(0.5 * logvar) * _draw(rng, tuple(mu.shape), mu)
-        _, ll = _log_likelihood(model, z, xb, yb)
-        recon_sum += -float(xp.sum(ll))
-        kl_sum += -0.5 * float(xp.sum(1 + logvar - mu * mu - xp.exp(logvar)))
+        recon, kl = model.loss_terms(x[s : s + batch_size], _labels(y, s, s + batch_size), rng=rng)
+        xp = namespace(recon)
+        recon_sum += float(xp.sum(recon))
+        kl_sum += float(xp.sum(kl))
     recon, kl = recon_sum / n, kl_sum / n
-    return Loss(recon + beta * kl, recon, kl)
+    return Loss(recon + model.beta * kl, recon, kl)
 
 
 def log_weights(model: Model, x: Array, y: Any = None, *, eps: Array) -> Array:
@@ -149,12 +85,13 @@ def log_weights(model: Model, x: Array, y: Any = None, *, eps: Array) -> Array:
     """
     xp = namespace(x)
     n, k, zdim = eps.shape
-    mu, logvar = _encode(model, x, y)
-    std = xp.exp(0.5 * logvar)
-    z = mu[:, None, :] + std[:, None, :] * eps  # (n, K, Z)
+    y = model.labels_for(y)
+    mu, logvar = model.encode(x, y)
+    z = mu[:, None, :] + xp.exp(0.5 * logvar)[:, None, :] * eps  # (n, K, Z)
     x_rep = xp.reshape(xp.broadcast_to(x[:, None, :], (n, k, x.shape[1])), (n * k, x.shape[1]))
     y_rep = None if y is None else np.repeat(backend.to_numpy(y), k)
-    ll, _ = _log_likelihood(model, xp.reshape(z, (n * k, zdim)), x_rep, y_rep)
+    logits = model.decode_logits(xp.reshape(z, (n * k, zdim)), y_rep)
+    ll = -model.reconstruction_per_example(logits, x_rep) - _gaussian_constant(model, x.shape[1])
     log_p_z = -0.5 * xp.sum(z * z, axis=2)  # (n, K), without -½ Z log 2π
     log_q_z = -0.5 * xp.sum(eps * eps + logvar[:, None, :], axis=2)  # (n, K), the same constant dropped
     return xp.reshape(ll, (n, k)) + log_p_z - log_q_z
@@ -167,6 +104,29 @@ def logsumexp(a: Array, axis: int = -1) -> Array:
     return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(a - m), axis=axis))
 
 
+def _draw(rng: np.random.Generator, shape: tuple, model: Model) -> Array:
+    """Standard normal noise drawn on the host in the model's float width, moved to its device
+    (the draws Reparameterize makes for the same shape)."""
+    host = np.float32 if model.dtype == np.float32 else np.float64
+    return model.asarray(rng.standard_normal(shape, dtype=host))
+
+
+def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.random.Generator) -> float:
+    """logsumexp_k log w_k - log K for one image (1, D), K samples in chunks of ROWS_PER_CHUNK.
+
+    Keeps a running maximum m and Σ exp(log w - m), so memory is one chunk whatever K is; the noise is
+    drawn chunk after chunk, the same numbers one (1, K, Z) draw would give.
+    """
+    m, total, done = -math.inf, 0.0, 0
+    while done < k:
+        kc = min(ROWS_PER_CHUNK, k - done)
+        lw = backend.to_numpy(log_weights(model, x, y, eps=_draw(rng, (1, kc, model.z_dim), model)))[0]
+        m_new = max(m, float(lw.max()))
+        total = total * math.exp(m - m_new) + float(np.sum(np.exp(lw - m_new)))
+        m, done = m_new, done + kc
+    return m + math.log(total) - math.log(k)
+
+
 def iwae_bound(
     model: Model,
     x: Array,
@@ -175,19 +135,26 @@ def iwae_bound(
     k: int,
     rng: np.random.Generator,
 ) -> float:
-    """The IWAE bound on -log p(x) with ``k`` samples, nats per image averaged over x (N, D)."""
-    if not has_posterior(model):
+    """The IWAE bound on -log p(x) with ``k`` samples, nats per image averaged over x (N, D).
+
+    At most ``ROWS_PER_CHUNK`` decoder rows are held at once: several images with all their samples
+    when k is small, one image and a chunk of its samples at a time when k is large.
+    """
+    if not model.has_posterior:
         raise ValueError("the IWAE bound needs an encoder distribution q(z|x); a plain autoencoder has none")
-    if int(k) < 1:
-        raise ValueError(f"the IWAE bound needs k >= 1 samples, got {k}")
-    k = int(k)
-    zdim = int(model.config()["z_dim"])
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"the IWAE bound needs k >= 1 samples (an integer), got {k!r}")
+    k, y = int(k), model.labels_for(y)
     n, total = x.shape[0], 0.0
-    step = max(1, ROWS_PER_CHUNK // k)
+    if k > ROWS_PER_CHUNK:
+        for i in range(n):
+            total -= _iwae_one_image_streamed(model, x[i : i + 1], _labels(y, i, i + 1), k, rng)
+        return total / n
+    step = ROWS_PER_CHUNK // k
     for s in range(0, n, step):
         xb, yb = x[s : s + step], _labels(y, s, s + step)
         xp = namespace(xb)
-        lw = log_weights(model, xb, yb, eps=_draw(rng, (xb.shape[0], k, zdim), xb))
+        lw = log_weights(model, xb, yb, eps=_draw(rng, (xb.shape[0], k, model.z_dim), model))
         total += -float(xp.sum(logsumexp(lw, axis=1) - math.log(k)))
     return total / n
 
@@ -205,24 +172,23 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     value is their pixel entropy, not 0), ``bound_on`` is None and the two figures bound nothing.
     ``active_units``: see :func:`active_units`.
     """
-    x = backend.asarray_like(backend.to_numpy(x), next(iter(model.params.values())))
+    x = model.asarray(x)
     loss = eval_loss(model, x, y, rng=np.random.default_rng(seed), batch_size=batch_size)
     report: dict[str, Any] = {"images": int(x.shape[0]), "model": model.config().get("model"),
-                              "loss": model.config().get("loss")}
+                              "loss": model.recon_loss}
     host = backend.to_numpy(x)
     grey = float(np.mean((host > 0) & (host < 1)))
     report.update(grey_pixels=grey, active_units=active_units(model, x, y))
-    if not has_posterior(model):
+    if not model.has_posterior:
         report.update(recon=loss.recon)
         return report
-    is_density = model.loss == "mse" or grey == 0.0  # type: ignore[attr-defined]
-    report["bound_on"] = None if not is_density else (
-        "-log p(x | y)" if getattr(model, "conditional", False) else "-log p(x)")
-    const = 0.5 * x.shape[1] * math.log(math.pi) if model.loss == "mse" else 0.0  # type: ignore[attr-defined]
+    is_density = model.recon_loss == "mse" or grey == 0.0
+    report["bound_on"] = None if not is_density else ("-log p(x | y)" if model.conditional else "-log p(x)")
+    const = _gaussian_constant(model, x.shape[1])
     report.update(
         recon=loss.recon + const, kl=loss.kl, neg_elbo=loss.recon + loss.kl + const,
         iwae_k=int(k), iwae=iwae_bound(model, x, y, k=k, rng=np.random.default_rng(seed + 1)),
-        likelihood="bernoulli" if model.loss == "bce" else "gaussian, variance 1/2",  # type: ignore[attr-defined]
+        likelihood="bernoulli" if model.recon_loss == "bce" else "gaussian, variance 1/2",
     )
     return report
 
@@ -279,8 +245,9 @@ def active_units(
     sums: dict[str, list[np.ndarray]] = {}
     for s in range(0, x.shape[0], batch_size):
         xb, yb = x[s : s + batch_size], _labels(y, s, s + batch_size)
-        outs = {"latent": model.embed(xb, *_args(model, yb))}  # type: ignore[attr-defined]
-        h = _encoder_input(model, xb, yb)
+        yb = model.labels_for(yb)
+        outs = {"latent": model.embed(xb, yb)}
+        h = model.encoder_input(xb, yb)
         layers = model.encoder.layers  # type: ignore[attr-defined]
         for i, layer in enumerate(layers):
             h = layer.forward(h)
@@ -297,9 +264,3 @@ def active_units(
     return {"threshold": float(threshold), "latent": count.pop("latent"),
             "latent_variance": [float(v) for v in var["latent"]], "layers": count}
 
-
-def _encoder_input(model: Model, x: Array, y: Any) -> Array:
-    """What the encoder's first layer reads: x, or [x, onehot(y)] for a conditional model."""
-    if not getattr(model, "conditional", False):
-        return x
-    return namespace(x).concat((x, model.onehot(y, x.shape[0])), axis=1)  # type: ignore[attr-defined]

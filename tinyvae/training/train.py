@@ -91,11 +91,10 @@ def fit(
     ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of that epoch is saved.
     """
     epochs, batch_size, lr = _check_run(epochs, batch_size, lr)
-    ref = next(iter(model.params.values()))
+    ref = model.ref
     x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
     x_test = backend.asarray_like(data.x_test, ref)
-    y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
-    conditional = bool(getattr(model, "conditional", False))
+    y_train, y_test = model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
     config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
@@ -111,16 +110,16 @@ def fit(
             clean_stale_temporaries(out)
         if resume:
             rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr, config)  # type: ignore[operator]
-        return _epochs(model, x_train, x_test, y_train, y_test, conditional, dynamic, out, config, rng, optimizer,
+        return _epochs(model, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
 
 
-def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, conditional: bool,
-            dynamic: bool, out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
+def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
+            out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
             metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
             on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     """The epochs loop of :func:`fit` (run holding the run folder's lock)."""
-    ref = next(iter(model.params.values()))
+    ref = model.ref
     xp = backend.namespace(ref)
     n = x_train.shape[0]
     show = sys.stderr.isatty() if progress is None else progress
@@ -136,10 +135,8 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
                 xb = x_train[idx] if xp is np else xp.take(x_train, idx, axis=0)  # (B, D), the one copy
                 if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
                     xb = _bernoulli(xb, rng, xp)
-                if conditional:
-                    loss = model.loss_and_grads(xb, y_train[perm[start : start + batch_size]], rng=rng)
-                else:
-                    loss = model.loss_and_grads(xb, rng=rng)
+                yb = None if y_train is None else y_train[perm[start : start + batch_size]]
+                loss = model.loss_and_grads(xb, yb, rng=rng)
                 if not math.isfinite(loss.total):
                     raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", lr)
                 first = loss.total if first is None else first
@@ -152,8 +149,7 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
                 total += loss.total * xb.shape[0]
         train_seconds = time.perf_counter() - t0
         with np.errstate(over="ignore", invalid="ignore"):
-            test = eval_loss(model, x_test, y_test if conditional else None,
-                             rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
+            test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
         if not math.isfinite(test.total):
             raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
         row = {"epoch": epoch, "train_loss": total / n, "test_loss": test.total, "test_recon": test.recon,
