@@ -157,9 +157,9 @@ assert round(total, 7) == 1.4871027
 
 # %%
 dz = decoder.backward(dx_hat)
-dmu_rec, dlogvar_rec = reparam.backward(dz)
-dmu = dmu_rec + dmu_kl
-dlogvar = dlogvar_rec + dlogvar_kl
+dmu_recon, dlogvar_recon = reparam.backward(dz)
+dmu = dmu_recon + dmu_kl
+dlogvar = dlogvar_recon + dlogvar_kl
 dh = mu_head.backward(dmu) + logvar_head.backward(dlogvar)
 encoder.backward(dh, need_dx=False)
 print("dx_hat =", dx_hat, "\ndz =", dz, "\ndmu =", dmu, "\ndlogvar =", dlogvar, "\ndh =", dh)

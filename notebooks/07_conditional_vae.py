@@ -170,8 +170,9 @@ assert set(errors) == set(model.params) and max(errors.values()) < 1e-7
 # %% [markdown]
 # ## Training on the digits
 #
-# The same `fit` as for the VAE; it sees `model.conditional` and hands each batch's labels to
-# `loss_and_grads(x, y, ...)`. A 2-d latent space again, five epochs.
+# The same `fit` as for the VAE: `model.labels_for(y)` keeps the labels for a conditional model
+# (None for the others), and every batch goes to `loss_and_grads(x, y, ...)`. A 2-d latent space
+# again, five epochs.
 
 # %%
 digits = data.load()

@@ -5,7 +5,8 @@ One epoch::
     perm = rng.permutation(N)                      # the order of this epoch
     for each batch of indices in perm:
         (binarize="dynamic": x[batch] ~ Bernoulli(x[batch]), drawn from rng)
-        loss = model.loss_and_grads(x[batch], rng=rng)   # forward, backward; eps drawn from rng
+        loss = model.loss_and_grads(x[batch], y[batch], rng=rng)   # forward, backward; eps drawn from rng
+                                                   # (y: the labels for a CVAE, None for the others)
         stop if the loss or a gradient is NaN/inf,       # TrainingDiverged, nothing saved
              or the loss is 10,000 times its first value
         optimizer.step()                                 # Adam
