@@ -1,0 +1,73 @@
+"""How many BLAS threads the matrix products get when the user does not say: ``auto_threads()``.
+
+The rule, in one place (``tinyvae train`` and ``tinyvae compare`` use it for ``--threads auto``)::
+
+    threads = min(physical cores we may run on, CAP)         what the machine has
+    idle    = cores we may run on - 1-minute load average    what other processes leave us
+    if idle < threads:  threads = max(1, round(idle))        a busy machine: fewer threads
+
+Why the fallback: OpenBLAS's threads wait for each other at the end of every product. When another
+process holds a core, the waiting thread spins until the operating system hands the core back, and a
+product that takes 0.5 ms alone can take 10 ms (measured for ``bench/bench_mlp.py``'s model on 2 busy
+cores: an epoch at 0.63 s on one thread, 2.7 s on two). On an idle machine two threads make the
+same epoch faster. Why the cap: the products of a small model (a 128 × 784 batch) stop getting faster
+beyond a few threads, and every extra thread costs a wake-up per product.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CAP = 4  # threads beyond this stopped paying for the bundled models' products (batch 128)
+
+
+def usable_cpus() -> list[int]:
+    """The logical cpus this process may run on (its affinity mask, else all of them)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def physical_cores(cpus: list[int]) -> int:
+    """How many physical cores ``cpus`` span: hyper-threads of one core count once (Linux sysfs)."""
+    cores = set()
+    for c in cpus:
+        f = Path(f"/sys/devices/system/cpu/cpu{c}/topology/core_cpus_list")
+        try:
+            cores.add(f.read_text().strip())
+        except OSError:
+            return len(cpus)  # no topology to read: count logical cpus
+    return len(cores) or 1
+
+
+def auto_threads(cap: int = CAP, load: float | None = None) -> int:
+    """The BLAS thread count for this machine now: see the module docstring. Always at least 1.
+
+    ``load`` is the 1-minute load average (default: ``os.getloadavg()[0]``, 0 where unavailable).
+    """
+    cpus = usable_cpus()
+    threads = max(1, min(physical_cores(cpus), cap))
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    idle = len(cpus) - load
+    if idle < threads:
+        threads = max(1, round(idle))
+    return threads
+
+
+def resolve_threads(value: int | str, name: str = "--threads") -> int:
+    """``"auto"`` -> :func:`auto_threads`; a positive integer (or its digits) stays; else ValueError."""
+    if value == "auto":
+        return auto_threads()
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ValueError(f"{name} must be at least 1 or 'auto', got {value}")
+    return n
