@@ -93,6 +93,9 @@ def fit(
     xp = backend.namespace(ref)
     x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
     x_test = backend.asarray_like(data.x_test, ref)
+    for x in (x_train, x_test):  # validated once, here: a bad image stops the run before its first step
+        if x.shape[0]:
+            model.check_x(x)
     y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
     conditional = bool(getattr(model, "conditional", False))
     n = x_train.shape[0]
