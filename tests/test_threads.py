@@ -9,17 +9,22 @@ from tinyvae.training.threads import CAP, auto_threads, physical_cores, resolve_
 def test_idle_machine_gets_one_thread_per_physical_core_up_to_the_cap():
     cores = physical_cores(usable_cpus())
     assert 1 <= cores <= len(usable_cpus())
-    assert auto_threads(load=0.0) == min(cores, CAP)
-    assert auto_threads(cap=1, load=0.0) == 1
+    assert auto_threads(idle=64.0) == min(cores, CAP)
+    assert auto_threads(cap=1, idle=64.0) == 1
 
 
 def test_busy_machine_falls_back_to_what_the_other_processes_leave(monkeypatch):
     monkeypatch.setattr(threads, "usable_cpus", lambda: [0, 1, 2, 3])
     monkeypatch.setattr(threads, "physical_cores", lambda cpus: 4)
-    assert auto_threads(load=0.2) == 4
-    assert auto_threads(load=1.2) == 3  # 2.8 cores idle
-    assert auto_threads(load=2.6) == 1  # 1.4 idle
-    assert auto_threads(load=9.0) == 1  # never fewer than one
+    assert auto_threads(idle=3.8) == 4
+    assert auto_threads(idle=2.8) == 3
+    assert auto_threads(idle=1.4) == 1
+    assert auto_threads(idle=0.0) == 1  # never fewer than one
+
+
+def test_idle_cpus_reads_proc_stat_or_says_it_cannot():
+    idle = threads.idle_cpus(usable_cpus(), sample=0.05)
+    assert idle is None or 0.0 <= idle <= len(usable_cpus()) + 1e-9
 
 
 def test_hyperthreads_count_once(monkeypatch, tmp_path):
