@@ -13,11 +13,12 @@ average. The load average alone lags: a minute after other jobs end it still rea
 0.191 s on two).
 
 Why the fallback: OpenBLAS's threads wait for each other at the end of every product. When another
-process holds a core, the waiting thread spins until the operating system hands the core back, and a
-product that takes 0.5 ms alone can take 10 ms (measured for ``bench/bench_mlp.py``'s model on 2 busy
-cores: an epoch at 0.63 s on one thread, 2.7 s on two). On an idle machine two threads make the
-same epoch faster. Why the cap: the products of a small model (a 128 × 784 batch) stop getting faster
-beyond a few threads, and every extra thread costs a wake-up per product.
+process holds a core, the waiting thread spins until the operating system hands the core back
+(measured for ``bench/bench_mlp.py``'s model on 2 busy cores: an epoch at 0.63 s on one thread, 2.7 s
+on two). On an idle machine two threads make the
+same epoch faster (0.191 s against 0.237 s). Why a cap: the products of these small models (a batch
+of 128 against 784 × 400 weights) are short, and every thread costs a wake-up per product; 4 is a
+guess, not a measurement (the machine these figures come from has 2 cores), so ``--threads N`` overrides it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import os
 import time
 from pathlib import Path
 
-CAP = 4  # threads beyond this stopped paying for the bundled models' products (batch 128)
+CAP = 4  # at most this many threads by default (a guess: see the module docstring)
 
 
 def usable_cpus() -> list[int]:
