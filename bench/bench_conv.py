@@ -1,12 +1,15 @@
-"""The convolutional VAE: tinyvae's hand-written convolutions against the same model in torch (CPU).
+"""The convolutional VAE: tinyvae's hand-written convolutions against torch and the document's TensorFlow code.
 
-    .venv/bin/python bench/bench_conv.py                 # timing (interleaved epochs) + training run
-    .venv/bin/python bench/bench_conv.py --train-epochs 0 --timing-epochs 5   # timing only
+    python bench/bench_conv.py                                    # timing, scaling, then a training run
+    python bench/bench_conv.py --train-epochs 0 --sizes           # timing only
 
-Timing: both models start from the same weights and see the same batches (the bundled 4,000
-training digits, batch 128, Adam 1e-3, float32); their epochs alternate, tinyvae first on even
-epochs and torch first on odd ones, so that a machine that slows down (other jobs, heat) slows
-both alike. Reported: the median seconds per epoch of each and their ratio.
+Timing (``common.interleaved``: rounds of one epoch each, rotated order, a rest before each; the
+median over ``--timing-epochs`` rounds after one warm-up round): tinyvae with its defaults
+(``--threads auto``) and on 1 and 2 BLAS threads, torch with its defaults (same model, same initial
+weights, same batches: the bundled 4,000 training digits, batch 128, Adam 1e-3, float32), the β-VAE
+document's own TensorFlow 2 model and eager training step when tensorflow-cpu is installed
+(``pip install -e '.[bench]'``), and the matrix products of tinyvae's step alone (the floor).
+Scaling: tinyvae and torch epochs on the data tiled to ``--sizes`` images.
 
 Training: the conv VAE and the MLP VAE (784-400-2, the CLI's default) with the same loss, trained
 for the same number of epochs by ``tinyvae.training.train.fit``; their test losses (recon + β·KL, one z per
@@ -29,6 +32,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import blas_threads, fit_line, interleaved, load_average, machine, median, tensorflow, tile  # noqa: E402
+from tinyvae.training.threads import auto_threads  # noqa: E402
 
 from tinyvae.models.conv_vae import ConvVAE  # noqa: E402
 from tinyvae.training.data import load  # noqa: E402
@@ -75,12 +82,13 @@ class TorchConvVAE(nn.Module):
         return recon + beta * kl
 
 
-def epoch_tinyvae(model: ConvVAE, opt: Adam, x: np.ndarray, batches: list, eps: list) -> float:
-    t0 = time.perf_counter()
-    for idx, e in zip(batches, eps):
-        model.loss_and_grads(x[idx], eps=e)
-        opt.step()
-    return time.perf_counter() - t0
+def epoch_tinyvae(model: ConvVAE, opt: Adam, x: np.ndarray, batches: list, eps: list, threads: int) -> float:
+    with blas_threads(threads):
+        t0 = time.perf_counter()
+        for idx, e in zip(batches, eps):
+            model.loss_and_grads(x[idx], eps=e)
+            opt.step()
+        return time.perf_counter() - t0
 
 
 def epoch_torch(model: TorchConvVAE, opt: torch.optim.Optimizer, x: torch.Tensor, batches: list, eps: list,
@@ -93,22 +101,92 @@ def epoch_torch(model: TorchConvVAE, opt: torch.optim.Optimizer, x: torch.Tensor
     return time.perf_counter() - t0
 
 
-def blas_threads(n: int | None) -> int | None:
-    """Limit NumPy's BLAS to ``n`` threads (threadpoolctl, when installed); returns the count in use."""
-    try:
-        from threadpoolctl import threadpool_info, threadpool_limits
-    except ImportError:
-        return None
-    if n is not None:
-        threadpool_limits(n, user_api="blas")
-    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    return counts[0] if counts else None
+def products(model: ConvVAE, n: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The (a, b) shapes of every matrix product ``a @ b`` in one training step of tinyvae's ConvVAE on a batch
+    of n: each convolution's forward, weight-gradient and input-gradient products (the first layer's input
+    gradient is not computed), and the dense layers'."""
+    from tinyvae.engine.conv import Conv2d, ConvTranspose2d
+    from tinyvae.engine.layers import Linear
+
+    shapes, hw, first = [], (model.side, model.side), True
+    for layer in model.encoder.layers + [model.mu_head, model.logvar_head] + model.decoder.layers:
+        if isinstance(layer, (Conv2d, ConvTranspose2d)):
+            cin, cout, (kh, kw) = layer.in_channels, layer.out_channels, layer.kernel_size
+            ohw = layer.output_shape(*hw)
+            if isinstance(layer, Conv2d):
+                m = n * ohw[0] * ohw[1]
+                shapes += [((cout, cin * kh * kw), (cin * kh * kw, m)), ((cout, m), (m, cin * kh * kw))]
+                shapes += [] if first else [((cin * kh * kw, cout), (cout, m))]
+            else:
+                m = n * hw[0] * hw[1]
+                shapes += [((cout * kh * kw, cin), (cin, m)), ((cin, m), (m, cout * kh * kw)),
+                           ((cin, cout * kh * kw), (cout * kh * kw, m))]
+            hw, first = ohw, False
+        elif isinstance(layer, Linear):
+            i, o = layer.in_features, layer.out_features
+            shapes += [((n, i), (i, o)), ((o, n), (n, i)), ((n, o), (o, i))]
+            if layer is model.decoder.layers[0]:
+                hw = (model.side // 4, model.side // 4)
+    return shapes
 
 
-def timing(x_train: np.ndarray, epochs: int, loss: str, threads: int = 2, seed: int = 0) -> dict:
-    """Interleaved epochs of tinyvae and torch on the same data; median seconds per epoch."""
-    torch.set_num_threads(threads)
-    numpy_threads = blas_threads(threads)
+def epoch_floor(shapes: list, steps: int, threads: int, rng: np.random.Generator) -> float:
+    """Seconds of the products of ``steps`` steps alone, on ``threads`` BLAS threads."""
+    ops = [(rng.random(a, dtype=np.float32), rng.random(b, dtype=np.float32)) for a, b in shapes]
+    with blas_threads(threads):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            for a, b in ops:
+                a @ b
+        return time.perf_counter() - t0
+
+
+def tf_document_model(tf: object, z_dim: int = 2, beta: float = 1.0) -> tuple:
+    """The β-VAE document's TensorFlow 2 model and training step (Keras layers, NHWC, eager GradientTape).
+
+    Encoder Conv2D(32, 3, s2, same, relu), Conv2D(64, 3, s2, same, relu), Flatten, Dense(16, relu), then
+    Dense(z) twice (μ, log σ²); decoder Dense(7·7·64, relu), Reshape, Conv2DTranspose(64, 3, s2, same,
+    relu), Conv2DTranspose(32, 3, s2, same, relu), Conv2DTranspose(1, 3, same, sigmoid); loss: squared
+    error summed over the pixels, averaged over the batch, + β·KL; Adam 1e-3. Returns (step, variables).
+    """
+    L = tf.keras.layers  # type: ignore[attr-defined]
+    enc = tf.keras.Sequential([L.Input((28, 28, 1)), L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),  # type: ignore[attr-defined]
+                               L.Conv2D(64, 3, strides=2, padding="same", activation="relu"), L.Flatten(),
+                               L.Dense(16, activation="relu")])
+    mu_head, logvar_head = L.Dense(z_dim), L.Dense(z_dim)
+    dec = tf.keras.Sequential([L.Input((z_dim,)), L.Dense(7 * 7 * 64, activation="relu"), L.Reshape((7, 7, 64)),  # type: ignore[attr-defined]
+                               L.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu"),
+                               L.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu"),
+                               L.Conv2DTranspose(1, 3, padding="same", activation="sigmoid")])
+    mu_head.build((None, 16))
+    logvar_head.build((None, 16))
+    variables = enc.trainable_variables + mu_head.trainable_variables + logvar_head.trainable_variables + dec.trainable_variables
+    opt = tf.keras.optimizers.Adam(learning_rate=1e-3)  # type: ignore[attr-defined]
+
+    def step(x: object) -> None:
+        with tf.GradientTape() as tape:  # type: ignore[attr-defined]
+            h = enc(x)
+            mu, log_var = mu_head(h), logvar_head(h)
+            z = mu + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(mu))  # type: ignore[attr-defined]
+            x_hat = dec(z)
+            recon = tf.reduce_mean(tf.reduce_sum(tf.square(x - x_hat), axis=(1, 2, 3)))  # type: ignore[attr-defined]
+            kl = tf.reduce_mean(tf.reduce_sum(-0.5 * (1 + log_var - mu * mu - tf.exp(log_var)), axis=1))  # type: ignore[attr-defined]
+            loss = recon + beta * kl
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    return step, variables
+
+
+def epoch_tf(tf: object, step: object, x: object, batches: list) -> float:
+    t0 = time.perf_counter()
+    for idx in batches:
+        step(tf.gather(x, idx))  # type: ignore[attr-defined,operator]
+    return time.perf_counter() - t0
+
+
+def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print) -> dict:
+    """Interleaved epochs of every contender on the same data; median seconds per epoch."""
+    auto, torch_threads = auto_threads(), torch.get_num_threads()
     rng = np.random.default_rng(seed)
     model = ConvVAE(loss=loss, rng=seed, dtype=np.float32)
     tmodel = TorchConvVAE()
@@ -119,30 +197,59 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, threads: int = 2, seed: 
     ours0 = model.loss_and_grads(x_train[:128], eps=e0).total
     with torch.no_grad():
         theirs0 = tmodel.loss(tx[:128], torch.from_numpy(e0), model.beta, loss).item()
-    print(f"  same model, same start: first-batch loss tinyvae {ours0:.4f}, torch {theirs0:.4f}")
+    log(f"  same model, same start: first-batch loss tinyvae {ours0:.4f}, torch {theirs0:.4f}")
     assert abs(ours0 - theirs0) < 1e-4 * abs(theirs0), "the two models differ"
     n, bs = x_train.shape[0], 128
-    ours, theirs = [], []
-    for e in range(epochs + 1):  # epoch 0 warms up both (allocations, BLAS threads) and is not counted
+    rounds = []
+    for _ in range(epochs + 1):  # round 0 warms every contender up (allocations, threads) and is not counted
         perm = rng.permutation(n)
         batches = [perm[s : s + bs] for s in range(0, n, bs)]
         eps = [rng.standard_normal((len(b), model.z_dim), dtype=np.float32) for b in batches]
-        teps, tbatches = [torch.from_numpy(v) for v in eps], [torch.from_numpy(b) for b in batches]
-        if e % 2 == 0:
-            a = epoch_tinyvae(model, opt, x_train, batches, eps)
-            b = epoch_torch(tmodel, topt, tx, tbatches, teps, model.beta, loss)
-        else:
-            b = epoch_torch(tmodel, topt, tx, tbatches, teps, model.beta, loss)
-            a = epoch_tinyvae(model, opt, x_train, batches, eps)
-        if e > 0:
-            ours.append(a)
-            theirs.append(b)
-        print(f"  epoch {e}{' (warm-up)' if e == 0 else ''}: tinyvae {a:.2f} s, torch {b:.2f} s", flush=True)
-    t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
-    return {"tinyvae_s_per_epoch": t_ours, "torch_s_per_epoch": t_theirs, "ratio": t_ours / t_theirs,
-            "epochs": epochs, "batch_size": bs, "n_train": n, "dtype": "float32", "torch_threads": threads,
-            "numpy_blas_threads": numpy_threads, "load_average": os.getloadavg(),
+        rounds.append((batches, eps, [torch.from_numpy(b) for b in batches], [torch.from_numpy(v) for v in eps]))
+    runs = {f"tinyvae defaults ({auto} thr)": lambda r: epoch_tinyvae(model, opt, x_train, rounds[r][0], rounds[r][1], auto)}
+    for k in (1, 2):
+        if k != auto and k <= (os.cpu_count() or 1):
+            m = ConvVAE(loss=loss, rng=seed, dtype=np.float32)
+            o = Adam(m, lr=1e-3)
+            runs[f"tinyvae {k} thr"] = lambda r, m=m, o=o, k=k: epoch_tinyvae(m, o, x_train, rounds[r][0], rounds[r][1], k)
+    runs[f"torch defaults ({torch_threads} thr)"] = lambda r: epoch_torch(tmodel, topt, tx, rounds[r][2], rounds[r][3], model.beta, loss)
+    tf = tensorflow()
+    if tf is not None:
+        tf_step, _ = tf_document_model(tf, model.z_dim, model.beta)
+        tf_x = tf.constant(x_train.reshape(-1, 28, 28, 1))
+        runs["TensorFlow, the document's code"] = lambda r: epoch_tf(tf, tf_step, tf_x, rounds[r][0])
+    shapes, steps = products(model, bs), -(-n // bs)
+    for k in sorted({auto, 1, 2} & set(range(1, (os.cpu_count() or 1) + 1))):
+        runs[f"products alone ({k} thr)"] = lambda r, k=k: epoch_floor(shapes, steps, k, np.random.default_rng(0))
+    times = interleaved(runs, epochs + 1, log)
+    med = {k: median(v[1:]) for k, v in times.items()}
+    return {"median_s": med, "epoch_s": times, "auto_threads": auto, "torch_threads": torch_threads,
+            "epochs": epochs, "batch_size": bs, "n_train": n, "dtype": "float32",
+            "tensorflow": getattr(tf, "__version__", None), "load_average": load_average(),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")}
+
+
+def scaling(x_train: np.ndarray, sizes: list[int], epochs: int, loss: str, log=print) -> dict:
+    """Median epoch seconds of tinyvae (defaults) and torch (defaults) on the data tiled to each size."""
+    auto = auto_threads()
+    out: dict = {"sizes": sizes, "tinyvae_s": [], "torch_s": []}
+    for n in sizes:
+        x = tile(x_train, n)
+        model = ConvVAE(loss=loss, rng=0, dtype=np.float32)
+        tmodel = TorchConvVAE()
+        tmodel.load_from(model)
+        opt, topt = Adam(model, lr=1e-3), torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+        rng = np.random.default_rng(n)
+        perm = rng.permutation(n)
+        batches = [perm[s : s + 128] for s in range(0, n, 128)]
+        eps = [rng.standard_normal((len(b), model.z_dim), dtype=np.float32) for b in batches]
+        tb, te, tx = [torch.from_numpy(b) for b in batches], [torch.from_numpy(e) for e in eps], torch.from_numpy(x)
+        t = interleaved({"tinyvae": lambda r: epoch_tinyvae(model, opt, x, batches, eps, auto),
+                         "torch": lambda r: epoch_torch(tmodel, topt, tx, tb, te, model.beta, loss)}, epochs, log)
+        out["tinyvae_s"].append(median(t["tinyvae"]))
+        out["torch_s"].append(median(t["torch"]))
+    out["tinyvae_fit"], out["torch_fit"] = fit_line(sizes, out["tinyvae_s"]), fit_line(sizes, out["torch_s"])
+    return out
 
 
 def train_and_compare(data, epochs: int, loss: str, out: Path) -> dict:
@@ -170,28 +277,49 @@ def train_and_compare(data, epochs: int, loss: str, out: Path) -> dict:
     return result
 
 
+def report(r: dict, sc: dict | None) -> str:
+    med = r["median_s"]
+    tv = next(v for k, v in med.items() if k.startswith("tinyvae defaults"))
+    th = next(v for k, v in med.items() if k.startswith("torch"))
+    lines = [f"{'training epoch':34s} {'s (median)':>10s} {'÷ torch':>8s} {'÷ tinyvae':>9s}"]
+    lines += [f"{k:34s} {v:10.3f} {v / th:8.2f} {v / tv:9.2f}" for k, v in med.items()]
+    lines.append(f"tinyvae defaults / torch defaults: {tv / th:.2f} (goal: at most 1.0); OPENBLAS_CORETYPE="
+                 f"{r['OPENBLAS_CORETYPE']}, load average {r['load_average']:.2f}, TensorFlow {r['tensorflow'] or 'not installed'}")
+    if sc:
+        lines += ["", f"{'images':>8s} {'tinyvae s':>10s} {'torch s':>8s} {'ratio':>6s}"]
+        lines += [f"{n:8,d} {a:10.3f} {b:8.3f} {a / b:6.2f}" for n, a, b in zip(sc["sizes"], sc["tinyvae_s"], sc["torch_s"])]
+        for lib in ("tinyvae", "torch"):
+            f = sc[f"{lib}_fit"]
+            lines.append(f"{lib}: {f['us_per_image']:.0f} µs per image + {f['intercept_s']:.3f} s; "
+                         f"largest deviation from that line {100 * f['max_rel_deviation']:.0f}%")
+    return "\n".join(lines)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--timing-epochs", type=int, default=5, help="timed epochs of each (after one warm-up)")
+    p.add_argument("--timing-epochs", type=int, default=10, help="timed rounds (after one warm-up; default 10)")
+    p.add_argument("--sizes", type=int, nargs="*", default=[1000, 4000, 10000],
+                   help="numbers of images for the scaling table (data tiled; add 60000 for the full MNIST size; none: skip)")
+    p.add_argument("--scaling-epochs", type=int, default=2, help="epochs per size (default 2)")
     p.add_argument("--train-epochs", type=int, default=15, help="epochs of the training comparison (0: skip)")
-    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads and NumPy's BLAS threads (2)")
     p.add_argument("--loss", choices=("mse", "bce"), default="mse", help="the document's squared error by default")
     p.add_argument("--out", type=Path, default=Path("runs/bench_conv"), help="where results and figures go")
     a = p.parse_args()
     data = load(dtype=np.float32)
     a.out.mkdir(parents=True, exist_ok=True)
-    report: dict = {}
+    report_: dict = {"machine": machine(), "load_average_before": load_average()}
     if a.timing_epochs > 0:
-        print(f"timing: {a.timing_epochs} interleaved epochs, {data.x_train.shape[0]} digits, batch 128")
-        report["timing"] = timing(data.x_train, a.timing_epochs, a.loss, a.threads)
-        r = report["timing"]
-        print(f"tinyvae {r['tinyvae_s_per_epoch']:.2f} s/epoch, torch {r['torch_s_per_epoch']:.2f} s/epoch, "
-              f"ratio {r['ratio']:.2f} ({a.threads} threads each, OPENBLAS_CORETYPE={r['OPENBLAS_CORETYPE']}, "
-              f"load average {r['load_average'][0]:.1f})")
+        print(f"timing: {a.timing_epochs} interleaved rounds (+1 warm-up), {data.x_train.shape[0]} digits, batch 128")
+        report_["timing"] = timing(data.x_train, a.timing_epochs, a.loss)
+    if a.sizes:
+        print(f"scaling: {a.sizes} images, {a.scaling_epochs} epochs each")
+        report_["scaling"] = scaling(data.x_train, a.sizes, a.scaling_epochs, a.loss)
+    if "timing" in report_:
+        print("\n" + report(report_["timing"], report_.get("scaling")))
     if a.train_epochs > 0:
         print(f"training: {a.train_epochs} epochs each, loss {a.loss}")
-        report["training"] = train_and_compare(data, a.train_epochs, a.loss, a.out)
-    (a.out / "report.json").write_text(json.dumps(report, indent=2))
+        report_["training"] = train_and_compare(data, a.train_epochs, a.loss, a.out)
+    (a.out / "report.json").write_text(json.dumps(report_, indent=2))
     return 0
 
 

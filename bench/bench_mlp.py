@@ -1,21 +1,27 @@
-"""tinyvae against PyTorch on PyTorch's own VAE example, in one run, epochs interleaved.
+"""tinyvae against PyTorch on PyTorch's own VAE example, in one run, epochs interleaved: the whole story.
 
 The model is the one in pytorch/examples ``vae/main.py``: 784-400-20-400-784, ReLU, a sigmoid output,
-binary cross-entropy summed over pixels plus the closed-form KL, Adam with lr 1e-3, batches of 128.
-Both libraries train it in float32 on the same data (tinyvae's bundled 4,000/1,000 split), from the same
-initial weights (tinyvae's, copied into torch), on the same shuffled batches; torch runs on 2 threads.
-Epochs alternate between the two (tinyvae first on even epochs, torch first on odd ones), each after
-a short rest (``PAUSE``), so a busy machine slows both alike and neither runs while the other's
-threads are still spinning.
+binary cross-entropy summed over pixels plus the closed-form KL, Adam with lr 1e-3, batches of 128,
+float32, on the same data (tinyvae's bundled 4,000/1,000 split), from the same initial weights
+(tinyvae's, copied into torch), on the same shuffled batches.
 
-Reported per library: the median seconds per training epoch (the loop over batches: forward, backward,
-optimizer step), the test loss after the last epoch (negative ELBO per image with one z per image, as the
-example computes it), and, for both trained models, the IWAE bound with K samples computed by tinyvae's
-``evaluate.iwae_bound`` (torch's weights are copied into a tinyvae model for it).
+One run reports, each as the median seconds of a training epoch over ``--epochs`` interleaved rounds
+(``common.interleaved``) and as a ratio to torch and to tinyvae's defaults:
 
-    python bench/bench_mlp.py                      # 10 epochs, seed 0: the speed figures
-    python bench/bench_mlp.py --epochs 30 --seeds 3  # the quality figures, averaged over seeds 0, 1, 2
-    python bench/bench_mlp.py --json               # one JSON object instead of the table
+- tinyvae with its defaults (``--threads auto``: ``tinyvae.training.threads.auto_threads()`` at the start)
+  and with fixed thread counts (1, 2), each epoch being ``tinyvae.training.train.train_epoch``, the very
+  loop ``tinyvae train`` runs (divergence checks included);
+- torch with its defaults (its own thread count; the example's train() loop);
+- the matrix-product floor: the five large products of every step (784->400 forward, 400->784 forward,
+  its two backward products, the first layer's weight gradient), alone, on the same thread counts;
+- test loss after the last epoch (negative ELBO per image, one z per image, as the example computes it)
+  and the IWAE bound with K samples for both trained models;
+- peak memory (tracemalloc for tinyvae's arrays; the process's maximum resident size);
+- the epoch time against the number of images (``--sizes``, the data tiled beyond 4,000): linear.
+
+    python bench/bench_mlp.py                        # 12 rounds, seed 0, scaling 1k..60k
+    python bench/bench_mlp.py --epochs 30 --seeds 3 --sizes   # quality: 30 epochs, seeds 0, 1, 2
+    python bench/bench_mlp.py --json                 # one JSON object instead of the table
 
 torch is used only here and in tests/.
 """
@@ -25,29 +31,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tinyvae  # noqa: E402
+from common import blas_threads, fit_line, interleaved, load_average, machine, median, tile  # noqa: E402
 from tinyvae.training.evaluate import eval_loss, iwae_bound  # noqa: E402
+from tinyvae.training.threads import auto_threads  # noqa: E402
+from tinyvae.training.train import train_epoch  # noqa: E402
 
 BATCH, LR, HIDDEN, LATENT, PIXELS = 128, 1e-3, 400, 20, 784
-TORCH_THREADS = 2
-# Seconds of rest before each timed epoch. OpenBLAS's worker threads keep spinning for about 2^28
-# cycles (~0.1 s) after their last matrix product before they sleep; on 2 cores they would take one
-# away from whichever library runs next (measured: torch's epoch 0.24 s alone, 0.33 s right after
-# tinyvae's). Resting first lets each library start on an idle machine.
-PAUSE = 0.3
 
 
 # ---- the torch side: a faithful copy of pytorch/examples vae/main.py (model and loss) -------------------
@@ -120,14 +123,12 @@ def copy_from_torch(net: Any, model: tinyvae.VAE) -> None:
 
 # ---- one epoch of each ---------------------------------------------------------------------------------
 def tinyvae_epoch(model: tinyvae.VAE, opt: tinyvae.Adam, x: np.ndarray, perm: np.ndarray,
-                  rng: np.random.Generator) -> float:
-    """Seconds for one pass over x in batches perm[i:i+BATCH]: loss, gradients, Adam step."""
-    t0 = time.perf_counter()
-    for start in range(0, len(perm), BATCH):
-        xb = x[perm[start : start + BATCH]]
-        model.loss_and_grads(xb, rng=rng)
-        opt.step()
-    return time.perf_counter() - t0
+                  rng: np.random.Generator, threads: int) -> float:
+    """Seconds of ``train_epoch`` (what ``tinyvae train`` runs) on ``threads`` BLAS threads."""
+    with blas_threads(threads):
+        t0 = time.perf_counter()
+        train_epoch(model, opt, x, None, perm, range(0, len(perm), BATCH), BATCH, rng)
+        return time.perf_counter() - t0
 
 
 def torch_epoch(net: Any, opt: Any, x: Any, perm: Any) -> float:
@@ -144,6 +145,20 @@ def torch_epoch(net: Any, opt: Any, x: Any, perm: Any) -> float:
         train_loss += loss.item()
         opt.step()
     return time.perf_counter() - t0
+
+
+def floor_epoch(x: np.ndarray, perm: np.ndarray, W1: np.ndarray, W4: np.ndarray, threads: int) -> float:
+    """Seconds of the five large matrix products of every step of an epoch, alone (the floor)."""
+    with blas_threads(threads):
+        t0 = time.perf_counter()
+        for start in range(0, len(perm), BATCH):
+            xb = x[perm[start : start + BATCH]]
+            h = xb @ W1.T  # (B, 400) encoder forward
+            logits = h @ W4.T  # (B, 784) decoder forward
+            dh = logits @ W4  # (B, 400) its input gradient
+            logits.T @ h  # (784, 400) its weight gradient
+            dh.T @ xb  # (400, 784) the encoder's weight gradient
+        return time.perf_counter() - t0
 
 
 def torch_test_loss(net: Any, x: Any) -> float:
@@ -168,37 +183,44 @@ def load_data() -> tuple[np.ndarray, np.ndarray, str]:
     return d.x_train, d.x_test, f"{d.name}: {len(d.x_train):,} train / {len(d.x_test):,} test"
 
 
-def run_seed(seed: int, epochs: int, x_train: np.ndarray, x_test: np.ndarray, iwae_k: int,
-             log: Any) -> dict[str, Any]:
+def thread_counts(auto: int) -> list[int]:
+    """The fixed counts measured beside the defaults: 1 and 2 (those the machine has), the auto one once."""
+    return [n for n in (1, 2) if n <= (os.cpu_count() or 1) and n != auto]
+
+
+def run_seed(seed: int, epochs: int, x_train: np.ndarray, x_test: np.ndarray, iwae_k: int, auto: int,
+             torch_threads: int, log: Callable[[str], None]) -> dict[str, Any]:
     import torch
 
-    model = tinyvae.VAE(PIXELS, [HIDDEN], LATENT, dtype=np.float32, rng=seed)
-    opt = tinyvae.Adam(model, lr=LR)
+    def fresh() -> tuple[tinyvae.VAE, tinyvae.Adam]:
+        m = tinyvae.VAE(PIXELS, [HIDDEN], LATENT, dtype=np.float32, rng=seed)
+        return m, tinyvae.Adam(m, lr=LR)
+
+    model, opt = fresh()
     net = torch_model()
     copy_into_torch(model, net)
     torch_opt = torch.optim.Adam(net.parameters(), lr=LR)
     torch.manual_seed(seed)  # the example's randn_like draws from torch's global generator
+    W1, W4 = model.params["encoder.0.W"].copy(), model.params["decoder.2.W"].copy()
 
-    shuffle = np.random.default_rng(seed + 1000)  # the batches, shared by both
-    noise = np.random.default_rng(seed + 2000)  # tinyvae's eps
+    shuffle = np.random.default_rng(seed + 1000)  # the batches, shared by all
+    perms = [shuffle.permutation(len(x_train)) for _ in range(epochs)]
+    noise = np.random.default_rng(seed + 2000)  # tinyvae's eps (defaults model)
     xt_train, xt_test = torch.from_numpy(x_train), torch.from_numpy(x_test)
-    tv_times, th_times = [], []
-    for epoch in range(epochs):
-        perm = shuffle.permutation(len(x_train))
-        perm_t = torch.from_numpy(perm)
-        runs = [("tinyvae", lambda: tinyvae_epoch(model, opt, x_train, perm, noise)),
-                ("torch", lambda: torch_epoch(net, torch_opt, xt_train, perm_t))]
-        for name, fn in runs if epoch % 2 == 0 else runs[::-1]:
-            time.sleep(PAUSE)  # let the other library's idle threads stop spinning (see PAUSE)
-            (tv_times if name == "tinyvae" else th_times).append(fn())
-        log(f"  seed {seed} epoch {epoch + 1:2d}: tinyvae {tv_times[-1]:.3f} s, torch {th_times[-1]:.3f} s")
+    runs: dict[str, Callable[[int], float]] = {
+        f"tinyvae defaults ({auto} thr)": lambda r: tinyvae_epoch(model, opt, x_train, perms[r], noise, auto)}
+    for n in thread_counts(auto):
+        m, o, g = (*fresh(), np.random.default_rng(seed + 2000))
+        runs[f"tinyvae {n} thr"] = lambda r, m=m, o=o, g=g, n=n: tinyvae_epoch(m, o, x_train, perms[r], g, n)
+    runs[f"torch defaults ({torch_threads} thr)"] = lambda r: torch_epoch(net, torch_opt, xt_train, torch.from_numpy(perms[r]))
+    for n in [auto, *thread_counts(auto)]:
+        runs[f"products alone ({n} thr)"] = lambda r, n=n: floor_epoch(x_train, perms[r], W1, W4, n)
+    times = interleaved(runs, epochs, log)
 
     tv_test = eval_loss(model, x_test, rng=np.random.default_rng(seed + 3000), batch_size=BATCH)
     th_test = torch_test_loss(net, xt_test)
     row: dict[str, Any] = {
-        "seed": seed,
-        "tinyvae_epoch_s": tv_times, "torch_epoch_s": th_times,
-        "tinyvae_median_s": statistics.median(tv_times), "torch_median_s": statistics.median(th_times),
+        "seed": seed, "epoch_s": times, "median_s": {k: median(v) for k, v in times.items()},
         "tinyvae_test_loss": tv_test.total, "torch_test_loss": th_test,
         "tinyvae_test_recon": tv_test.recon, "tinyvae_test_kl": tv_test.kl,
     }
@@ -211,54 +233,47 @@ def run_seed(seed: int, epochs: int, x_train: np.ndarray, x_test: np.ndarray, iw
     # memory: what tinyvae's arrays take at their peak in one more epoch (tracemalloc sees NumPy's
     # allocations, not torch's); untimed, tracing slows allocation down
     tracemalloc.start()
-    tinyvae_epoch(model, opt, x_train, perm, noise)
+    tinyvae_epoch(model, opt, x_train, perms[-1], noise, auto)
     row["tinyvae_epoch_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return row
 
 
-def machine() -> dict[str, Any]:
+def scaling(x_train: np.ndarray, sizes: list[int], epochs: int, auto: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Median epoch seconds of tinyvae (defaults) and torch (defaults) on the data tiled to each size."""
     import torch
 
-    info: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"),
-        "cpu": _cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-        "numpy": np.__version__, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "(unset)"),
-    }
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [p for p in threadpool_info() if p.get("user_api") == "blas" and "numpy" in p.get("filepath", "")]
-        if blas:
-            info["numpy_blas"] = (f"{blas[0].get('internal_api')} {blas[0].get('version')} "
-                                  f"({blas[0].get('architecture')} kernels, {blas[0].get('num_threads')} threads)")
-    except ImportError:
-        pass
-    return info
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    out: dict[str, Any] = {"sizes": sizes, "tinyvae_s": [], "torch_s": []}
+    for n in sizes:
+        x = tile(x_train, n)
+        model = tinyvae.VAE(PIXELS, [HIDDEN], LATENT, dtype=np.float32, rng=0)
+        opt = tinyvae.Adam(model, lr=LR)
+        net = torch_model()
+        copy_into_torch(model, net)
+        topt = torch.optim.Adam(net.parameters(), lr=LR)
+        rng, noise = np.random.default_rng(n), np.random.default_rng(n + 1)
+        perms = [rng.permutation(n) for _ in range(epochs)]
+        xt = torch.from_numpy(x)
+        t = interleaved({"tinyvae": lambda r: tinyvae_epoch(model, opt, x, perms[r], noise, auto),
+                         "torch": lambda r: torch_epoch(net, topt, xt, torch.from_numpy(perms[r]))}, epochs, log)
+        out["tinyvae_s"].append(median(t["tinyvae"]))
+        out["torch_s"].append(median(t["torch"]))
+        log(f"  {n:,} images: tinyvae {out['tinyvae_s'][-1]:.3f} s, torch {out['torch_s'][-1]:.3f} s")
+    out["tinyvae_fit"], out["torch_fit"] = fit_line(sizes, out["tinyvae_s"]), fit_line(sizes, out["torch_s"])
+    return out
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    tv = statistics.median(t for r in rows for t in r["tinyvae_epoch_s"])
-    th = statistics.median(t for r in rows for t in r["torch_epoch_s"])
+    names = list(rows[0]["epoch_s"])
+    med = {k: statistics.median(t for r in rows for t in r["epoch_s"][k]) for k in names}
     out = {
-        "tinyvae_median_s": tv, "torch_median_s": th, "ratio": tv / th,
+        "median_s": med, "tinyvae": names[0], "torch": next(k for k in names if k.startswith("torch")),
         "tinyvae_test_loss_mean": statistics.fmean(r["tinyvae_test_loss"] for r in rows),
         "torch_test_loss_mean": statistics.fmean(r["torch_test_loss"] for r in rows),
         "tinyvae_epoch_peak_mib": max(r["tinyvae_epoch_peak_mib"] for r in rows),
         "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    out["ratio"] = med[out["tinyvae"]] / med[out["torch"]]
     out["test_loss_gap"] = out["tinyvae_test_loss_mean"] - out["torch_test_loss_mean"]
     if "tinyvae_iwae" in rows[0]:
         out["tinyvae_iwae_mean"] = statistics.fmean(r["tinyvae_iwae"] for r in rows)
@@ -268,38 +283,52 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     m, s, rows = result["machine"], result["summary"], result["seeds"]
+    tv, th = s["median_s"][s["tinyvae"]], s["median_s"][s["torch"]]
     lines = [
         "PyTorch's VAE example (784-400-20-400-784, BCE + KL, Adam 1e-3, batch 128), float32",
-        f"data: {result['data']}; {result['epochs']} epochs; seeds {[r['seed'] for r in rows]}",
+        f"data: {result['data']}; {result['epochs']} interleaved rounds; seeds {[r['seed'] for r in rows]}",
         f"machine: {m['cpu']}, {m['cpus']} cpus; {m['date']}; load average {m['load_average'][0]} before, "
         f"{m['load_average'][1]} after (other processes share these cpus when it is above ~0.5)",
-        f"numpy {m['numpy']}, BLAS: {m.get('numpy_blas', '?')}; OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}",
-        f"torch {m['torch']}, {m['torch_threads']} threads",
+        f"numpy {m['numpy']}, BLAS: {m.get('numpy_blas', '?')}; OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}; "
+        f"torch {m.get('torch', '?')}",
         "",
-        f"{'':10s} {'s/epoch (median)':>17s} {'test loss':>10s}" + (f" {'IWAE-' + str(result['iwae_k']):>10s}"
-                                                                  if "tinyvae_iwae_mean" in s else ""),
+        f"{'training epoch':32s} {'s (median)':>10s} {'÷ torch':>8s} {'÷ tinyvae':>9s}",
     ]
-    for lib in ("tinyvae", "torch"):
-        iw = f" {s[lib + '_iwae_mean']:10.2f}" if lib + "_iwae_mean" in s else ""
-        lines.append(f"{lib:10s} {s[lib + '_median_s']:17.4f} {s[lib + '_test_loss_mean']:10.2f}{iw}")
+    for k, v in s["median_s"].items():
+        lines.append(f"{k:32s} {v:10.4f} {v / th:8.2f} {v / tv:9.2f}")
+    iw = (f"; IWAE-{result['iwae_k']} {s['tinyvae_iwae_mean']:.2f} vs {s['torch_iwae_mean']:.2f}"
+          if "tinyvae_iwae_mean" in s else "")
     lines += [
         "",
-        f"ratio tinyvae / torch: {s['ratio']:.3f}  (at most 1.0 is the goal)",
-        f"test loss gap tinyvae - torch: {s['test_loss_gap']:+.2f} nats/image (mean over seeds)",
+        f"tinyvae defaults / torch defaults: {s['ratio']:.3f}  (goal: at most 0.8, aim 0.7)",
+        f"test loss: tinyvae {s['tinyvae_test_loss_mean']:.2f}, torch {s['torch_test_loss_mean']:.2f} "
+        f"(gap {s['test_loss_gap']:+.2f} nats/image, mean over seeds){iw}",
         f"memory: tinyvae's arrays peak at {s['tinyvae_epoch_peak_mib']:.1f} MiB during an epoch (tracemalloc); "
         f"process max RSS {s['process_max_rss_mib']:.0f} MiB (both libraries)",
     ]
     if len(rows) > 1:
         lines.append("per seed: " + "; ".join(
             f"{r['seed']}: {r['tinyvae_test_loss']:.2f} vs {r['torch_test_loss']:.2f}" for r in rows))
+    if "scaling" in result:
+        sc = result["scaling"]
+        lines += ["", f"{'images':>8s} {'tinyvae s':>10s} {'torch s':>8s} {'ratio':>6s}"]
+        for n, a, b in zip(sc["sizes"], sc["tinyvae_s"], sc["torch_s"]):
+            lines.append(f"{n:8,d} {a:10.3f} {b:8.3f} {a / b:6.2f}")
+        for lib in ("tinyvae", "torch"):
+            f = sc[f"{lib}_fit"]
+            lines.append(f"{lib}: {f['us_per_image']:.1f} µs per image + {f['intercept_s']:.3f} s; "
+                         f"largest deviation from that line {100 * f['max_rel_deviation']:.0f}%")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=10, help="epochs per seed (default 10)")
+    p.add_argument("--epochs", type=int, default=12, help="interleaved rounds (epochs) per seed (default 12)")
     p.add_argument("--seeds", type=int, default=1, help="run seeds 0..N-1 (default 1)")
     p.add_argument("--iwae", type=int, default=100, metavar="K", help="IWAE samples (0: skip; default 100)")
+    p.add_argument("--sizes", type=int, nargs="*", default=[1000, 4000, 10000, 60000],
+                   help="numbers of images for the scaling table (data tiled; none: skip)")
+    p.add_argument("--scaling-epochs", type=int, default=3, help="epochs per size (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.seeds < 1:
@@ -307,15 +336,19 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    torch.set_num_threads(TORCH_THREADS)
+    torch_threads = torch.get_num_threads()  # torch's own default, left as it is
+    load_before = load_average()
+    auto = auto_threads()  # what tinyvae train would choose now
     x_train, x_test, data = load_data()
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
-    load_before = os.getloadavg()[0]
-    rows = [run_seed(seed, args.epochs, x_train, x_test, args.iwae, log) for seed in range(args.seeds)]
+    rows = [run_seed(seed, args.epochs, x_train, x_test, args.iwae, auto, torch_threads, log)
+            for seed in range(args.seeds)]
+    result: dict[str, Any] = {"data": data, "epochs": args.epochs, "iwae_k": args.iwae, "auto_threads": auto}
+    if args.sizes:
+        result["scaling"] = scaling(x_train, args.sizes, args.scaling_epochs, auto, log)
     info = machine()
-    info["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # 1-minute, before and after
-    result = {"data": data, "epochs": args.epochs, "iwae_k": args.iwae, "machine": info,
-              "summary": summarize(rows), "seeds": rows}
+    info["load_average"] = [load_before, load_average()]  # 1-minute, before and after
+    result.update({"machine": info, "summary": summarize(rows), "seeds": rows})
     print(json.dumps(result, indent=1) if args.json else "\n" + table(result))
     return 0
 

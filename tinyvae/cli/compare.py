@@ -56,8 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help=f"mini-batch size (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam's learning rate (default {d.lr:g})")
     p.add_argument("--data", metavar="PATH", help="MNIST IDX directory or .npz (default: the bundled 5,000 digits)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="BLAS threads, as for tinyvae train "
-                   "(default 1)")
+    p.add_argument("--threads", default="auto", metavar="N", help="BLAS threads, as for tinyvae train "
+                   "(default auto)")
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training and N test images "
                    "(quick checks and tests)")
     return p
@@ -89,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if n > schema.MAX_PARAMS:
         raise CLIError(f"--hidden {' '.join(map(str, args.hidden))} --latent {args.latent} makes models of {n:,} "
                        f"parameters, more than tinyvae builds ({schema.MAX_PARAMS:,}); choose smaller widths")
-    if args.threads < 1:
-        raise CLIError(f"--threads must be at least 1, got {args.threads}")
+    from ..training.threads import resolve_threads
+
+    threads = resolve_threads(args.threads)
     if args.limit is not None and args.limit < 10:
         raise CLIError(f"--limit must be at least 10 (a few images of each digit), got {args.limit}")
     settings = Settings(epochs=args.epochs, seed=args.seed, hidden=tuple(args.hidden), latent=args.latent,
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(args.threads):
+    with threadpool_limits(threads):
         paths = run_comparison(args.which, data, Path(args.out), settings)
     print(f"done in {time.perf_counter() - t0:.0f} s: {len(paths)} figures and compare.json in {args.out}/")
     for p in paths:

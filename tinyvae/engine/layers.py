@@ -235,9 +235,12 @@ class Sequential(Layer):
         return x
 
     def backward(self, dout: Array, need_dx: bool = True) -> Array | None:
-        for i in range(len(self.layers) - 1, 0, -1):
+        # without need_dx, the backward stops at the first layer with weights: the layers before it
+        # (a Reshape, say) have no gradients to fill, and their input gradient is not wanted
+        first = 0 if need_dx else next((i for i, layer in enumerate(self.layers) if layer.params), 0)
+        for i in range(len(self.layers) - 1, first, -1):
             dout = self.layers[i].backward(dout)
-        return self.layers[0].backward(dout, need_dx=need_dx)
+        return self.layers[first].backward(dout, need_dx=need_dx)
 
     def to(self, xp: ModuleType, device: Any = None) -> "Sequential":
         for layer in self.layers:

@@ -25,11 +25,12 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from ..engine import backend
+from ..engine.backend import Array
 from .checkpoint import (atomic_write_json, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
                          restore_optimizer, restore_rng, save_checkpoint)
 from .data import Dataset
@@ -95,6 +96,9 @@ def fit(
     ref = model.ref
     x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
     x_test = backend.asarray_like(data.x_test, ref)
+    for x in (x_train, x_test):  # validated once, here: a bad image stops the run before its first step
+        if x.shape[0]:
+            model.check_x(x)
     y_train, y_test = model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
@@ -120,40 +124,21 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
             metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
             on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     """The epochs loop of :func:`fit` (run holding the run folder's lock)."""
-    ref = model.ref
-    xp = backend.namespace(ref)
     n = x_train.shape[0]
     show = sys.stderr.isatty() if progress is None else progress
     first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
     for epoch in range(len(metrics) + 1, epochs + 1):
         t0 = time.perf_counter()
         perm = rng.permutation(n)
-        perm_dev = perm if xp is np else xp.asarray(perm, device=backend.device(ref))
-        total = 0.0
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught below, by name
-            for step, start in enumerate(_bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}"), 1):
-                idx = perm_dev[start : start + batch_size]
-                xb = x_train[idx] if xp is np else xp.take(x_train, idx, axis=0)  # (B, D), the one copy
-                if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
-                    xb = _bernoulli(xb, rng, xp)
-                yb = None if y_train is None else y_train[perm[start : start + batch_size]]
-                loss = model.loss_and_grads(xb, yb, rng=rng)
-                if not math.isfinite(loss.total):
-                    raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", lr)
-                first = loss.total if first is None else first
-                if abs(loss.total) > BLOWUP * max(abs(first), 1.0):
-                    raise TrainingDiverged(epoch, step, f"the loss exploded to {loss.total:.3g} (more than "
-                                           f"{BLOWUP:,.0f} times its first value here, {first:.4g})", lr)
-                if not _grads_finite(model):
-                    raise TrainingDiverged(epoch, step, "a gradient is not finite (NaN or inf)", lr)
-                optimizer.step()
-                total += loss.total * xb.shape[0]
+        batches = _bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}")
+        total, first = train_epoch(model, optimizer, x_train, y_train, perm, batches, batch_size, rng,
+                                   epoch=epoch, first=first, dynamic=dynamic)
         train_seconds = time.perf_counter() - t0
         with np.errstate(over="ignore", invalid="ignore"):
             test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
         if not math.isfinite(test.total):
             raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
-        row = {"epoch": epoch, "train_loss": total / n, "test_loss": test.total, "test_recon": test.recon,
+        row = {"epoch": epoch, "train_loss": total, "test_loss": test.total, "test_recon": test.recon,
                "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
         metrics.append(row)
         if out is not None:
@@ -164,6 +149,55 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
         if on_epoch is not None:
             on_epoch(row)
     return metrics
+
+
+def train_epoch(
+    model: Model,
+    optimizer: Adam,
+    x: Array,
+    y: np.ndarray | None,
+    perm: np.ndarray,
+    starts: Iterable[int],
+    batch_size: int,
+    rng: np.random.Generator,
+    *,
+    epoch: int = 1,
+    first: float | None = None,
+    dynamic: bool = False,
+) -> tuple[float, float | None]:
+    """One pass over ``x`` in the batches ``perm[start : start + batch_size]``: loss, gradients, Adam step.
+
+    x: (N, D), already of the model's dtype and where its parameters live (``fit`` casts and moves it
+    once); y: (N,) labels for a conditional model, else None; ``starts``: the batch starts (a range,
+    or a progress bar over one). ``first`` is the yardstick for "the loss exploded" (the first batch's
+    loss of the run; None: this epoch's first); ``dynamic``: each batch is drawn x ~ Bernoulli(pixel)
+    from ``rng`` (dynamic binarization). Returns (mean loss per image over the epoch, first).
+    Raises :class:`TrainingDiverged` at the first non-finite or exploding loss or non-finite gradient,
+    before the step that would use it.
+    """
+    xp = backend.namespace(x)
+    perm_dev = perm if xp is np else xp.asarray(perm, device=backend.device(x))
+    total, n = 0.0, 0
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught below, by name
+        for step, start in enumerate(starts, 1):
+            idx = perm_dev[start : start + batch_size]
+            xb = x[idx] if xp is np else xp.take(x, idx, axis=0)  # (B, D), the one copy
+            if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
+                xb = _bernoulli(xb, rng, xp)
+            yb = None if y is None else y[perm[start : start + batch_size]]
+            loss = model.loss_and_grads(xb, yb, rng=rng)
+            if not math.isfinite(loss.total):
+                raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", optimizer.lr)
+            first = loss.total if first is None else first
+            if abs(loss.total) > BLOWUP * max(abs(first), 1.0):
+                raise TrainingDiverged(epoch, step, f"the loss exploded to {loss.total:.3g} (more than "
+                                       f"{BLOWUP:,.0f} times its first value here, {first:.4g})", optimizer.lr)
+            if not _grads_finite(model):
+                raise TrainingDiverged(epoch, step, "a gradient is not finite (NaN or inf)", optimizer.lr)
+            optimizer.step()
+            total += loss.total * xb.shape[0]
+            n += xb.shape[0]
+    return total / max(n, 1), first
 
 
 RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)

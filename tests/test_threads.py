@@ -1,0 +1,56 @@
+"""--threads auto: one thread per physical core up to a cap, fewer on a busy machine; explicit counts stay."""
+
+import pytest
+
+from tinyvae.training import threads
+from tinyvae.training.threads import CAP, auto_threads, physical_cores, resolve_threads, usable_cpus
+
+
+def test_idle_machine_gets_one_thread_per_physical_core_up_to_the_cap():
+    cores = physical_cores(usable_cpus())
+    assert 1 <= cores <= len(usable_cpus())
+    assert auto_threads(idle=64.0) == min(cores, CAP)
+    assert auto_threads(cap=1, idle=64.0) == 1
+
+
+def test_busy_machine_falls_back_to_what_the_other_processes_leave(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cpus", lambda: [0, 1, 2, 3])
+    monkeypatch.setattr(threads, "physical_cores", lambda cpus: 4)
+    assert auto_threads(idle=3.8) == 4
+    assert auto_threads(idle=2.8) == 3
+    assert auto_threads(idle=1.4) == 1
+    assert auto_threads(idle=0.0) == 1  # never fewer than one
+
+
+def test_idle_cpus_reads_proc_stat_or_says_it_cannot():
+    idle = threads.idle_cpus(usable_cpus(), sample=0.05)
+    assert idle is None or 0.0 <= idle <= len(usable_cpus()) + 1e-9
+
+
+def test_hyperthreads_count_once(monkeypatch, tmp_path):
+    import re
+    from pathlib import Path
+
+    real = Path
+
+    def fake(p: str):
+        if p.startswith("/sys/devices/system/cpu/cpu"):
+            c = int(re.search(r"cpu(\d+)/", p).group(1))
+            f = tmp_path / f"c{c}"
+            f.write_text(f"{c // 2 * 2},{c // 2 * 2 + 1}\n")  # cpus 0,1 share a core; 2,3 another
+            return f
+        return real(p)
+
+    monkeypatch.setattr(threads, "Path", fake)
+    assert physical_cores([0, 1, 2, 3]) == 2
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5"])
+def test_bad_counts_are_refused_by_name(bad):
+    with pytest.raises(ValueError, match="--threads must be at least 1 or 'auto'"):
+        resolve_threads(bad)
+
+
+def test_explicit_and_auto():
+    assert resolve_threads("3") == 3 and resolve_threads(2) == 2
+    assert 1 <= resolve_threads("auto") <= CAP
