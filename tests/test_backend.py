@@ -148,7 +148,7 @@ def test_cupy_backend_missing_is_one_clear_line():
     try:
         import cupy  # noqa: F401
     except ImportError:
-        with pytest.raises(ImportError, match="--backend cupy needs CuPy"):
+        with pytest.raises(ImportError, match="backend='cupy' needs CuPy"):
             backend.resolve("cupy")
     else:  # pragma: no cover - only on a GPU machine
         pytest.skip("CuPy is installed; see test_cupy_step")

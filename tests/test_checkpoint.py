@@ -155,3 +155,26 @@ def test_files_that_are_not_checkpoints(tmp_path, rng):
     p = rewrite_meta(good, tmp_path / "rng.npz", lambda m: m["rng_state"].update(bit_generator="os.system"))
     with pytest.raises(ValueError, match=r"meta.rng_state.bit_generator: expected one of \['PCG64', 'PCG64DXSM'\], got 'os.system'"):
         ck.load_checkpoint(p)
+
+
+def test_an_older_ae_checkpoint_with_z_names_loads_under_code(tmp_path, rng):
+    """The AE's code head was once the parameter group ``z``; read_checkpoint renames it to ``code``."""
+    from tinyvae.models.ae import AE
+
+    model = AE(20, [8], 3, rng=rng)
+    opt = Adam(model, lr=1e-2)
+    x = rng.random((5, 20))
+    for _ in range(2):
+        model.loss_and_grads(x)
+        opt.step()
+    save(tmp_path / "new.npz", model, opt, rng)
+    with np.load(tmp_path / "new.npz") as f:
+        old = {k.replace("param/code.", "param/z.").replace(".code.", ".z."): f[k] for k in f.files}
+    assert "param/z.W" in old and "optim/m.z.W" in old and "optim/v.z.b" in old
+    np.savez(tmp_path / "old.npz", **old)
+    loaded, opt2, _ = ck.load_checkpoint(tmp_path / "old.npz")
+    assert set(loaded.params) == set(model.params) and "code.W" in loaded.params
+    for k in model.params:
+        np.testing.assert_array_equal(loaded.params[k], model.params[k])
+    for k in opt.state:
+        np.testing.assert_array_equal(opt2.state[k], opt.state[k])

@@ -36,7 +36,7 @@ def test_train_writes_checkpoint_metrics_config(run_dir, capsys):
 def test_train_prints_epochs_and_where(tmp_path, capsys):
     assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("training VAE 784-16-2-16-784 (bce)") and out[1].startswith("epoch   1/1  train")
+    assert out[0].startswith("training VAE(784 → [16] → 2), bce loss on ") and out[1].startswith("epoch   1/1  train")
     assert out[-1].startswith("done: test loss") and str(tmp_path) in out[-1]
     assert main(["train", "--resume", "--out", str(tmp_path)]) == 0  # nothing left: says so
     assert "already done 1 epochs" in capsys.readouterr().out
@@ -144,6 +144,23 @@ def test_expected_failures_are_one_line(argv, message, tmp_path, run_dir, capsys
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in err, err
     assert lines[0].startswith(f"tinyvae {argv[0]}: error: ")
+
+
+def test_the_cli_names_its_flags_where_the_library_names_parameters(tmp_path, run_dir, capsys):
+    from tinyvae.cli import as_flags
+
+    assert as_flags("e.g. lr=0.0001; use dtype=float32, backend='cupy', source=/a/b: x, out_dir=DIR") == \
+        "e.g. --lr 0.0001; use --dtype float32, --backend cupy, --data /a/b: x, --out DIR"
+    assert as_flags("the learning rate, a resumed run (clr=3)") == "the learning rate, a resumed run (clr=3)"
+    lines = {}
+    for name, argv in {"lr": ["train", *TINY, "--lr", "1e6", "--out", f"{tmp_path}/boom"],
+                       "data": ["train", "--data", f"{tmp_path}/nope"],
+                       "evaluate": ["evaluate", str(run_dir), "--data", f"{tmp_path}/nope"]}.items():
+        main(argv)
+        lines[name] = capsys.readouterr().err
+    assert "e.g. --lr 100000;" in lines["lr"] and "lr=" not in lines["lr"]
+    assert f"error: --data {tmp_path}/nope: no such file or directory" in lines["data"]
+    assert f"error: --data {tmp_path}/nope: no such file or directory" in lines["evaluate"]
 
 
 def test_missing_cupy_is_one_line(capsys):

@@ -326,7 +326,8 @@ def test_data_path_is_absolute_and_hashed_and_evaluate_can_point_elsewhere(tmp_p
 def test_second_writer_is_refused(good, tmp_path, capsys):
     out = tmp_path / "run"
     with lock_run_folder(out):
-        assert "another tinyvae process is writing to" in one_line(["train", *TINY, "--out", str(out)], capsys)
+        line = one_line(["train", *TINY, "--out", str(out)], capsys)
+        assert "another tinyvae process is writing to" in line and line.endswith("or pass another --out DIR")
     assert main(["train", *TINY, "--out", str(out)]) == 0  # the lock is released with its holder
 
 

@@ -14,7 +14,7 @@ from tinyvae.training import data as D
 from tinyvae.training.checkpoint import load_checkpoint
 from tinyvae.models.cvae import CVAE
 from tinyvae.training.evaluate import eval_loss
-from tinyvae.training.train import TrainingDiverged, fit
+from tinyvae.training.train import TrainingDiverged, fit, seed_streams
 from tinyvae.models.vae import VAE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def test_exploding_lr_stops_and_keeps_the_last_good_checkpoint(digits, tmp_path,
     fit(model, digits, epochs=1, out_dir=tmp_path)
     ckpt = tmp_path / "checkpoint.npz"
     before, metrics_before = ckpt.read_bytes(), (tmp_path / "metrics.json").read_bytes()
-    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2, step \d+: the loss exploded.*--lr 1000;") as e:
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2, step \d+: the loss exploded.*lr=1000;") as e:
         fit(model, digits, epochs=3, lr=1e4, out_dir=tmp_path, resume=True)
     assert e.value.epoch == 2 and 1 <= e.value.step <= 4 and isinstance(e.value, ValueError)
     assert ckpt.read_bytes() == before and (tmp_path / "metrics.json").read_bytes() == metrics_before
@@ -143,3 +143,47 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     assert sa["epoch"] == sb["epoch"] == epochs
     for k in b.params:
         np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def test_one_seed_gives_three_distinct_streams_and_fit_draws_the_training_one(digits):
+    weights, training, figures = seed_streams(7)
+    first = [g.random(4) for g in (weights, training, figures)]
+    assert not any(np.array_equal(first[i], first[j]) for i in range(3) for j in range(i + 1, 3))
+    np.testing.assert_array_equal(first[1], np.random.default_rng(7).random(4))  # fit(seed=7)'s stream
+    a, b = small(), small()
+    fit(a, digits, epochs=1, seed=7)
+    fit(b, digits, epochs=1, seed=8)
+    assert not np.array_equal(a.params["encoder.0.W"], b.params["encoder.0.W"])  # another seed, another run
+
+
+def test_resume_with_a_checkpoint_already_read_equals_resume_true(digits, tmp_path):
+    from tinyvae.training.checkpoint import read_checkpoint
+
+    first = small()
+    fit(first, digits, epochs=1, batch_size=50, seed=5, out_dir=tmp_path / "a")
+    fit(small(), digits, epochs=1, batch_size=50, seed=5, out_dir=tmp_path / "b")
+    by_flag, by_record = small(), small()
+    fit(by_flag, digits, epochs=2, batch_size=50, seed=5, out_dir=tmp_path / "a", resume=True)
+    fit(by_record, digits, epochs=2, batch_size=50, seed=5, out_dir=tmp_path / "b",
+        resume=read_checkpoint(tmp_path / "b" / "checkpoint.npz"))
+    for k in by_flag.params:
+        np.testing.assert_array_equal(by_flag.params[k], by_record.params[k])
+
+
+def test_library_messages_name_parameters_not_flags(digits, tmp_path):
+    """The library speaks its parameters (lr=, dtype=, source=); only the CLI names --flags."""
+    messages = []
+    for call in (lambda: D.load(tmp_path / "nope"), lambda: D.load(tmp_path / "x.txt"),
+                 lambda: D.load(tmp_path), lambda: fit(small(), digits, epochs=1, out_dir=tmp_path / "r", resume=True)):
+        (tmp_path / "x.txt").write_text("hi")
+        with pytest.raises((ValueError, OSError)) as e:
+            call()
+        messages.append(str(e.value))
+    fit(small(dtype=np.float32), digits, epochs=1, out_dir=tmp_path / "f32")
+    with pytest.raises(ValueError, match="use dtype=float32") as e:
+        fit(small(), digits, epochs=2, out_dir=tmp_path / "f32", resume=True)
+    messages.append(str(e.value))
+    messages.append(str(TrainingDiverged(1, 2, "the loss is not finite", lr=0.01)))
+    assert "e.g. lr=0.001;" in messages[-1]
+    assert messages[0].startswith("source=") and messages[2].startswith("source=")
+    assert not [m for m in messages if "--" in m], messages

@@ -3,7 +3,8 @@
 A command module defines ``add_parser(subparsers) -> argparse.ArgumentParser`` and
 ``run(args) -> int``. Expected failures raise :class:`CLIError` (or ``ValueError``/``OSError``/
 ``ImportError`` from the library); :func:`main` turns them into one line on stderr and exit
-status 2 (1 for a run that diverged), with no traceback unless ``--debug`` is given.
+status 2 (1 for a run that diverged), with no traceback unless ``--debug`` is given. The library's
+messages name its parameters (``lr=0.0001``); that line names the flags instead (``--lr 0.0001``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -65,13 +67,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
 
 
+# The library names its parameters (``fit(lr=...)``, ``load(source=...)``, ``resolve(backend)``);
+# the command line names its flags. A library message that suggests ``name=value`` is shown here as
+# ``--flag value``, in this one table, so that neither side speaks the other's language.
+PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "source": "--data",
+                   "out_dir": "--out", "batch_size": "--batch-size", "epochs": "--epochs", "seed": "--seed"}
+_SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
+
+
+def as_flags(text: str) -> str:
+    """``text`` with each ``name=value`` of a library parameter written as the flag that sets it.
+
+    >>> as_flags("Try a lower learning rate, e.g. lr=0.0001; or dtype='float64'")
+    'Try a lower learning rate, e.g. --lr 0.0001; or --dtype float64'
+    """
+    return _SUGGESTION.sub(lambda m: f"{PARAMETER_FLAGS[m.group(1)]} {m.group(3)}", text)
+
+
 def _one_line(e: BaseException) -> str:
     if isinstance(e, MemoryError):
         return ("out of memory" + (f" ({e})" if str(e) else "") +
                 "; ask for less (a smaller --hidden, --n, --iwae or --batch-size) or free some memory")
     if isinstance(e, RecursionError):
         return "input nested too deeply to be a tinyvae file"
-    text = " ".join(str(e).split()) or type(e).__name__
+    text = as_flags(" ".join(str(e).split())) or type(e).__name__
     return text if len(text) <= 1000 else text[:997] + "..."
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from . import CLIError
@@ -34,30 +33,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def load_run(run_dir: str) -> tuple[Any, dict[str, Any], Path]:
-    """(model, checkpoint state, checkpoint path) for a run directory or a checkpoint file."""
-    from ..training.checkpoint import load_checkpoint
-
-    path = Path(run_dir)
-    if path.is_dir():
-        path = path / "checkpoint.npz"
-        if not path.is_file():
-            raise CLIError(f"{run_dir} holds no checkpoint.npz; is it a run directory (tinyvae train --out DIR)?")
-    elif not path.exists():
-        raise CLIError(f"{run_dir}: no such run directory or checkpoint file")
-    model, _, state = load_checkpoint(path)
-    return model, state, path
-
-
 def run(args: argparse.Namespace) -> int:
     from ..training.evaluate import evaluate
+    from ..training.runs import load_with_state, run_data
     from . import check_seed
 
     if args.iwae < 1:
         raise CLIError(f"--iwae needs at least 1 sample, got {args.iwae}")
     check_seed(args.seed)
-    model, state, path = load_run(args.run_dir)
-    data, binarize = _test_data(args, state["run_config"], model, path)
+    model, state, path = load_with_state(args.run_dir)
+    data = run_data(state, model, source=args.data)
     _check_iwae_fits(model, args.iwae)
     report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
@@ -79,35 +64,11 @@ def run(args: argparse.Namespace) -> int:
           f"(recon {report['recon']:.3f} + KL {report['kl']:.3f}; one z per image)")
     print(f"  IWAE, K = {report['iwae_k']:<14d}  {report['iwae']:9.3f} nats/image")
     if bound:
-        print(f"  both are upper bounds on {bound} (binarization: {binarize}; likelihood: {report['likelihood']})")
+        print(f"  both are upper bounds on {bound} (binarization: {data.binarize}; likelihood: {report['likelihood']})")
     else:
         print(f"  neither is a bound on -log p(x): {report['grey_pixels']:.1%} of the test pixels are grey, and a "
               f"Bernoulli likelihood is not a density of grey pixels; train with --binarize dynamic for true bounds")
     return 0
-
-
-def _test_data(args: argparse.Namespace, r: dict[str, Any], model: Any, path: Path) -> tuple[Any, str]:
-    """The run's test images and binarization: from --data if given, else from the path the run
-    recorded, which must still be there and hold the same bytes (its SHA-256 is recorded with the run)."""
-    from ..training.data import binarize_mode, fingerprint, load
-
-    try:
-        binarize = binarize_mode(r.get("binarize"))
-    except ValueError as e:
-        raise CLIError(f"{path}: the saved run configuration is damaged: {e}") from None
-
-    source = r.get("data")
-    if args.data is not None:
-        source = args.data
-    elif source is not None:
-        if not Path(source).exists():
-            raise CLIError(f"this run was trained on {source}, which is not there (any more); point to the data "
-                           f"with --data PATH")
-        if r.get("data_hash") and fingerprint(source) != r["data_hash"]:
-            raise CLIError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
-                           f"--data {source} to evaluate on it as it is now")
-    data = load(source, binarize=binarize, dtype=model.dtype)
-    return (data.subset(int(r["limit"])) if r.get("limit") else data), binarize
 
 
 def _check_iwae_fits(model: Any, k: int) -> None:

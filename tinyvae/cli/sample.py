@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..engine import backend
     from ..models.base import LabelsRefused
     from . import check_fits, check_seed
-    from .evaluate import load_run
+    from ..training.runs import load
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and out.is_dir():
         raise CLIError(f"--out {out} is a directory; name a file FILE.npy or FILE.png")
     check_seed(args.seed)
-    model, _, _ = load_run(args.run_dir)
+    model = load(args.run_dir)
     c = model.config()
     per_row = 2 * c["x_dim"] + 2 * sum(c.get("hidden_dims", [c.get("hidden_dim", 0)])) + 2 * c["z_dim"]
     check_fits(args.n * c["x_dim"] * 8 + min(args.n, CHUNK) * per_row * 8, f"--n {args.n} samples",

@@ -94,36 +94,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model config, run settings) from the flags, the saved run (with --resume) and the defaults."""
+def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """(model config, run settings, the checkpoint to resume or None), in one direction: the flags
+    given, over the saved run's settings (with --resume) or the defaults, make one config."""
     given = {k: getattr(args, k) for k in (*ARCH_FLAGS, *RUN_FLAGS) if getattr(args, k) is not None}
-    saved_arch: dict[str, Any] | None = None
-    saved_run: dict[str, Any] = {}
+    saved = None
     if args.resume:
         from ..training.checkpoint import read_checkpoint
 
-        meta, _, _ = read_checkpoint(_checkpoint_path(args.out))
-        saved_arch, saved_run = meta["architecture"], meta["run_config"]
+        saved = read_checkpoint(_checkpoint_path(args.out))  # read once; fit continues from this very record
+    saved_run = saved.meta["run_config"] if saved is not None else {}
     if "data" in given:
         given["data"] = str(Path(given["data"]).expanduser().resolve())  # recorded absolute
     run = {k: given.get(k, saved_run.get(k, DEFAULTS[k])) for k in RUN_FLAGS}
     run["saved_hash"] = saved_run.get("data_hash")
     _check_run(run)
-    if saved_arch is not None:
-        _check_resume(given, saved_arch, saved_run)
-        flags = {k: given[k] for k in ARCH_FLAGS if k in given}
-        if flags:  # every architecture flag given must agree with the saved run
-            from ..training.checkpoint import check_architecture
+    arch_given = {k: given[k] for k in ARCH_FLAGS if k in given}
+    if saved is not None:
+        from ..training.checkpoint import check_architecture
 
-            wanted = {**saved_arch, **_model_config({**_flags_of(saved_arch), **flags})}
-            check_architecture(saved_arch, wanted, _checkpoint_path(args.out))
-        return saved_arch, run
+        saved_arch = saved.meta["architecture"]
+        _check_resume(given, saved_arch, saved_run)
+        check_architecture(saved_arch, _model_config(arch_given, saved_arch), _checkpoint_path(args.out))
+        return saved_arch, run, saved
     defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
     arch = {k: given.get(k, defaults[k]) for k in ARCH_FLAGS}
     _check_arch(arch, given)
-    cfg = _model_config(arch)
+    cfg = _model_config(arch, {"x_dim": 784})
     _check_size(cfg, run)
-    return cfg, run
+    return cfg, run, None
 
 
 RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-size", "binarize": "--binarize",
@@ -166,26 +165,22 @@ def _check_size(cfg: dict[str, Any], run: dict[str, Any]) -> None:
                "choose smaller --hidden/--latent widths or a smaller --batch-size")
 
 
-def _flags_of(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The flags that would build the saved architecture ``cfg``."""
-    flags = {"model": cfg.get("model", "vae"), "arch": cfg.get("arch", "mlp"), "latent": cfg.get("z_dim"),
-             "loss": cfg.get("loss"), "beta": cfg.get("beta", 1.0)}
-    flags["hidden"] = [cfg["hidden_dim"]] if "hidden_dim" in cfg else cfg.get("hidden_dims")
-    return flags
-
-
-def _model_config(f: dict[str, Any]) -> dict[str, Any]:
-    """A registry config (``model.config()``-like) from the architecture flags."""
-    if f["arch"] == "conv":
-        cfg: dict[str, Any] = {"model": f["model"], "arch": "conv", "x_dim": 784, "z_dim": f["latent"],
-                               "loss": f["loss"], "beta": f["beta"]}
-        if f.get("hidden"):
-            cfg["hidden_dim"] = f["hidden"][0]
-        return cfg
-    cfg = {"model": f["model"], "x_dim": 784, "hidden_dims": list(f["hidden"]), "z_dim": f["latent"],
-           "loss": f["loss"]}
-    if f["model"] != "ae":
-        cfg["beta"] = f["beta"]
+def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` (a saved run's ``model.config()``, or the input size of a new one) with the entries the
+    architecture ``flags`` set: ``--latent`` sets ``z_dim``, ``--hidden`` the widths, and so on."""
+    cfg = dict(base)
+    conv = flags.get("arch", cfg.get("arch", "mlp")) == "conv"
+    for flag, value in flags.items():
+        if flag == "hidden":
+            cfg.update({"hidden_dim": value[0]} if conv else {"hidden_dims": list(value)})
+        elif flag == "latent":
+            cfg["z_dim"] = value
+        elif flag == "arch" and conv:
+            cfg["arch"] = "conv"
+        elif flag == "arch":
+            cfg.pop("arch", None)  # an MLP's config has no "arch"
+        elif flag != "beta" or flags.get("model", cfg.get("model")) != "ae":  # an AE has no β
+            cfg[flag] = value  # model, loss, beta: the config's own names
     return cfg
 
 
@@ -243,21 +238,19 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {args.out} is a file, not a run directory; name a directory (new or existing)")
     if args.seed is not None:
         check_seed(args.seed)
-    cfg, r = resolve(args)
+    cfg, r, saved = resolve(args)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(threads):
-        return _run(args, cfg, r)
+        return _run(args, cfg, r, saved)
 
 
-def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> int:
+def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved: Any) -> int:
     from ..engine import backend
-    from ..training.data import load
     from ..models.registry import build_model
+    from ..training.data import fingerprint, load
     from ..training.evaluate import loss_labels
-    from ..training.train import fit
-
-    from ..training.data import fingerprint
+    from ..training.train import fit, seed_streams
 
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
@@ -268,7 +261,8 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
                        f"a resumed run must see the same data (start a new run in another --out instead)")
     if r["limit"]:
         data = data.subset(r["limit"])
-    model = build_model(cfg, rng=np.random.default_rng(r["seed"]), dtype=dtype)
+    weights_rng, _, figures_rng = seed_streams(r["seed"])  # fit draws the training stream from the seed itself
+    model = build_model(cfg, rng=weights_rng, dtype=dtype)
     if xp is not np:
         model.to(xp)
     out = Path(args.out)
@@ -283,7 +277,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
           f"loss: {names['total']}, {names['unit']}", flush=True)
 
     done_now: list[int] = []
-    kl_term = "" if model.config()["model"] == "ae" else (" + kl" if beta == 1 else f" + {beta:g}·kl")
+    kl_term = "" if not model.has_posterior else (" + kl" if beta == 1 else f" + {beta:g}·kl")
 
     def report(row: dict[str, Any]) -> None:
         done_now.append(row["epoch"])
@@ -293,13 +287,13 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
 
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
-                  out_dir=out, resume=args.resume, progress=show, on_epoch=report,
+                  out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
                   run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit")})
     if not done_now:
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
-    figures = [] if args.no_plots else _plots(model, data, metrics, out, r["seed"])
+    figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)
     last = metrics[-1]
-    if model.config().get("arch", "mlp") == "mlp" and model.z_dim >= 2:  # what the explorer page draws
+    if _explorable(model):
         print(f"move through the latent space in a browser: tinyvae explore {out}")
     print(f"done: test loss {last['test_loss']:.2f} {names['unit']}, the {names['total']}, after {last['epoch']} epochs; "
           f"{len(figures)} figures, checkpoint.npz, metrics.json, config.json in {out}/")
@@ -307,20 +301,24 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any]) -> in
 
 
 def _describe(model: Any) -> str:
-    c = model.config()
-    if c.get("arch") == "conv":
-        return f"conv {c['model'].upper()} (latent {c['z_dim']})"
-    sizes = [c["x_dim"], *c["hidden_dims"], c["z_dim"], *c["hidden_dims"][::-1], c["x_dim"]]
-    return f"{c['model'].upper()} {'-'.join(map(str, sizes))} ({c['loss']})"
+    """E.g. ``VAE(784 → [400] → 2), bce loss``."""
+    return f"{model.describe()}, {model.recon_loss} loss"
 
 
-def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, seed: int) -> list[Path]:
-    """The figures, by tinyvae.figures.plots.save_all (skipped with a note if it is not available)."""
-    import importlib.util
+def _explorable(model: Any) -> bool:
+    """Whether ``tinyvae explore`` can draw this model's latent space (its own check, asked)."""
+    from ..explore import check_drawable
 
-    if importlib.util.find_spec("tinyvae.figures.plots") is None:
-        print("note: figures skipped (tinyvae.figures.plots is not available)", file=sys.stderr)
-        return []
+    try:
+        check_drawable(model)
+    except ValueError:
+        return False
+    return True
+
+
+def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, rng: np.random.Generator) -> list[Path]:
+    """The figures, by tinyvae.figures.plots.save_all, their noise from ``rng`` (skipped with a note
+    if matplotlib is missing: the run itself is saved)."""
     try:
         from ..figures import plots
     except ImportError as e:  # matplotlib missing: the run itself is saved, say so and go on
@@ -328,7 +326,7 @@ def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, seed
         return []
 
     try:
-        return list(plots.save_all(model, data, metrics, out, np.random.default_rng(seed)))
+        return list(plots.save_all(model, data, metrics, out, rng))
     except Exception as e:  # the run is saved; a figure that cannot be drawn must not hide that
         done = sorted(out.glob("*.png"))
         print(f"note: training finished and checkpoint.npz is fine, but the figure {_failed_figure(e)} could not "

@@ -104,13 +104,13 @@ def resolve(name: str) -> ModuleType:
     try:
         import cupy
     except ImportError as e:
-        raise ImportError("--backend cupy needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)") from e
+        raise ImportError("backend='cupy' needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)") from e
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # no driver, no device
-        raise ImportError(f"--backend cupy found CuPy but no usable GPU ({e})") from e
+        raise ImportError(f"backend='cupy' found CuPy but no usable GPU ({e})") from e
     if n < 1:
-        raise ImportError("--backend cupy found CuPy but no GPU")
+        raise ImportError("backend='cupy' found CuPy but no GPU")
     from array_api_compat import array_namespace
 
     return array_namespace(cupy.zeros(1))

@@ -32,8 +32,9 @@ class AE(Model):
     output: "sigmoid" or "identity" (only with "mse"); activation: hidden activation name;
     rng: numpy Generator (or seed) for the initial weights; dtype: np.float64 or np.float32.
 
-    The parameters are named ``encoder.*``, ``z.*`` (the code head, the VAE's ``mu.*``; the name is
-    kept so that saved checkpoints load) and ``decoder.*``.
+    The parameters are named ``encoder.*``, ``code.*`` (the code head, where the VAE has ``mu.*``) and
+    ``decoder.*``. (an older tinyvae named the code head ``z.*``; its checkpoints still load:
+    ``tinyvae.training.checkpoint.read_checkpoint`` renames them, in that one place.)
     """
 
     def __init__(
@@ -58,7 +59,7 @@ class AE(Model):
         self.output_act: Layer = Sigmoid() if output == "sigmoid" else Identity()
 
     def parts(self) -> dict[str, Layer]:
-        return {"encoder": self.encoder, "z": self.code_head, "decoder": self.decoder}
+        return {"encoder": self.encoder, "code": self.code_head, "decoder": self.decoder}
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, enough to build the same architecture again."""

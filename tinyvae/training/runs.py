@@ -1,8 +1,9 @@
-"""A run folder as a learner uses it: ``tinyvae.load(RUN_DIR)`` gives back the trained model.
+"""A run folder: what ``fit(..., out_dir=RUN_DIR)`` (and so ``tinyvae train --out RUN_DIR``) writes, and
+how it is read back. One place for the folder's file names and for reading a run.
 
-A run folder is what ``tinyvae train --out RUN_DIR`` writes (``checkpoint.npz``, ``metrics.json``,
-``config.json``, the figures). Loading goes through the checkpoint reader, which checks every
-value in the file before anything is built (``training/checkpoint.py``)::
+A run folder holds ``checkpoint.npz`` (see :mod:`tinyvae.training.checkpoint`), ``metrics.json``,
+``config.json`` and the figures. Loading goes through the checkpoint reader, which checks every value
+in the file before anything is built::
 
     import tinyvae
     model = tinyvae.load("runs/latest")
@@ -17,6 +18,21 @@ from typing import Any
 from ..models.base import Model
 from .data import Dataset
 
+CHECKPOINT, METRICS, CONFIG = "checkpoint.npz", "metrics.json", "config.json"
+
+
+def checkpoint_path(run_dir: str | Path) -> Path:
+    """The checkpoint of ``run_dir`` (a run folder, or a checkpoint file itself); FileNotFoundError if none."""
+    path = Path(run_dir)
+    if path.is_dir():
+        if not (path / CHECKPOINT).is_file():
+            raise FileNotFoundError(f"{run_dir} holds no {CHECKPOINT}; is it a run folder (what tinyvae train "
+                                    f"writes, or fit given an out_dir)?")
+        return path / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"{run_dir}: no such run directory or checkpoint file")
+    return path
+
 
 def load(run_dir: str | Path) -> Model:
     """The trained model of ``run_dir`` (a run folder, or its ``checkpoint.npz`` itself).
@@ -30,21 +46,34 @@ def load(run_dir: str | Path) -> Model:
 
 def load_with_state(run_dir: str | Path) -> tuple[Model, dict[str, Any], Path]:
     """(model, checkpoint state, checkpoint path): :func:`load` plus the epoch, run config and metrics."""
-    from ..cli import CLIError
-    from ..cli.evaluate import load_run
+    from .checkpoint import load_checkpoint
 
-    try:
-        return load_run(str(run_dir))
-    except CLIError as e:  # the CLI's wording, as the exception a library user expects
-        raise FileNotFoundError(str(e)) from None
+    path = checkpoint_path(run_dir)
+    model, _, state = load_checkpoint(path)
+    return model, state, path
 
 
-def run_data(state: dict[str, Any], model: Model) -> Dataset:
-    """The digits the run was trained on (its ``--data``, ``--binarize``, ``--limit``), in the model's dtype."""
-    from .data import load as load_data
+def run_data(state: dict[str, Any], model: Model, source: str | Path | None = None) -> Dataset:
+    """The digits the run was trained on (its data source, binarization and limit), in the model's dtype.
+
+    ``source`` replaces the data source the run recorded (e.g. when the data was moved). Without it,
+    the recorded source must still be there and hold the same bytes (its SHA-256 is recorded with the
+    run); otherwise FileNotFoundError or ValueError says so.
+    """
+    from .data import binarize_mode, fingerprint, load as load_data
 
     r = state["run_config"]
-    data = load_data(r.get("data"), binarize=bool(r.get("binarize")), dtype=model.dtype)
-    if r.get("limit"):
-        data = data.subset(int(r["limit"]))
-    return data
+    try:
+        binarize = binarize_mode(r.get("binarize"))  # "none", "static", "dynamic"; an older run's True/False
+    except ValueError as e:
+        raise ValueError(f"the saved run configuration is damaged: {e}") from None
+    if source is None and r.get("data") is not None:
+        source = r["data"]
+        if not Path(source).exists():
+            raise FileNotFoundError(f"this run was trained on {source}, which is not there (any more); point to "
+                                    f"the data with source=PATH")
+        if r.get("data_hash") and fingerprint(source) != r["data_hash"]:
+            raise ValueError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
+                             f"source={source} to use it as it is now")
+    data = load_data(source, binarize=binarize, dtype=model.dtype)
+    return data.subset(int(r["limit"])) if r.get("limit") else data

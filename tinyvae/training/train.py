@@ -15,7 +15,9 @@ One epoch::
 
 A single ``numpy.random.Generator``, ``default_rng(seed)``, draws both the shuffles and the noise
 eps, so the seed fixes the run; its state is saved with every checkpoint, so a run resumed from
-epoch k ends with exactly the weights of a run that was never interrupted.
+epoch k ends with exactly the weights of a run that was never interrupted. A whole run (``tinyvae
+train``) draws from one seed three independent streams, :func:`seed_streams`: the initial weights,
+this training stream, and the figures' noise.
 """
 
 from __future__ import annotations
@@ -31,16 +33,29 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array
-from .checkpoint import (atomic_write_json, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
-                         restore_optimizer, restore_rng, save_checkpoint)
+from .checkpoint import (Checkpoint, atomic_write_json, check_architecture, clean_stale_temporaries, lock_run_folder,
+                         read_checkpoint, restore_optimizer, restore_rng, save_checkpoint)
 from .data import Dataset
+from .runs import CHECKPOINT, CONFIG, METRICS
 from .evaluate import eval_loss
 from ..models.base import Model
 from ..engine.optim import Adam
 
 BLOWUP = 1e4  # a batch loss this many times the first one of the call means the run has diverged
 EVAL_SEED = 0  # the test pass draws its noise from default_rng(EVAL_SEED) every epoch: curves show the model only
-CHECKPOINT, METRICS, CONFIG = "checkpoint.npz", "metrics.json", "config.json"
+WEIGHTS_STREAM, FIGURES_STREAM = 1, 2  # seed_streams: default_rng([seed, 1]) and default_rng([seed, 2])
+
+
+def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """(weights, training, figures): three independent generators from one ``seed``.
+
+    training is ``default_rng(seed)``, the one :func:`fit` draws the shuffles and eps from (so
+    ``fit(seed=seed)`` and a whole run agree); weights is ``default_rng([seed, 1])`` (the initial
+    weights) and figures ``default_rng([seed, 2])`` (the noise of the plots): other seed sequences,
+    so no stream repeats another's numbers.
+    """
+    return (np.random.default_rng([seed, WEIGHTS_STREAM]), np.random.default_rng(seed),
+            np.random.default_rng([seed, FIGURES_STREAM]))
 
 
 class TrainingDiverged(ValueError):
@@ -53,7 +68,7 @@ class TrainingDiverged(ValueError):
         where = f"epoch {epoch}, step {step}" if isinstance(step, int) else f"epoch {epoch}, {step}"
         super().__init__(
             f"training diverged at {where}: {what}. "
-            f"Try a lower learning rate, e.g. --lr {lr / 10:g}; nothing after the last complete epoch was saved, so its checkpoint (if any) is intact"
+            f"Try a lower learning rate, e.g. lr={lr / 10:g}; nothing after the last complete epoch was saved, so its checkpoint (if any) is intact"
         )
 
 
@@ -66,7 +81,7 @@ def fit(
     lr: float = 1e-3,
     seed: int = 0,
     out_dir: str | Path | None = None,
-    resume: bool = False,
+    resume: bool | Checkpoint = False,
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     run_config: dict[str, Any] | None = None,
@@ -77,11 +92,14 @@ def fit(
     data:       a :class:`~tinyvae.training.data.Dataset`; its images are cast to the model's dtype and moved
                 to where its parameters live, once.
     epochs:     the total number of epochs (a resumed run counts the ones already done).
-    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps.
+    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps (the training stream of
+                :func:`seed_streams`).
     out_dir:    where ``checkpoint.npz``, ``metrics.json`` and ``config.json`` are written after every
                 epoch (nothing is written if None).
     resume:     continue from ``out_dir/checkpoint.npz``: its weights, Adam state, generator state and
-                metrics; ``lr`` may differ from the first run's (lower it after a divergence).
+                metrics; ``lr`` may differ from the first run's (lower it after a divergence). A
+                :class:`~tinyvae.training.checkpoint.Checkpoint` already read (``read_checkpoint``) is
+                used as it is, so a caller that read it for its settings does not read it twice.
     progress:   a tqdm bar per epoch; None shows it only when stderr is a terminal.
     on_epoch:   called with each epoch's metrics dict as it completes.
     run_config: extra facts recorded in config.json and the checkpoint (data source, backend, ...).
@@ -104,17 +122,19 @@ def fit(
     out = Path(out_dir) if out_dir is not None else None
     config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
               **(run_config or {})}
-    rng = np.random.default_rng(seed)
+    rng = seed_streams(seed)[1]  # default_rng(seed): the shuffles and eps
     optimizer = Adam(model, lr=lr)
     metrics: list[dict[str, Any]] = []
-    if resume and out is None:
-        raise ValueError("resume=True needs the out_dir of the run to continue")
+    resuming = isinstance(resume, Checkpoint) or bool(resume)
+    if resuming and out is None:
+        raise ValueError("resume needs the out_dir of the run to continue")
     with contextlib.ExitStack() as held:
         if out is not None:  # one writer per run folder; what a killed writer left is swept away
             held.enter_context(lock_run_folder(out))
             clean_stale_temporaries(out)
-        if resume:
-            rng, optimizer, metrics = _resume(model, out / CHECKPOINT, lr, config)  # type: ignore[operator]
+        if resuming:
+            saved = resume if isinstance(resume, Checkpoint) else _read_for_resume(out / CHECKPOINT)  # type: ignore[operator]
+            rng, optimizer, metrics = _resume(model, saved, out / CHECKPOINT, lr, config)  # type: ignore[operator]
         return _epochs(model, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
 
@@ -203,22 +223,28 @@ def train_epoch(
 RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)
 
 
-def _resume(model: Model, path: Path, lr: float, config: dict[str, Any]) -> tuple[np.random.Generator, Adam, list[dict[str, Any]]]:
-    """Load weights, Adam state, generator and metrics from ``path`` into ``model``; refuse a
-    ``config`` that changes what "the same weights as one uninterrupted run" depends on."""
+def _read_for_resume(path: Path) -> Checkpoint:
     if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume: no {path.name} in {path.parent}; drop --resume to start a new run")
-    meta, params, opt_state = read_checkpoint(path)
+        raise FileNotFoundError(f"nothing to resume: no {path.name} in {path.parent}; pass resume=False to start a "
+                                f"new run")
+    return read_checkpoint(path)
+
+
+def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
+            config: dict[str, Any]) -> tuple[np.random.Generator, Adam, list[dict[str, Any]]]:
+    """Load weights, Adam state, generator and metrics of ``saved`` (read from ``path``) into ``model``;
+    refuse a ``config`` that changes what "the same weights as one uninterrupted run" depends on."""
+    meta, params, opt_state = saved
     check_architecture(meta["architecture"], model.config(), path)
-    saved = meta["run_config"]
-    changed = [k for k in RESUME_SAME if k in saved and k in config and saved[k] != config[k]]
+    run = meta["run_config"]
+    changed = [k for k in RESUME_SAME if k in run and k in config and run[k] != config[k]]
     if changed:
         k = changed[0]
-        raise ValueError(f"{path.parent} was trained with {k}={saved[k]!r}, not {config[k]!r}; a resumed run keeps "
-                         f"its {', '.join(changed)} (start a new run in another --out to change them)")
-    dtype = np.dtype(backend.to_numpy(next(iter(model.params.values()))).dtype).name
+        raise ValueError(f"{path.parent} was trained with {k}={run[k]!r}, not {config[k]!r}; a resumed run keeps "
+                         f"its {', '.join(changed)} (start a new run in another out_dir=DIR to change them)")
+    dtype = np.dtype(model.dtype).name
     if meta["dtype"] != dtype:
-        raise ValueError(f"{path} holds {meta['dtype']} weights but the model is {dtype}; use --dtype {meta['dtype']}")
+        raise ValueError(f"{path} holds {meta['dtype']} weights but the model is {dtype}; use dtype={meta['dtype']}")
     model.load_params(params)
     optimizer = restore_optimizer(model, meta["optimizer"], opt_state, path)
     optimizer.lr = lr
