@@ -185,3 +185,15 @@ def test_subprocess_errors_have_no_traceback_and_debug_shows_it(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tinyvae", "--debug", "train", "--epochs", "0"], cwd=ROOT, env=env,
                        capture_output=True, text=True)
     assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_run_data_gives_back_the_digits_the_run_saw(run_dir, tmp_path):
+    """runs.run_data reads the recorded binarization ("none" here: grey pixels stay grey) and limit."""
+    from tinyvae.training.data import load
+    from tinyvae.training.runs import load_with_state, run_data
+
+    model, state, _ = load_with_state(run_dir)
+    data = run_data(state, model)
+    assert state["run_config"]["binarize"] == "none" and data.binarize == "none"
+    np.testing.assert_array_equal(data.x_test, load(dtype=np.float32).subset(200).x_test)
+    assert ((data.x_test > 0) & (data.x_test < 1)).any()

@@ -111,13 +111,7 @@ def fit(
     ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of that epoch is saved.
     """
     epochs, batch_size, lr = _check_run(epochs, batch_size, lr)
-    ref = model.ref
-    x_train = backend.asarray_like(data.x_train, ref)  # cast and move once (no copy if already right)
-    x_test = backend.asarray_like(data.x_test, ref)
-    for x in (x_train, x_test):  # validated once, here: a bad image stops the run before its first step
-        if x.shape[0]:
-            model.check_x(x)
-    y_train, y_test = model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
+    x_train, x_test, y_train, y_test = _on_model(model, data)
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
     config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
@@ -137,6 +131,18 @@ def fit(
             rng, optimizer, metrics = _resume(model, saved, out / CHECKPOINT, lr, config)  # type: ignore[operator]
         return _epochs(model, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
+
+
+def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
+    """(x_train, x_test, y_train, y_test): the images cast to the model's dtype and moved to where its
+    parameters live, once (no copy if already right), and checked once, here: a bad image stops the
+    run before its first step; the labels as the model wants them (None for an unconditional one)."""
+    x_train = backend.asarray_like(data.x_train, model.ref)
+    x_test = backend.asarray_like(data.x_test, model.ref)
+    for x in (x_train, x_test):
+        if x.shape[0]:
+            model.check_x(x)
+    return x_train, x_test, model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
 
 
 def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
