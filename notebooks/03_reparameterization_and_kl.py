@@ -25,7 +25,7 @@
 # 2. the KL divergence between `N(mu, σ²)` and the prior `N(0, I)`, with its gradient.
 #
 # Library: `tinyvae/engine/reparam.py` (`Reparameterize`) and `tinyvae/engine/losses.py` (`kl_divergence`).
-# Walkthroughs: `walkthroughs/03_reparameterization.md`, `walkthroughs/04_kl_divergence.md`.
+# Walkthroughs: `walkthroughs/03_reparameterization.md`, `walkthroughs/03_kl_divergence.md`.
 
 # %%
 import numpy as np

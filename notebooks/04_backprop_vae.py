@@ -22,7 +22,7 @@
 # every intermediate gradient gets a name (`dlogits`, `dz`, `dmu`, `dlogvar`, `dh`, ...), is
 # computed from its formula, is checked by finite differences of the loss with respect to that
 # intermediate, and the parameter gradients it produces are compared with the library's.
-# Walkthrough: `walkthroughs/05_backprop_vae.md`.
+# Walkthrough: `walkthroughs/04_backprop_vae.md`.
 
 # %%
 import numpy as np

@@ -21,7 +21,7 @@
 # small VAE with a 2-d latent space on the digits that ship with tinyvae, then looks at what it
 # learned: the loss curves, reconstructions, new digits drawn from the prior, the latent space,
 # the decoded latent grid ("manifold"), a walk between digits, the test negative ELBO and the
-# IWAE estimate, and when those two are bounds on −log p(x). Walkthrough: `walkthroughs/09_training.md`.
+# IWAE estimate, and when those two are bounds on −log p(x). Walkthrough: `walkthroughs/05_training.md`.
 #
 # The run is kept short (twenty passes over 4,000 digits) so that the notebook finishes quickly;
 # `tinyvae train` trains the same kind of model from the command line and writes the same figures.
@@ -179,7 +179,7 @@ assert new.shape == (64, 784) and 0.0 <= new.min() and new.max() <= 1.0 and path
 #
 # Each test image's latent mean mu, coloured by its digit. Images of the same digit gather
 # together although the model never saw a label. The KL term keeps the cloud on the scale of the
-# prior N(0, I): nearly every mu lies within a few units of the origin (notebook 06 shows an
+# prior N(0, I): nearly every mu lies within a few units of the origin (notebook 06_ae_vs_vae_beta shows an
 # autoencoder, which has no such term, spreading its codes much further). It is not a perfect
 # N(0, I) disc, though: the few nats of KL per image that training pays buy the room to tell the
 # digits apart.
@@ -230,7 +230,7 @@ assert list(digits.y_test[chain]) == [2, 4, 5, 6] and path.is_file()
 # ## How good is it? The test negative ELBO and the IWAE estimate
 #
 # The test loss above is the negative ELBO per image. Drawing K samples of z per image and
-# averaging their importance weights gives IWAE_K, lower still (walkthrough 09 writes out both);
+# averaging their importance weights gives IWAE_K, lower still (walkthrough 05_training writes out both);
 # the gap between them is how much the ELBO loses because q(z|x) is not the true posterior.
 #
 # Both would be upper bounds on −log p(x), the nats the model needs for a digit, if the Bernoulli

@@ -28,7 +28,7 @@
 #
 # Here we train four models with the same layer sizes, data, seed and number of steps (an AE and
 # VAEs with β = 0, 1 and 4) and compare their latent spaces, their samples and their two loss
-# terms. Walkthrough: `walkthroughs/10_model_family.md`. The command `tinyvae compare all` runs
+# terms. Walkthrough: `walkthroughs/06_model_family.md`. The command `tinyvae compare all` runs
 # the same experiments longer, on bigger models, and writes the figures to files.
 
 # %%

@@ -1,4 +1,4 @@
-"""The README's commands are the ones CI runs, and the package stays light to import."""
+"""The README's commands are the ones CI runs, its learning-path table is the one numbering, and the package stays light to import."""
 
 import re
 import subprocess
@@ -35,3 +35,23 @@ def test_torch_is_pinned_exactly():
     text = (ROOT / "pyproject.toml").read_text()
     assert '"torch==2.13.0"' in text
     assert not re.search(r'"torch\s*(>|<|~|!|"|$)', text)
+
+
+def test_one_numbering_and_one_learning_path_table():
+    """A step of the learning path has one number, shared by its notebooks and walkthroughs, and the
+    README's table is the only table of it: every numbered notebook and page is in it, in its own row."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    header = "| # | notebook | walkthrough | what the learner sees |"
+    table = readme[readme.index(header):].split("\n\n")[0].splitlines()[2:]
+    listed = set()
+    for row in table:
+        step, notebooks, pages = (cell.strip() for cell in row.strip("|").split("|")[:3])
+        files = re.findall(r"\]\(((?:notebooks|walkthroughs)/[^)]+)\)", notebooks + pages)
+        numbered = [f for f in files if re.match(r"\d\d_", Path(f).name)]
+        assert all(int(Path(f).name[:2]) == int(step) for f in numbered), (step, numbered)
+        listed.update(numbered)
+    on_disk = {f"{p.parent.name}/{p.name}" for p in [*(ROOT / "notebooks").glob("[0-9][0-9]_*.py"),
+                                                      *(ROOT / "walkthroughs").glob("[0-9][0-9]_*.md")]}
+    assert on_disk == listed, f"not in the learning-path table: {sorted(on_disk - listed)}"
+    for other in ("walkthroughs/README.md", "notebooks/README.md"):
+        assert header not in (ROOT / other).read_text(encoding="utf-8"), f"{other} repeats the table"

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 08 · A convolution's forward and backward, by hand
+# # 07 · A convolution's forward and backward, by hand
 #
 # The β-VAE document's model (`tinyvae train --arch conv`) replaces the MLP's `Linear` layers by
 # convolutions. Here is one convolution on the smallest example that shows everything: a 4×4 image,
@@ -25,7 +25,7 @@
 # 3. `dx`, which turns out to be a *full* convolution of `dout` with the *flipped* kernel;
 #
 # each with plain loops, and check every number against `tinyvae.engine.conv.Conv2d`.
-# Walkthrough: `walkthroughs/08_convolutions.md`. Code: `tinyvae/engine/conv.py`.
+# Walkthrough: `walkthroughs/07_convolutions.md`. Code: `tinyvae/engine/conv.py`.
 
 # %%
 import numpy as np

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 07 · The conditional VAE: asking for a digit
+# # 06 · The conditional VAE: asking for a digit
 #
 # A VAE's samples come out as whatever digit z happens to land on. The conditional VAE (CVAE)
 # lets us choose: the digit's label, as a one-hot row c, is handed to the encoder next to x and
@@ -29,7 +29,7 @@
 #
 # The loss is the VAE's. The only new step, forward and backward, is the concatenation `[·, ·]`.
 # We first work it through by hand on a tiny CVAE, then train one on the digits and ask it for
-# each digit in turn. Code: `tinyvae/models/cvae.py`. Walkthrough: `walkthroughs/10_model_family.md`.
+# each digit in turn. Code: `tinyvae/models/cvae.py`. Walkthrough: `walkthroughs/06_model_family.md`.
 
 # %%
 from pathlib import Path
@@ -176,7 +176,7 @@ assert set(errors) == set(model.params) and max(errors.values()) < 1e-7
 
 # %%
 digits = data.load()
-RUN = Path("runs/07_conditional_vae")
+RUN = Path("runs/06_conditional_vae")
 cvae = CVAE(784, [128], 2, n_classes=10, rng=0, dtype=np.float32)
 metrics = fit(cvae, digits, epochs=5, batch_size=64, lr=3e-3, seed=0, out_dir=RUN, progress=False)
 for m in metrics:
