@@ -271,7 +271,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     except OSError as e:
         raise CLIError(f"--out {out}: cannot create the run directory ({e.strerror}); choose another --out") from e
     what = "resuming" if args.resume else "training"
-    names, beta = loss_labels(model.config()), float(model.config().get("beta", 1.0))
+    names, beta = loss_labels(model.config()), float(model.beta)
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "
           f"test images, {r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']:g}, {r['dtype']}, {r['backend']}; "
           f"loss: {names['total']}, {names['unit']}", flush=True)
