@@ -79,7 +79,7 @@ models = {
     "β=4": VAE(**SIZES, beta=4.0, rng=0, dtype=np.float32),
 }
 print({name: list(m.parts()) for name, m in models.items()})
-assert list(models["AE"].parts()) == ["encoder", "z", "decoder"]  # one head: the code z itself
+assert list(models["AE"].parts()) == ["encoder", "code", "decoder"]  # one head: the code, z itself
 assert list(models["β=1"].parts()) == ["encoder", "mu", "logvar", "decoder"]
 
 metrics = {}

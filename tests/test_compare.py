@@ -104,7 +104,7 @@ def test_samples_look_like_digits(tmp_path):
     r = _bench().measure(epochs=30, latents=(20,), seed=0, work=tmp_path)
     assert r["test_accuracy"] >= 0.9
     hits = r["cvae_hit_rate"]
-    assert min(hits.values()) >= 0.9, hits
+    assert min(hits.values()) >= 0.85, hits
     vae, ae = r["prior_samples"]["20"]["vae"], r["prior_samples"]["20"]["ae"]
     assert vae >= 2 * ae and vae - ae >= 0.1, (vae, ae)
     row = r["prior_samples"]["20"]

@@ -115,8 +115,10 @@ def test_nan_loss_stops_at_its_step(digits):
 
 
 def _train_cmd(out, epochs):
+    # --threads 1 for all three runs: BLAS sums in another order on another thread count (the last bits of
+    # float64 weights differ after one epoch), and --threads auto chooses by how busy the machine is
     return [sys.executable, "-m", "tinyvae", "train", "--epochs", str(epochs), "--hidden", "48", "--limit", "1500",
-            "--batch-size", "32", "--dtype", "float64", "--no-plots", "--seed", "4", "--out", str(out)]
+            "--batch-size", "32", "--dtype", "float64", "--no-plots", "--seed", "4", "--threads", "1", "--out", str(out)]
 
 
 def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
