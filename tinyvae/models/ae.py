@@ -33,7 +33,7 @@ class AE(Model):
     rng: numpy Generator (or seed) for the initial weights; dtype: np.float64 or np.float32.
 
     The parameters are named ``encoder.*``, ``code.*`` (the code head, where the VAE has ``mu.*``) and
-    ``decoder.*``. (an older tinyvae named the code head ``z.*``; its checkpoints still load:
+    ``decoder.*``. (An older tinyvae named the code head ``z.*``; its checkpoints still load:
     ``tinyvae.training.checkpoint.read_checkpoint`` renames them, in that one place.)
     """
 
