@@ -197,3 +197,22 @@ def test_run_data_gives_back_the_digits_the_run_saw(run_dir, tmp_path):
     assert state["run_config"]["binarize"] == "none" and data.binarize == "none"
     np.testing.assert_array_equal(data.x_test, load(dtype=np.float32).subset(200).x_test)
     assert ((data.x_test > 0) & (data.x_test < 1)).any()
+
+
+def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
+    """tinyvae train --resume reads checkpoint.npz for its settings and hands that record to fit."""
+    import tinyvae.training.checkpoint as ck
+    import tinyvae.training.train as tr
+
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
+    reads, original = [], ck.read_checkpoint
+
+    def counted(path):
+        reads.append(path)
+        return original(path)
+
+    monkeypatch.setattr(ck, "read_checkpoint", counted)  # where the CLI imports it from
+    monkeypatch.setattr(tr, "read_checkpoint", counted)  # fit's own reader (resume=True)
+    assert main(["train", "--resume", "--epochs", "2", "--out", str(tmp_path)]) == 0
+    assert len(reads) == 1, reads
+    assert original(tmp_path / "checkpoint.npz").meta["epoch"] == 2

@@ -98,11 +98,11 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
     """(model config, run settings, the checkpoint to resume or None), in one direction: the flags
     given, over the saved run's settings (with --resume) or the defaults, make one config."""
     given = {k: getattr(args, k) for k in (*ARCH_FLAGS, *RUN_FLAGS) if getattr(args, k) is not None}
-    saved = None
-    if args.resume:
+    saved, path = None, _checkpoint_path(args.out) if args.resume else None
+    if path is not None:
         from ..training.checkpoint import read_checkpoint
 
-        saved = read_checkpoint(_checkpoint_path(args.out))  # read once; fit continues from this very record
+        saved = read_checkpoint(path)  # read once: fit continues from this very record
     saved_run = saved.meta["run_config"] if saved is not None else {}
     if "data" in given:
         given["data"] = str(Path(given["data"]).expanduser().resolve())  # recorded absolute
@@ -115,7 +115,7 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
 
         saved_arch = saved.meta["architecture"]
         _check_resume(given, saved_arch, saved_run)
-        check_architecture(saved_arch, _model_config(arch_given, saved_arch), _checkpoint_path(args.out))
+        check_architecture(saved_arch, _model_config(arch_given, saved_arch), path)
         return saved_arch, run, saved
     defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
     arch = {k: given.get(k, defaults[k]) for k in ARCH_FLAGS}
