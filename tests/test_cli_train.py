@@ -216,3 +216,24 @@ def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
     assert main(["train", "--resume", "--epochs", "2", "--out", str(tmp_path)]) == 0
     assert len(reads) == 1, reads
     assert original(tmp_path / "checkpoint.npz").meta["epoch"] == 2
+
+
+@pytest.mark.parametrize("flags", [["--model", "vae"], ["--model", "ae"], ["--model", "cvae", "--hidden", "8", "4"],
+                                   ["--arch", "conv", "--latent", "3"]])
+def test_flags_make_one_config_and_a_resume_with_the_same_flags_agrees(flags):
+    """Flags -> one config (never back): the model built from it has exactly that architecture, and the
+    same flags given again on --resume name the saved architecture, entry for entry."""
+    from tinyvae.cli import build_parser
+    from tinyvae.cli.train import ARCH_FLAGS, _model_config, resolve
+    from tinyvae.models.registry import build_model
+    from tinyvae.training.checkpoint import check_architecture
+
+    args = build_parser().parse_args(["train", *flags])
+    cfg, _, saved = resolve(args)
+    assert saved is None
+    built = build_model(cfg, rng=0).config()
+    assert {k: built[k] for k in cfg} == cfg
+    given = {k: getattr(args, k) for k in ARCH_FLAGS if getattr(args, k) is not None}
+    check_architecture(built, _model_config(given, built))  # nothing differs
+    with pytest.raises(ValueError, match="z_dim: checkpoint"):
+        check_architecture(built, _model_config({**given, "latent": built["z_dim"] + 1}, built))
