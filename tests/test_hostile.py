@@ -320,6 +320,9 @@ def test_data_path_is_absolute_and_hashed_and_evaluate_can_point_elsewhere(tmp_p
     assert main(["evaluate", "../run", "--iwae", "2", "--data", str(tmp_path / "d.npz")]) == 0  # told to: it does
     (tmp_path / "d.npz").unlink()
     assert "which is not there (any more); point to the data with --data PATH" in one_line(["evaluate", "../run"], capsys)
+    assert "which is not there (any more); point to the data with --data PATH" in one_line(["explore", "../run"], capsys)
+    digits_npz(tmp_path / "moved.npz")
+    assert main(["explore", "../run", "--data", str(tmp_path / "moved.npz")]) == 0  # explore reads the run's data
 
 
 # ---- operational ---------------------------------------------------------------------------------

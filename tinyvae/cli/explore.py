@@ -32,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (with checkpoint.npz) or a checkpoint file")
     p.add_argument("--out", metavar="FILE.html", help="where to write the page (default RUN_DIR/explore.html)")
+    p.add_argument("--data", metavar="PATH", help="the test digits to place on the plane (an MNIST IDX directory or "
+                   "an .npz) instead of the data the run recorded, e.g. when the run was moved")
     return p
 
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     _check_writable(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"--out {out}: name an .html file")
-    data = run_data(state, model)
+    data = run_data(state, model, source=args.data)
     html = build_page(model, data.x_test, data.y_test,
                       title=f"{path.parent.name or path.parent} (epoch {state['epoch']}, {data.name})")
     try:
