@@ -1,4 +1,4 @@
-"""Size limits of the package (the project's style): no module over ~350 lines, no function over ~60.
+"""The package's shape (the project's style): no module over ~350 lines, no function over ~60, no CLI flag in a library message.
 
 Small files with one idea each are what a learner reads beside the lecture; the limits are checked
 here for every module of ``tinyvae/``, and a failure lists every offender with its size.
@@ -51,3 +51,20 @@ def test_the_limits_see_what_they_measure(tmp_path):
     p = tmp_path / "m.py"
     p.write_text("class A:\n    def f(self):\n        x = 1\n        return x\n\n\ndef g():\n    pass\n")
     assert _functions(p) == [("A.f", 3), ("g", 2)]
+
+
+def test_the_library_raises_no_message_that_names_a_command_line_flag():
+    """Library errors speak parameter names (lr=..., source=...); the CLI writes them as its flags
+    (tinyvae.cli.as_flags). Every string in a ``raise`` of the engine, models, training, figures and
+    lecture is scanned for a ``--flag``."""
+    import re
+
+    found = []
+    for folder in ("engine", "models", "training", "figures", "lecture"):
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Raise) and node.exc is not None:
+                    found += [f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {c.value.strip()[:60]}"
+                              for c in ast.walk(node.exc) if isinstance(c, ast.Constant)
+                              and isinstance(c.value, str) and re.search(r"--[a-z]", c.value)]
+    assert not found, found
