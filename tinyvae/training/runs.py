@@ -2,7 +2,7 @@
 how it is read back. One place for the folder's file names and for reading a run.
 
 A run folder holds ``checkpoint.npz`` (see :mod:`tinyvae.training.checkpoint`), ``metrics.json``,
-``config.json`` and the figures. Loading goes through the checkpoint reader, which checks every value
+``config.json`` (all three written by :func:`save_epoch`) and the figures. Loading goes through the checkpoint reader, which checks every value
 in the file before anything is built::
 
     import tinyvae
@@ -19,6 +19,18 @@ from ..models.base import Model
 from .data import Dataset
 
 CHECKPOINT, METRICS, CONFIG = "checkpoint.npz", "metrics.json", "config.json"
+
+
+def save_epoch(out: Path, model: Model, optimizer: Any, *, epoch: int, rng: Any, run_config: dict[str, Any],
+               metrics: list[dict[str, Any]]) -> None:
+    """What ``fit`` writes after every epoch: ``checkpoint.npz`` (weights, Adam state, ``rng``'s state,
+    ``run_config``, ``metrics``), then ``metrics.json`` and ``config.json`` (always the checkpoint's), each
+    atomically (:func:`tinyvae.training.checkpoint.atomic_write`)."""
+    from .checkpoint import atomic_write_json, save_checkpoint
+
+    save_checkpoint(out / CHECKPOINT, model, optimizer, epoch=epoch, rng=rng, run_config=run_config, metrics=metrics)
+    atomic_write_json(out / METRICS, {"epochs": metrics})
+    atomic_write_json(out / CONFIG, {"model": model.config(), "run": run_config})
 
 
 def checkpoint_path(run_dir: str | Path) -> Path:

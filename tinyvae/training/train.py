@@ -33,10 +33,10 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array
-from .checkpoint import (Checkpoint, atomic_write_json, check_architecture, clean_stale_temporaries, lock_run_folder,
-                         read_checkpoint, restore_optimizer, restore_rng, save_checkpoint)
+from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
+                         restore_optimizer, restore_rng)
 from .data import Dataset
-from .runs import CHECKPOINT, CONFIG, METRICS
+from .runs import CHECKPOINT, save_epoch
 from .evaluate import eval_loss
 from ..models.base import Model
 from ..engine.optim import Adam
@@ -168,10 +168,7 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
                "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
         metrics.append(row)
         if out is not None:
-            save_checkpoint(out / CHECKPOINT, model, optimizer, epoch=epoch, rng=rng, run_config=config,
-                            metrics=metrics)
-            atomic_write_json(out / METRICS, {"epochs": metrics})
-            atomic_write_json(out / CONFIG, {"model": model.config(), "run": config})  # always the checkpoint's
+            save_epoch(out, model, optimizer, epoch=epoch, rng=rng, run_config=config, metrics=metrics)
         if on_epoch is not None:
             on_epoch(row)
     return metrics
