@@ -78,7 +78,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--epochs", type=int, help=f"total epochs (default {d['epochs']})")
     g.add_argument("--batch-size", type=int, metavar="B", help=f"mini-batch size (default {d['batch_size']})")
     g.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d['lr']:g})")
-    g.add_argument("--seed", type=int, help=f"seeds the weights, the shuffles and the noise (default {d['seed']})")
+    g.add_argument("--seed", type=int, help="fixes the run: the initial weights, the shuffles and noise of "
+                   "training, and the figures' noise, each drawn from its own stream of this one seed "
+                   f"(default {d['seed']})")
     g.add_argument("--backend", choices=["numpy", "cupy"], help="numpy (CPU) or cupy (NVIDIA GPU) (default numpy)")
     g.add_argument("--dtype", choices=["float32", "float64"], help=f"(default {d['dtype']})")
     g.add_argument("--threads", default="auto", metavar="N", help="BLAS threads for the matrix products "
