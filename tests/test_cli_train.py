@@ -237,3 +237,20 @@ def test_flags_make_one_config_and_a_resume_with_the_same_flags_agrees(flags):
     check_architecture(built, _model_config(given, built))  # nothing differs
     with pytest.raises(ValueError, match="z_dim: checkpoint"):
         check_architecture(built, _model_config({**given, "latent": built["z_dim"] + 1}, built))
+
+
+def test_resume_with_auto_threads_keeps_the_runs_thread_count(tmp_path, monkeypatch, capsys):
+    """BLAS sums depend on the thread count in the last bits: --threads auto on resume reuses the
+    count the run recorded, whatever auto would choose now; an explicit --threads still wins."""
+    from tinyvae.training import threads
+    from tinyvae.training.checkpoint import read_checkpoint
+
+    out = tmp_path / "run"
+    base = ["train", "--limit", "64", "--hidden", "8", "--no-plots", "--out", str(out)]
+    assert main([*base, "--epochs", "1", "--threads", "1"]) == 0
+    monkeypatch.setattr(threads, "auto_threads", lambda *a, **k: 2)  # the machine looks idle now
+    assert main([*base, "--epochs", "2", "--resume"]) == 0
+    assert read_checkpoint(out / "checkpoint.npz").meta["run_config"]["threads"] == 1
+    assert main([*base, "--epochs", "3", "--resume", "--threads", "2"]) == 0
+    assert read_checkpoint(out / "checkpoint.npz").meta["run_config"]["threads"] == 2
+    capsys.readouterr()

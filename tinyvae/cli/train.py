@@ -89,7 +89,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete "
-                   "epoch; flags not given are taken from that run")
+                   "epoch; flags not given are taken from that run (--threads auto keeps its BLAS thread count, so "
+                   "it ends with the weights of one uninterrupted run)")
     g.add_argument("--no-plots", action="store_true", help="skip the figures")
     g.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
                    help="progress bar per epoch (auto: only on a terminal)")
@@ -241,6 +242,11 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         check_seed(args.seed)
     cfg, r, saved = resolve(args)
+    if args.threads == "auto" and saved is not None and "threads" in saved.meta["run_config"]:
+        # the sums inside a product depend on how BLAS splits them over threads (last-bit differences):
+        # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
+        threads = saved.meta["run_config"]["threads"]
+    r["threads"] = threads
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(threads):
@@ -290,7 +296,8 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
                   out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
-                  run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit")})
+                  run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
+                                                "threads")})
     if not done_now:
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)

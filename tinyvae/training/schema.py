@@ -152,7 +152,7 @@ RUN_CONFIG = Dict({}, {
     "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
     "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
     "binarize": Optional(Either(Bool, Str("none", "static", "dynamic"))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
-    "limit": Optional(Int(1, 10**9)),
+    "limit": Optional(Int(1, 10**9)), "threads": Int(1, 1024),
 })
 _NUM = Float(-1e30, 1e30)
 _METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
