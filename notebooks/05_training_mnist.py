@@ -39,7 +39,7 @@ from tinyvae.figures import plots
 from tinyvae.training.evaluate import eval_loss, evaluate
 from tinyvae.training.train import fit
 
-threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
+threadpool_limits(1)  # one BLAS thread: sums split over threads differ in the last bits, so this fixes every printed number
 RUN = Path("runs/05_training")  # figures and the checkpoint go here (runs/ is ignored by git)
 
 # %% [markdown]

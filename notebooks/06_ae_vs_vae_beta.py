@@ -46,7 +46,7 @@ from tinyvae.figures import plots
 from tinyvae.training.evaluate import eval_loss
 from tinyvae.training.train import fit
 
-threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
+threadpool_limits(1)  # one BLAS thread: sums split over threads differ in the last bits, so this fixes every printed number
 
 RUN = Path("runs/06_ae_vs_vae_beta")
 RUN.mkdir(parents=True, exist_ok=True)

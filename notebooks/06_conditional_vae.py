@@ -44,7 +44,7 @@ from tinyvae.figures import plots
 from tinyvae.engine.gradcheck import numerical_gradient, rel_error
 from tinyvae.training.train import fit
 
-threadpool_limits(1)  # one BLAS thread: for matrices this small, more threads cost more than they gain
+threadpool_limits(1)  # one BLAS thread: sums split over threads differ in the last bits, so this fixes every printed number
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(3)
