@@ -55,12 +55,12 @@ def test_the_limits_see_what_they_measure(tmp_path):
 
 def test_the_library_raises_no_message_that_names_a_command_line_flag():
     """Library errors speak parameter names (lr=..., source=...); the CLI writes them as its flags
-    (tinyvae.cli.as_flags). Every string in a ``raise`` of the engine, models, training, figures and
-    lecture is scanned for a ``--flag``."""
+    (tinyvae.cli.as_flags). Every string in a ``raise`` of the engine, models, training, figures,
+    lecture and explorer is scanned for a ``--flag``."""
     import re
 
     found = []
-    for folder in ("engine", "models", "training", "figures", "lecture"):
+    for folder in ("engine", "models", "training", "figures", "lecture", "explore"):
         for path in sorted((PACKAGE / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Raise) and node.exc is not None:

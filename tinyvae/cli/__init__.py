@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 # the command line names its flags. A library message that suggests ``name=value`` is shown here as
 # ``--flag value``, in this one table, so that neither side speaks the other's language.
 PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "source": "--data",
-                   "out_dir": "--out", "batch_size": "--batch-size", "epochs": "--epochs", "seed": "--seed"}
+                   "out_dir": "--out", "batch_size": "--batch-size", "epochs": "--epochs", "seed": "--seed",
+                   "arch": "--arch", "z_dim": "--latent"}
 _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
 
 

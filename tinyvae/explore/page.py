@@ -42,12 +42,12 @@ def check_drawable(model: Model) -> None:
     cfg = model.config()
     if cfg.get("arch", "mlp") != "mlp":
         raise ValueError(f"the explorer computes MLP decoders only; this run is a {cfg.get('arch')} "
-                         f"{cfg.get('model', 'vae').upper()} -- train an MLP run (tinyvae train, without --arch conv)")
+                         f"{cfg.get('model', 'vae').upper()} -- train an MLP run (arch=mlp)")
     if cfg.get("model") not in KINDS:
         raise ValueError(f"the explorer draws {', '.join(KINDS)} runs, not {cfg.get('model')!r}")
     if model.z_dim < 2:
         raise ValueError(f"the explorer needs a latent of at least 2 dimensions to draw a plane; this run has "
-                         f"{model.z_dim} (train with --latent 2 or more)")
+                         f"{model.z_dim} (train with z_dim=2 or more)")
 
 
 # ---- the numbers ----------------------------------------------------------------------------------
