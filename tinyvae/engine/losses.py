@@ -60,9 +60,10 @@ def bce_with_logits(logits: Array, x: Array) -> tuple[Array, Array]:
     e = xp.exp(-xp.abs(logits))  # e^-|l|, in (0, 1]
     one_plus_e = 1 + e
     softplus_sum = xp.sum(xp.maximum(logits, 0.0)) + xp.sum(xp.log(one_plus_e))  # Σ softplus(l)
-    x_hat = xp.maximum(e, xp.astype(logits >= 0, e.dtype)) / one_plus_e  # σ(l)
-    loss = (softplus_sum - xp.sum(x * logits)) / B
-    dlogits = (x_hat - x) / B
+    loss = (softplus_sum - xp.sum(xp.vecdot(x, logits))) / B  # Σ x·l, row by row, no (B, D) temporary
+    dlogits = xp.maximum(e, xp.astype(logits >= 0, e.dtype)) / one_plus_e  # σ(l) = x_hat ...
+    dlogits -= x  # ... - x
+    dlogits /= B  # ... / B, in place: one (B, D) array for the gradient
     return loss, dlogits
 
 
