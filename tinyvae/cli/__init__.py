@@ -10,7 +10,6 @@ messages name its parameters (``lr=0.0001``); that line names the flags instead 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import re
 import sys
@@ -35,13 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from . import compare, evaluate, example, explore, sample, train  # one module per command
+
+    modules = {"train": train, "evaluate": evaluate, "sample": sample, "example": example, "compare": compare,
+               "explore": explore}
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"tinyvae.cli.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"tinyvae.cli.{name}":
-                raise
-            continue
+        module = modules[name]
         p = module.add_parser(sub)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
         p.set_defaults(_run=module.run)

@@ -1,4 +1,4 @@
-"""``tinyvae evaluate RUN_DIR``: the test negative ELBO and the importance-weighted (IWAE) bound."""
+"""``tinyvae evaluate RUN_DIR``: the test negative ELBO, the importance-weighted (IWAE) estimate and the active units."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ et al.): latent dimensions and encoder units whose mean varies over the test set
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("evaluate", help="test negative ELBO and IWAE bound of a trained run",
+    p = subparsers.add_parser("evaluate", help="test negative ELBO, IWAE estimate and active units of a trained run",
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (with checkpoint.npz) or a checkpoint file")
-    p.add_argument("--iwae", type=int, default=100, metavar="K", help="samples per image for the IWAE bound "
+    p.add_argument("--iwae", type=int, default=100, metavar="K", help="samples per image for the IWAE estimate "
                    "(default 100; 1 gives the ELBO with a sampled KL)")
     p.add_argument("--seed", type=int, default=0, help="seeds the noise of both estimates (default 0)")
     p.add_argument("--data", metavar="PATH", help="evaluate on these digits (an MNIST IDX directory or an .npz) "

@@ -135,7 +135,8 @@ def iwae_bound(
     k: int,
     rng: np.random.Generator,
 ) -> float:
-    """The IWAE bound on -log p(x) with ``k`` samples, nats per image averaged over x (N, D).
+    """The IWAE estimate of -log p(x) with ``k`` samples, nats per image averaged over x (N, D): a bound
+    on it only where the likelihood is a density of the data (see :func:`evaluate`).
 
     At most ``ROWS_PER_CHUNK`` decoder rows are held at once: several images with all their samples
     when k is small, one image and a chunk of its samples at a time when k is large.
