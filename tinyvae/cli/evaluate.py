@@ -33,13 +33,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
+MAX_IWAE = 100_000  # samples per image; the estimate's time grows with K × test images
+
+
 def run(args: argparse.Namespace) -> int:
     from ..training.evaluate import evaluate
     from ..training.runs import load_with_state, run_data
     from . import check_seed
 
-    if args.iwae < 1:
-        raise CLIError(f"--iwae needs at least 1 sample, got {args.iwae}")
+    if not 1 <= args.iwae <= MAX_IWAE:
+        raise CLIError(f"--iwae must be from 1 to {MAX_IWAE:,} samples per image, got {args.iwae:,}: the estimate "
+                       f"decodes K samples of every test image (the IWAE paper's largest K is 5,000)")
     check_seed(args.seed)
     model, state, path = load_with_state(args.run_dir)
     data = run_data(state, model, source=args.data)
@@ -72,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_iwae_fits(model: Any, k: int) -> None:
-    """Refuse a K whose decoder rows (one image's K samples at least) cannot fit in memory."""
+    """Refuse a run whose IWAE chunk cannot fit in memory: the estimate streams over the K samples, so at
+    most ``ROWS_PER_CHUNK`` decoder rows (images × samples) are held at once, whatever K is."""
     from ..training.evaluate import ROWS_PER_CHUNK
     from . import check_fits
 
     c = model.config()
     widths = sum(c.get("hidden_dims", [c.get("hidden_dim", 0)]))
     per_row = 3 * c["x_dim"] + 2 * widths + 6 * c["z_dim"]
-    check_fits(max(k, ROWS_PER_CHUNK) * per_row * 8, f"--iwae {k} (K samples of every test image)",
-               "choose a smaller --iwae")
+    check_fits(ROWS_PER_CHUNK * per_row * 8, f"--iwae {k} (decoded in chunks of {ROWS_PER_CHUNK:,} rows)",
+               "free some memory")
