@@ -70,16 +70,21 @@ def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
 
 
 # ---- the two pieces every convolution is made of -----------------------------------------------
-def im2col(x_pad: Array, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]) -> Array:
-    """The windows of a padded image, held channel-first and batch-last, as columns.
+def im2col(
+    x: Array, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+) -> Array:
+    """The windows of an image, held channel-first and batch-last, as columns.
 
-    x_pad: (C, Hp, Wp, N) -> cols: (C·kh·kw, H_out·W_out·N), with
+    x: (C, H, W, N) -> cols: (C·kh·kw, H_out·W_out·N), with
     ``cols[(c, i, j), (y, x, n)] = x_pad[c, sh·y + i, sw·x + j, n]`` for the ``H_out × W_out`` window
-    positions ``out_hw``. One strided slice per kernel offset (i, j), kh·kw slices, stacked: each slice
-    moves the whole batch, in runs of N contiguous numbers (the batch is the last, contiguous axis).
+    positions ``out_hw``, where ``x_pad`` is x with ``padding`` rows and columns of zeros around it.
+    One strided slice per kernel offset (i, j), kh·kw slices, stacked: each slice moves the whole
+    batch, in runs of N contiguous numbers (the batch is the last, contiguous axis).
     """
-    xp = namespace(x_pad)
+    xp = namespace(x)
     (kh, kw), (sh, sw), (H_out, W_out) = kernel, stride, out_hw
+    x_pad = _pad(x, padding)
     C, N = x_pad.shape[0], x_pad.shape[3]
     slices = [
         x_pad[:, i : i + sh * (H_out - 1) + 1 : sh, j : j + sw * (W_out - 1) + 1 : sw, :]  # (C, H_out, W_out, N)
@@ -89,40 +94,56 @@ def im2col(x_pad: Array, kernel: tuple[int, int], stride: tuple[int, int], out_h
     return xp.reshape(xp.stack(slices, axis=1), (C * kh * kw, H_out * W_out * N))  # (C, kh·kw, H_out, W_out, N)
 
 
+def _landing(i: int, s: int, p: int, n_in: int, n_out: int) -> tuple[slice, slice]:
+    """Kernel offset i along one axis: which window positions y land inside the unpadded image (the
+    padded pixel ``s·y + i`` is pixel ``s·y + i - p``), as (the slice of y, the slice of pixels)."""
+    y_lo = max(0, -((i - p) // s))  # ceil((p - i) / s): the first y whose pixel is >= 0
+    y_hi = min(n_in, (n_out - 1 + p - i) // s + 1)  # one past the last y whose pixel is < n_out
+    o_lo = s * y_lo + i - p
+    return slice(y_lo, max(y_lo, y_hi)), slice(o_lo, o_lo + s * max(0, y_hi - y_lo - 1) + 1, s)
+
+
 def col2im(
     cols: Array, canvas: tuple[int, int, int, int], kernel: tuple[int, int], stride: tuple[int, int],
-    out_hw: tuple[int, int],
+    out_hw: tuple[int, int], padding: tuple[int, int] = (0, 0),
 ) -> Array:
     """The adjoint of :func:`im2col`: add every column entry back onto the pixel it was copied from.
 
-    cols: (C·kh·kw, H_out·W_out·N) -> canvas: (C, Hp, Wp, N), with
-    ``canvas[c, sh·y + i, sw·x + j, n] += cols[(c, i, j), (y, x, n)]``.
+    cols: (C·kh·kw, H_out·W_out·N) -> canvas: (C, H, W, N), with
+    ``canvas_pad[c, sh·y + i, sw·x + j, n] += cols[(c, i, j), (y, x, n)]``, where ``canvas`` is
+    ``canvas_pad`` without its ``padding`` rows and columns: entries that land on the padding are
+    dropped (they were zeros in ``im2col``), the rest are added straight into the unpadded image.
     Scatter-add is not in the array API; slices of one kernel offset never overlap each other, so
     one slice-add per offset (kh·kw in all) does it on any backend.
     """
     xp = namespace(cols)
-    (kh, kw), (sh, sw), (H_out, W_out) = kernel, stride, out_hw
-    C, Hp, Wp, N = canvas
+    (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
+    C, H, W, N = canvas
     cols = xp.reshape(cols, (C, kh, kw, H_out, W_out, N))
     out = xp.zeros(canvas, dtype=cols.dtype, device=backend.device(cols))
     for i in range(kh):
+        ys, oys = _landing(i, sh, ph, H_out, H)
         for j in range(kw):
-            out[:, i : i + sh * (H_out - 1) + 1 : sh, j : j + sw * (W_out - 1) + 1 : sw, :] += cols[:, i, j, ...]
+            xs, oxs = _landing(j, sw, pw, W_out, W)
+            if ys.stop > ys.start and xs.stop > xs.start:
+                out[:, oys, oxs, :] += cols[:, i, j, ys, xs, :]
     return out
 
 
-def _to_channels_first(x: Array, pad: tuple[int, int] = (0, 0)) -> Array:
-    """x (N, C, H, W) -> (C, H + 2ph, W + 2pw, N): channel first, batch last, zeros around.
+def _to_channels_first(x: Array) -> Array:
+    """x (N, C, H, W) -> (C, H, W, N), channel first, batch last: a view, and free to use when x came
+    out of a layer of this module (its memory is already in this order)."""
+    return namespace(x).permute_dims(x, (1, 2, 3, 0))
 
-    Free (a view) when x came out of a layer of this module (its memory is already in this order)."""
+
+def _pad(x: Array, pad: tuple[int, int]) -> Array:
+    """x (C, H, W, N) -> (C, H + 2ph, W + 2pw, N), zeros around (x itself when pad is (0, 0))."""
     xp = namespace(x)
-    ph, pw = pad
-    N, C, H_in, W_in = x.shape
-    xt = xp.permute_dims(x, (1, 2, 3, 0))  # (C, H, W, N)
+    (ph, pw), (C, H, W, N) = pad, x.shape
     if ph == pw == 0:
-        return xt
-    out = xp.zeros((C, H_in + 2 * ph, W_in + 2 * pw, N), dtype=x.dtype, device=backend.device(x))
-    out[:, ph : ph + H_in, pw : pw + W_in, :] = xt
+        return x
+    out = xp.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype, device=backend.device(x))
+    out[:, ph : ph + H, pw : pw + W, :] = x
     return out
 
 
@@ -170,7 +191,7 @@ class Conv2d(Layer):
     Forward ``out = W_mat @ im2col(x_pad) + b``; backward (module docstring)::
 
         db = Σ_(y,x,n) dout                dW = dout_mat @ colsᵀ
-        dx = col2im(W_matᵀ @ dout_mat)     (then the padding is cut off)
+        dx = col2im(W_matᵀ @ dout_mat)     (col2im drops what lands on the padding)
 
     Initialised as torch does, with fan_in = C_in·kh·kw.
     """
@@ -206,7 +227,7 @@ class Conv2d(Layer):
         H_out, W_out = self.output_shape(H_in, W_in)
         if H_out < 1 or W_out < 1:
             raise ValueError(f"{self!r} got a {H_in}×{W_in} image, smaller than its (padded) kernel")
-        cols = im2col(_to_channels_first(x, self.padding), self.kernel_size, self.stride, (H_out, W_out))
+        cols = im2col(_to_channels_first(x), self.kernel_size, self.stride, (H_out, W_out), self.padding)
         out = xp.reshape(W, (self.out_channels, -1)) @ cols  # (C_out, H_out·W_out·N): one matmul
         if "b" in self.params:
             out += self.params["b"][:, None]  # in place: out is a fresh array
@@ -226,10 +247,9 @@ class Conv2d(Layer):
         if not need_dx:
             return None
         dcols = xp.reshape(W, (self.out_channels, -1)).T @ dout_mat  # (C_in·kh·kw, H_out·W_out·N)
-        (ph, pw) = self.padding
-        canvas = (self.in_channels, H_in + 2 * ph, W_in + 2 * pw, N)
-        dx_pad = col2im(dcols, canvas, self.kernel_size, self.stride, (H_out, W_out))  # ∂L/∂x_pad
-        return xp.permute_dims(dx_pad[:, ph : ph + H_in, pw : pw + W_in, :], (3, 0, 1, 2))  # cut the padding
+        canvas = (self.in_channels, H_in, W_in, N)  # the padding's pixels get no gradient: col2im drops them
+        dx = col2im(dcols, canvas, self.kernel_size, self.stride, (H_out, W_out), self.padding)  # ∂L/∂x
+        return _to_batch_first(dx, self.in_channels, H_in, W_in, N)
 
     def __repr__(self) -> str:
         return (f"Conv2d({self.in_channels} → {self.out_channels}, kernel={self.kernel_size}, "
@@ -246,7 +266,7 @@ class ConvTranspose2d(Layer):
     Forward = Conv2d's input gradient, with this layer's x in the place of dout::
 
         cols = W_matᵀ @ x_mat                (C_out·kh·kw, H_in·W_in·N)   W_mat = W.reshape(C_in, C_out·kh·kw)
-        out  = col2im(cols) + b              (then the padding is cut off)
+        out  = col2im(cols) + b              (col2im drops what lands on the padding)
 
     Backward = Conv2d's forward (on dout) and its weight gradient::
 
@@ -294,11 +314,10 @@ class ConvTranspose2d(Layer):
             raise ValueError(f"{self!r} would give an empty image for a {H_in}×{W_in} input")
         x_mat = xp.reshape(_to_channels_first(x), (self.in_channels, H_in * W_in * N))
         cols = xp.reshape(W, (self.in_channels, -1)).T @ x_mat  # (C_out·kh·kw, H_in·W_in·N): one matmul
-        (ph, pw) = self.padding
-        canvas = (self.out_channels, H_out + 2 * ph, W_out + 2 * pw, N)  # includes output_padding's rows
-        out = col2im(cols, canvas, self.kernel_size, self.stride, (H_in, W_in))[:, ph : ph + H_out, pw : pw + W_out, :]
+        canvas = (self.out_channels, H_out, W_out, N)  # includes output_padding's rows; padding is cut off
+        out = col2im(cols, canvas, self.kernel_size, self.stride, (H_in, W_in), self.padding)
         if "b" in self.params:
-            out += self.params["b"][:, None, None, None]  # in place: out is a slice of a fresh canvas
+            out += self.params["b"][:, None, None, None]  # in place: out is a fresh array
         self.cache = (x_mat, (N, H_in, W_in, H_out, W_out))
         return xp.permute_dims(out, (3, 0, 1, 2))
 
@@ -310,7 +329,7 @@ class ConvTranspose2d(Layer):
         xp = namespace(dout, W)
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout, axis=(0, 2, 3))  # ∂L/∂b = Σ dout
-        dcols = im2col(_to_channels_first(dout, self.padding), self.kernel_size, self.stride, (H_in, W_in))
+        dcols = im2col(_to_channels_first(dout), self.kernel_size, self.stride, (H_in, W_in), self.padding)
         self.grads["W"] = xp.reshape(_matmul_t(x_mat, dcols), W.shape)  # ∂L/∂W = x dcolsᵀ
         if not need_dx:
             return None
