@@ -79,19 +79,26 @@ def im2col(
     x: (C, H, W, N) -> cols: (C·kh·kw, H_out·W_out·N), with
     ``cols[(c, i, j), (y, x, n)] = x_pad[c, sh·y + i, sw·x + j, n]`` for the ``H_out × W_out`` window
     positions ``out_hw``, where ``x_pad`` is x with ``padding`` rows and columns of zeros around it.
-    One strided slice per kernel offset (i, j), kh·kw slices, stacked: each slice moves the whole
-    batch, in runs of N contiguous numbers (the batch is the last, contiguous axis).
+    One strided slice per kernel offset (i, j), kh·kw slices, each moving the whole batch in runs of N
+    contiguous numbers (the batch is the last, contiguous axis). x_pad is never built: each slice copies
+    the window positions that land inside x (:func:`_landing`) and writes zeros where they hang over
+    the padding, as :func:`col2im` drops them.
     """
     xp = namespace(x)
-    (kh, kw), (sh, sw), (H_out, W_out) = kernel, stride, out_hw
-    x_pad = _pad(x, padding)
-    C, N = x_pad.shape[0], x_pad.shape[3]
-    slices = [
-        x_pad[:, i : i + sh * (H_out - 1) + 1 : sh, j : j + sw * (W_out - 1) + 1 : sw, :]  # (C, H_out, W_out, N)
-        for i in range(kh)
-        for j in range(kw)
-    ]
-    return xp.reshape(xp.stack(slices, axis=1), (C * kh * kw, H_out * W_out * N))  # (C, kh·kw, H_out, W_out, N)
+    (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
+    C, H, W, N = x.shape
+    cols = xp.empty((C, kh, kw, H_out, W_out, N), dtype=x.dtype, device=backend.device(x))
+    for i in range(kh):
+        ys, oys = _landing(i, sh, ph, H_out, H)
+        for j in range(kw):
+            xs, oxs = _landing(j, sw, pw, W_out, W)
+            if ys.stop == ys.start or xs.stop == xs.start:
+                cols[:, i, j, ...] = 0  # the whole slice hangs over the padding
+                continue
+            cols[:, i, j, ys, xs, :] = x[:, oys, oxs, :]
+            cols[:, i, j, : ys.start, ...], cols[:, i, j, ys.stop :, ...] = 0, 0  # rows on the padding
+            cols[:, i, j, ys, : xs.start, :], cols[:, i, j, ys, xs.stop :, :] = 0, 0  # columns on the padding
+    return xp.reshape(cols, (C * kh * kw, H_out * W_out * N))
 
 
 def _landing(i: int, s: int, p: int, n_in: int, n_out: int) -> tuple[slice, slice]:
@@ -147,17 +154,6 @@ def _to_channels_first(x: Array) -> Array:
     """x (N, C, H, W) -> (C, H, W, N), channel first, batch last: a view, and free to use when x came
     out of a layer of this module (its memory is already in this order)."""
     return namespace(x).permute_dims(x, (1, 2, 3, 0))
-
-
-def _pad(x: Array, pad: tuple[int, int]) -> Array:
-    """x (C, H, W, N) -> (C, H + 2ph, W + 2pw, N), zeros around (x itself when pad is (0, 0))."""
-    xp = namespace(x)
-    (ph, pw), (C, H, W, N) = pad, x.shape
-    if ph == pw == 0:
-        return x
-    out = xp.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype, device=backend.device(x))
-    out[:, ph : ph + H, pw : pw + W, :] = x
-    return out
 
 
 def _to_batch_first(a: Array, C: int, H: int, W: int, N: int) -> Array:
