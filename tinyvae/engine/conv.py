@@ -34,16 +34,17 @@ the transpose of a convolution's matrix, which is why a stride-2 one doubles the
 
 ``im2col`` and ``col2im`` loop over the ``kh·kw`` kernel offsets (9 for a 3×3 kernel), never over
 pixels: one strided slice of the whole batch per offset (windows overlap, so ``col2im`` adds them one
-offset at a time). Only array-API operations touch the data (slicing, ``stack``, ``reshape``,
-``permute_dims``, ``@``, slice assignment), so the same code runs on NumPy, CuPy and ``array_api_strict``.
+offset at a time). Neither builds a padded copy of the image: what hangs over the padding is zeros in
+``im2col`` and dropped in ``col2im``. Only array-API operations touch the data (slicing, ``empty``,
+``reshape``, ``permute_dims``, ``@``, slice assignment), so the same code runs on NumPy, CuPy and
+``array_api_strict``.
 
 Internally the images are held **channel first and batch last**, ``(C, H, W, N)``: ``cols`` is then
 ``(C·kh·kw, H_out·W_out·N)``, each layer a single large matrix product, and every slice that
 ``im2col`` copies and ``col2im`` adds moves runs of N contiguous numbers (the whole batch at one
-pixel) however the stride steps across the image. With the batch first, ``(C, N, H, W)``, a stride-2
-slice moves single numbers, and ``col2im`` of the largest layer took 14.6 ms instead of 8.6 (CPU time,
-one core). The layers hand their outputs back as ``(N, C, H, W)`` views of that memory, so the next
-layer (after a ReLU, which keeps the memory order) gets it back without a copy.
+pixel) however the stride steps across the image (with the batch first, a stride-2 slice moves single
+numbers: ``bench/README.md``). The layers hand their outputs back as ``(N, C, H, W)`` views of that
+memory, so the next layer (after a ReLU, which keeps the memory order) gets it back without a copy.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from .checks import check_array
 from .layers import Layer, _check_forward_ran
 
 IntPair = int | tuple[int, int]
+Pair = tuple[int, int]
 
 
 def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
@@ -70,19 +72,15 @@ def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
 
 
 # ---- the two pieces every convolution is made of -----------------------------------------------
-def im2col(
-    x: Array, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int],
-    padding: tuple[int, int] = (0, 0),
-) -> Array:
+def im2col(x: Array, kernel: Pair, stride: Pair, out_hw: Pair, padding: Pair = (0, 0)) -> Array:
     """The windows of an image, held channel-first and batch-last, as columns.
 
     x: (C, H, W, N) -> cols: (C·kh·kw, H_out·W_out·N), with
     ``cols[(c, i, j), (y, x, n)] = x_pad[c, sh·y + i, sw·x + j, n]`` for the ``H_out × W_out`` window
     positions ``out_hw``, where ``x_pad`` is x with ``padding`` rows and columns of zeros around it.
-    One strided slice per kernel offset (i, j), kh·kw slices, each moving the whole batch in runs of N
-    contiguous numbers (the batch is the last, contiguous axis). x_pad is never built: each slice copies
-    the window positions that land inside x (:func:`_landing`) and writes zeros where they hang over
-    the padding, as :func:`col2im` drops them.
+    One strided slice per kernel offset (i, j), moving the whole batch in runs of N contiguous numbers.
+    x_pad is never built: each offset copies the window positions that land inside x (:func:`_landing`)
+    and writes zeros where they hang over the padding.
     """
     xp = namespace(x)
     (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
@@ -92,12 +90,10 @@ def im2col(
         ys, oys = _landing(i, sh, ph, H_out, H)
         for j in range(kw):
             xs, oxs = _landing(j, sw, pw, W_out, W)
-            if ys.stop == ys.start or xs.stop == xs.start:
-                cols[:, i, j, ...] = 0  # the whole slice hangs over the padding
-                continue
-            cols[:, i, j, ys, xs, :] = x[:, oys, oxs, :]
             cols[:, i, j, : ys.start, ...], cols[:, i, j, ys.stop :, ...] = 0, 0  # rows on the padding
             cols[:, i, j, ys, : xs.start, :], cols[:, i, j, ys, xs.stop :, :] = 0, 0  # columns on the padding
+            if ys.stop > ys.start and xs.stop > xs.start:
+                cols[:, i, j, ys, xs, :] = x[:, oys, oxs, :]
     return xp.reshape(cols, (C * kh * kw, H_out * W_out * N))
 
 
@@ -111,17 +107,17 @@ def _landing(i: int, s: int, p: int, n_in: int, n_out: int) -> tuple[slice, slic
 
 
 def col2im(
-    cols: Array, canvas: tuple[int, int, int, int], kernel: tuple[int, int], stride: tuple[int, int],
-    out_hw: tuple[int, int], padding: tuple[int, int] = (0, 0),
+    cols: Array, canvas: tuple[int, int, int, int], kernel: Pair, stride: Pair, out_hw: Pair, padding: Pair = (0, 0)
 ) -> Array:
     """The adjoint of :func:`im2col`: add every column entry back onto the pixel it was copied from.
 
     cols: (C·kh·kw, H_out·W_out·N) -> canvas: (C, H, W, N), with
     ``canvas_pad[c, sh·y + i, sw·x + j, n] += cols[(c, i, j), (y, x, n)]``, where ``canvas`` is
     ``canvas_pad`` without its ``padding`` rows and columns: entries that land on the padding are
-    dropped (they were zeros in ``im2col``), the rest are added straight into the unpadded image.
-    Scatter-add is not in the array API; slices of one kernel offset never overlap each other, so
-    one slice-add per offset (kh·kw in all) does it on any backend.
+    dropped (they were zeros in ``im2col``). Scatter-add is not in the array API; slices of one kernel
+    offset never overlap each other, so one slice-add per offset does it on any backend. The image
+    splits into sh·sw stride phases (pixels ``(r + sh·m, q + sw·l)``), each offset landing on one: an
+    offset that covers its phase whole is copied there first (no zero fill, one read fewer).
     """
     xp = namespace(cols)
     (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
@@ -130,20 +126,14 @@ def col2im(
     lands = [((i, j), *_landing(i, sh, ph, H_out, H), *_landing(j, sw, pw, W_out, W))
              for i in range(kh) for j in range(kw)]
     lands = [(k, ys, oys, xs, oxs) for k, ys, oys, xs, oxs in lands if ys.stop > ys.start and xs.stop > xs.start]
-    # The image splits into sh·sw phases (pixels (r + sh·m, q + sw·l)); offset (i, j) lands on one of them.
-    # An offset that covers its phase whole is copied there first: no zero fill, and one read fewer.
-    copied = {}
-    for k, ys, oys, xs, oxs in lands:
-        phase = (oys.start % sh, oxs.start % sw)
-        if range(H)[oys] == range(phase[0], H, sh) and range(W)[oxs] == range(phase[1], W, sw):
-            copied.setdefault(phase, k)
+    whole = {(oys.start, oxs.start): k for k, ys, oys, xs, oxs in reversed(lands)  # phase -> its first whole offset
+             if range(H)[oys] == range(oys.start % sh, H, sh) and range(W)[oxs] == range(oxs.start % sw, W, sw)}
     out = xp.empty(canvas, dtype=cols.dtype, device=backend.device(cols))
-    for r in range(sh):
-        for q in range(sw):
-            if (r, q) not in copied:
-                out[:, r::sh, q::sw, :] = 0
-    for k, ys, oys, xs, oxs in sorted(lands, key=lambda land: land[0] not in copied.values()):
-        if k in copied.values():
+    for r, q in ((r, q) for r in range(sh) for q in range(sw) if (r, q) not in whole):
+        out[:, r::sh, q::sw, :] = 0
+    first = set(whole.values())
+    for k, ys, oys, xs, oxs in sorted(lands, key=lambda land: land[0] not in first):  # the copies first
+        if k in first:
             out[:, oys, oxs, :] = cols[:, k[0], k[1], ys, xs, :]
         else:
             out[:, oys, oxs, :] += cols[:, k[0], k[1], ys, xs, :]
@@ -164,12 +154,9 @@ def _to_batch_first(a: Array, C: int, H: int, W: int, N: int) -> Array:
 
 def _matmul_t(a: Array, b: Array) -> Array:
     """``a @ bᵀ`` for a (m, K), b (n, K) -> (m, n): a weight gradient, summed over a long K = H·W·N.
-
-    Computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the same numbers, but OpenBLAS (0.3, two threads)
-    was measured up to 40× slower on the orientation whose output has few rows and whose shared
-    axis is long (ConvTranspose2d(64 → 32) on 28×28 images, batch 128, on two busy cores: 1.2 s
-    against 0.03 s).
-    """
+    Computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the same numbers, but OpenBLAS (0.3, two busy
+    threads) was measured up to 40× slower on the other orientation (ConvTranspose2d(64 → 32), 28×28,
+    batch 128: 1.2 s against 0.03 s)."""
     return a @ b.T if a.shape[0] >= b.shape[0] else (b @ a.T).T
 
 
@@ -206,16 +193,8 @@ class Conv2d(Layer):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: IntPair,
-        stride: IntPair = 1,
-        padding: IntPair = 0,
-        bias: bool = True,
-        *,
-        rng: np.random.Generator | int | None = None,
-        dtype: Any = np.float64,
+        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+        bias: bool = True, *, rng: np.random.Generator | int | None = None, dtype: Any = np.float64,
     ) -> None:
         super().__init__()
         _setup(self, in_channels, out_channels, kernel_size, stride, padding)
@@ -287,16 +266,8 @@ class ConvTranspose2d(Layer):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: IntPair,
-        stride: IntPair = 1,
-        padding: IntPair = 0,
-        output_padding: IntPair = 0,
-        bias: bool = True,
-        *,
-        rng: np.random.Generator | int | None = None,
+        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+        output_padding: IntPair = 0, bias: bool = True, *, rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
