@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch_ref import assert_close, assert_matches_torch, leaves, t
 
 from tinyvae import gradcheck
-from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, col2im, im2col
 from tinyvae.models.conv_vae import ConvVAE
 from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
 from tinyvae.engine.layers import Sequential
@@ -103,6 +103,24 @@ def test_transposed_forward_is_the_convolutions_input_gradient(rng):
     up.params["W"] = conv.params["W"]  # (4, 3, 3, 3): Conv2d's (out, in) is ConvTranspose2d's (in, out)
     np.testing.assert_array_equal(up.forward(dout), conv.backward(dout))
     np.testing.assert_array_equal(up.backward(x), conv.forward(x))  # and its backward is the forward
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_col2im_is_the_adjoint_of_im2col_with_padding(seed):
+    """<im2col(x, padding), c> = <x, col2im(c, padding)> for every x and c, and col2im with padding is
+    col2im onto the padded canvas with the padding cut off (entries landing there are dropped)."""
+    case = random_conv_case(seed, transposed=False)
+    r = np.random.default_rng(seed)
+    (kh, kw), (sh, sw), (ph, pw) = case["kernel"], case["stride"], case["padding"]
+    C, H, W, N = case["C"], case["H"], case["W"], case["N"]
+    out_hw = ((H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1)
+    x = r.standard_normal((C, H, W, N))
+    c = r.standard_normal((C * kh * kw, out_hw[0] * out_hw[1] * N))
+    cols = im2col(x, (kh, kw), (sh, sw), out_hw, (ph, pw))
+    back = col2im(c, (C, H, W, N), (kh, kw), (sh, sw), out_hw, (ph, pw))
+    np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back), rtol=1e-12)
+    padded = col2im(c, (C, H + 2 * ph, W + 2 * pw, N), (kh, kw), (sh, sw), out_hw)
+    np.testing.assert_allclose(back, padded[:, ph : ph + H, pw : pw + W, :], rtol=1e-14, atol=1e-14)  # order of the sums
 
 
 @pytest.mark.parametrize(

@@ -34,16 +34,17 @@ the transpose of a convolution's matrix, which is why a stride-2 one doubles the
 
 ``im2col`` and ``col2im`` loop over the ``kh·kw`` kernel offsets (9 for a 3×3 kernel), never over
 pixels: one strided slice of the whole batch per offset (windows overlap, so ``col2im`` adds them one
-offset at a time). Only array-API operations touch the data (slicing, ``stack``, ``reshape``,
-``permute_dims``, ``@``, slice assignment), so the same code runs on NumPy, CuPy and ``array_api_strict``.
+offset at a time). Neither builds a padded copy of the image: what hangs over the padding is zeros in
+``im2col`` and dropped in ``col2im``. Only array-API operations touch the data (slicing, ``empty``,
+``reshape``, ``permute_dims``, ``@``, slice assignment), so the same code runs on NumPy, CuPy and
+``array_api_strict``.
 
 Internally the images are held **channel first and batch last**, ``(C, H, W, N)``: ``cols`` is then
 ``(C·kh·kw, H_out·W_out·N)``, each layer a single large matrix product, and every slice that
 ``im2col`` copies and ``col2im`` adds moves runs of N contiguous numbers (the whole batch at one
-pixel) however the stride steps across the image. With the batch first, ``(C, N, H, W)``, a stride-2
-slice moves single numbers, and ``col2im`` of the largest layer took 14.6 ms instead of 8.6 (CPU time,
-one core). The layers hand their outputs back as ``(N, C, H, W)`` views of that memory, so the next
-layer (after a ReLU, which keeps the memory order) gets it back without a copy.
+pixel) however the stride steps across the image (with the batch first, a stride-2 slice moves single
+numbers: ``bench/README.md``). The layers hand their outputs back as ``(N, C, H, W)`` views of that
+memory, so the next layer (after a ReLU, which keeps the memory order) gets it back without a copy.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from .checks import check_array
 from .layers import Layer, _check_forward_ran
 
 IntPair = int | tuple[int, int]
+Pair = tuple[int, int]
 
 
 def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
@@ -70,60 +72,78 @@ def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
 
 
 # ---- the two pieces every convolution is made of -----------------------------------------------
-def im2col(x_pad: Array, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]) -> Array:
-    """The windows of a padded image, held channel-first and batch-last, as columns.
+def im2col(x: Array, kernel: Pair, stride: Pair, out_hw: Pair, padding: Pair = (0, 0)) -> Array:
+    """The windows of an image, held channel-first and batch-last, as columns.
 
-    x_pad: (C, Hp, Wp, N) -> cols: (C·kh·kw, H_out·W_out·N), with
+    x: (C, H, W, N) -> cols: (C·kh·kw, H_out·W_out·N), with
     ``cols[(c, i, j), (y, x, n)] = x_pad[c, sh·y + i, sw·x + j, n]`` for the ``H_out × W_out`` window
-    positions ``out_hw``. One strided slice per kernel offset (i, j), kh·kw slices, stacked: each slice
-    moves the whole batch, in runs of N contiguous numbers (the batch is the last, contiguous axis).
+    positions ``out_hw``, where ``x_pad`` is x with ``padding`` rows and columns of zeros around it.
+    One strided slice per kernel offset (i, j), moving the whole batch in runs of N contiguous numbers.
+    x_pad is never built: each offset copies the window positions that land inside x (:func:`_landing`)
+    and writes zeros where they hang over the padding.
     """
-    xp = namespace(x_pad)
-    (kh, kw), (sh, sw), (H_out, W_out) = kernel, stride, out_hw
-    C, N = x_pad.shape[0], x_pad.shape[3]
-    slices = [
-        x_pad[:, i : i + sh * (H_out - 1) + 1 : sh, j : j + sw * (W_out - 1) + 1 : sw, :]  # (C, H_out, W_out, N)
-        for i in range(kh)
-        for j in range(kw)
-    ]
-    return xp.reshape(xp.stack(slices, axis=1), (C * kh * kw, H_out * W_out * N))  # (C, kh·kw, H_out, W_out, N)
+    xp = namespace(x)
+    (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
+    C, H, W, N = x.shape
+    cols = xp.empty((C, kh, kw, H_out, W_out, N), dtype=x.dtype, device=backend.device(x))
+    for i in range(kh):
+        ys, oys = _landing(i, sh, ph, H_out, H)
+        for j in range(kw):
+            xs, oxs = _landing(j, sw, pw, W_out, W)
+            cols[:, i, j, : ys.start, ...], cols[:, i, j, ys.stop :, ...] = 0, 0  # rows on the padding
+            cols[:, i, j, ys, : xs.start, :], cols[:, i, j, ys, xs.stop :, :] = 0, 0  # columns on the padding
+            if ys.stop > ys.start and xs.stop > xs.start:
+                cols[:, i, j, ys, xs, :] = x[:, oys, oxs, :]
+    return xp.reshape(cols, (C * kh * kw, H_out * W_out * N))
+
+
+def _landing(i: int, s: int, p: int, n_in: int, n_out: int) -> tuple[slice, slice]:
+    """Kernel offset i along one axis: which window positions y land inside the unpadded image (the
+    padded pixel ``s·y + i`` is pixel ``s·y + i - p``), as (the slice of y, the slice of pixels)."""
+    y_lo = max(0, -((i - p) // s))  # ceil((p - i) / s): the first y whose pixel is >= 0
+    y_hi = min(n_in, (n_out - 1 + p - i) // s + 1)  # one past the last y whose pixel is < n_out
+    o_lo = s * y_lo + i - p
+    return slice(y_lo, max(y_lo, y_hi)), slice(o_lo, o_lo + s * max(0, y_hi - y_lo - 1) + 1, s)
 
 
 def col2im(
-    cols: Array, canvas: tuple[int, int, int, int], kernel: tuple[int, int], stride: tuple[int, int],
-    out_hw: tuple[int, int],
+    cols: Array, canvas: tuple[int, int, int, int], kernel: Pair, stride: Pair, out_hw: Pair, padding: Pair = (0, 0)
 ) -> Array:
     """The adjoint of :func:`im2col`: add every column entry back onto the pixel it was copied from.
 
-    cols: (C·kh·kw, H_out·W_out·N) -> canvas: (C, Hp, Wp, N), with
-    ``canvas[c, sh·y + i, sw·x + j, n] += cols[(c, i, j), (y, x, n)]``.
-    Scatter-add is not in the array API; slices of one kernel offset never overlap each other, so
-    one slice-add per offset (kh·kw in all) does it on any backend.
+    cols: (C·kh·kw, H_out·W_out·N) -> canvas: (C, H, W, N), with
+    ``canvas_pad[c, sh·y + i, sw·x + j, n] += cols[(c, i, j), (y, x, n)]``, where ``canvas`` is
+    ``canvas_pad`` without its ``padding`` rows and columns: entries that land on the padding are
+    dropped (they were zeros in ``im2col``). Scatter-add is not in the array API; slices of one kernel
+    offset never overlap each other, so one slice-add per offset does it on any backend. The image
+    splits into sh·sw stride phases (pixels ``(r + sh·m, q + sw·l)``), each offset landing on one: an
+    offset that covers its phase whole is copied there first (no zero fill, one read fewer).
     """
     xp = namespace(cols)
-    (kh, kw), (sh, sw), (H_out, W_out) = kernel, stride, out_hw
-    C, Hp, Wp, N = canvas
+    (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
+    C, H, W, N = canvas
     cols = xp.reshape(cols, (C, kh, kw, H_out, W_out, N))
-    out = xp.zeros(canvas, dtype=cols.dtype, device=backend.device(cols))
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i : i + sh * (H_out - 1) + 1 : sh, j : j + sw * (W_out - 1) + 1 : sw, :] += cols[:, i, j, ...]
+    lands = [((i, j), *_landing(i, sh, ph, H_out, H), *_landing(j, sw, pw, W_out, W))
+             for i in range(kh) for j in range(kw)]
+    lands = [(k, ys, oys, xs, oxs) for k, ys, oys, xs, oxs in lands if ys.stop > ys.start and xs.stop > xs.start]
+    whole = {(oys.start, oxs.start): k for k, ys, oys, xs, oxs in reversed(lands)  # phase -> its first whole offset
+             if range(H)[oys] == range(oys.start % sh, H, sh) and range(W)[oxs] == range(oxs.start % sw, W, sw)}
+    out = xp.empty(canvas, dtype=cols.dtype, device=backend.device(cols))
+    for r, q in ((r, q) for r in range(sh) for q in range(sw) if (r, q) not in whole):
+        out[:, r::sh, q::sw, :] = 0
+    first = set(whole.values())
+    for k, ys, oys, xs, oxs in sorted(lands, key=lambda land: land[0] not in first):  # the copies first
+        if k in first:
+            out[:, oys, oxs, :] = cols[:, k[0], k[1], ys, xs, :]
+        else:
+            out[:, oys, oxs, :] += cols[:, k[0], k[1], ys, xs, :]
     return out
 
 
-def _to_channels_first(x: Array, pad: tuple[int, int] = (0, 0)) -> Array:
-    """x (N, C, H, W) -> (C, H + 2ph, W + 2pw, N): channel first, batch last, zeros around.
-
-    Free (a view) when x came out of a layer of this module (its memory is already in this order)."""
-    xp = namespace(x)
-    ph, pw = pad
-    N, C, H_in, W_in = x.shape
-    xt = xp.permute_dims(x, (1, 2, 3, 0))  # (C, H, W, N)
-    if ph == pw == 0:
-        return xt
-    out = xp.zeros((C, H_in + 2 * ph, W_in + 2 * pw, N), dtype=x.dtype, device=backend.device(x))
-    out[:, ph : ph + H_in, pw : pw + W_in, :] = xt
-    return out
+def _to_channels_first(x: Array) -> Array:
+    """x (N, C, H, W) -> (C, H, W, N), channel first, batch last: a view, and free to use when x came
+    out of a layer of this module (its memory is already in this order)."""
+    return namespace(x).permute_dims(x, (1, 2, 3, 0))
 
 
 def _to_batch_first(a: Array, C: int, H: int, W: int, N: int) -> Array:
@@ -134,12 +154,9 @@ def _to_batch_first(a: Array, C: int, H: int, W: int, N: int) -> Array:
 
 def _matmul_t(a: Array, b: Array) -> Array:
     """``a @ bᵀ`` for a (m, K), b (n, K) -> (m, n): a weight gradient, summed over a long K = H·W·N.
-
-    Computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the same numbers, but OpenBLAS (0.3, two threads)
-    was measured up to 40× slower on the orientation whose output has few rows and whose shared
-    axis is long (ConvTranspose2d(64 → 32) on 28×28 images, batch 128, on two busy cores: 1.2 s
-    against 0.03 s).
-    """
+    Computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the same numbers, but OpenBLAS (0.3, two busy
+    threads) was measured up to 40× slower on the other orientation (ConvTranspose2d(64 → 32), 28×28,
+    batch 128: 1.2 s against 0.03 s)."""
     return a @ b.T if a.shape[0] >= b.shape[0] else (b @ a.T).T
 
 
@@ -170,22 +187,14 @@ class Conv2d(Layer):
     Forward ``out = W_mat @ im2col(x_pad) + b``; backward (module docstring)::
 
         db = Σ_(y,x,n) dout                dW = dout_mat @ colsᵀ
-        dx = col2im(W_matᵀ @ dout_mat)     (then the padding is cut off)
+        dx = col2im(W_matᵀ @ dout_mat)     (col2im drops what lands on the padding)
 
     Initialised as torch does, with fan_in = C_in·kh·kw.
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: IntPair,
-        stride: IntPair = 1,
-        padding: IntPair = 0,
-        bias: bool = True,
-        *,
-        rng: np.random.Generator | int | None = None,
-        dtype: Any = np.float64,
+        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+        bias: bool = True, *, rng: np.random.Generator | int | None = None, dtype: Any = np.float64,
     ) -> None:
         super().__init__()
         _setup(self, in_channels, out_channels, kernel_size, stride, padding)
@@ -206,7 +215,7 @@ class Conv2d(Layer):
         H_out, W_out = self.output_shape(H_in, W_in)
         if H_out < 1 or W_out < 1:
             raise ValueError(f"{self!r} got a {H_in}×{W_in} image, smaller than its (padded) kernel")
-        cols = im2col(_to_channels_first(x, self.padding), self.kernel_size, self.stride, (H_out, W_out))
+        cols = im2col(_to_channels_first(x), self.kernel_size, self.stride, (H_out, W_out), self.padding)
         out = xp.reshape(W, (self.out_channels, -1)) @ cols  # (C_out, H_out·W_out·N): one matmul
         if "b" in self.params:
             out += self.params["b"][:, None]  # in place: out is a fresh array
@@ -226,10 +235,9 @@ class Conv2d(Layer):
         if not need_dx:
             return None
         dcols = xp.reshape(W, (self.out_channels, -1)).T @ dout_mat  # (C_in·kh·kw, H_out·W_out·N)
-        (ph, pw) = self.padding
-        canvas = (self.in_channels, H_in + 2 * ph, W_in + 2 * pw, N)
-        dx_pad = col2im(dcols, canvas, self.kernel_size, self.stride, (H_out, W_out))  # ∂L/∂x_pad
-        return xp.permute_dims(dx_pad[:, ph : ph + H_in, pw : pw + W_in, :], (3, 0, 1, 2))  # cut the padding
+        canvas = (self.in_channels, H_in, W_in, N)  # the padding's pixels get no gradient: col2im drops them
+        dx = col2im(dcols, canvas, self.kernel_size, self.stride, (H_out, W_out), self.padding)  # ∂L/∂x
+        return _to_batch_first(dx, self.in_channels, H_in, W_in, N)
 
     def __repr__(self) -> str:
         return (f"Conv2d({self.in_channels} → {self.out_channels}, kernel={self.kernel_size}, "
@@ -246,7 +254,7 @@ class ConvTranspose2d(Layer):
     Forward = Conv2d's input gradient, with this layer's x in the place of dout::
 
         cols = W_matᵀ @ x_mat                (C_out·kh·kw, H_in·W_in·N)   W_mat = W.reshape(C_in, C_out·kh·kw)
-        out  = col2im(cols) + b              (then the padding is cut off)
+        out  = col2im(cols) + b              (col2im drops what lands on the padding)
 
     Backward = Conv2d's forward (on dout) and its weight gradient::
 
@@ -258,16 +266,8 @@ class ConvTranspose2d(Layer):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: IntPair,
-        stride: IntPair = 1,
-        padding: IntPair = 0,
-        output_padding: IntPair = 0,
-        bias: bool = True,
-        *,
-        rng: np.random.Generator | int | None = None,
+        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+        output_padding: IntPair = 0, bias: bool = True, *, rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
@@ -294,11 +294,10 @@ class ConvTranspose2d(Layer):
             raise ValueError(f"{self!r} would give an empty image for a {H_in}×{W_in} input")
         x_mat = xp.reshape(_to_channels_first(x), (self.in_channels, H_in * W_in * N))
         cols = xp.reshape(W, (self.in_channels, -1)).T @ x_mat  # (C_out·kh·kw, H_in·W_in·N): one matmul
-        (ph, pw) = self.padding
-        canvas = (self.out_channels, H_out + 2 * ph, W_out + 2 * pw, N)  # includes output_padding's rows
-        out = col2im(cols, canvas, self.kernel_size, self.stride, (H_in, W_in))[:, ph : ph + H_out, pw : pw + W_out, :]
+        canvas = (self.out_channels, H_out, W_out, N)  # includes output_padding's rows; padding is cut off
+        out = col2im(cols, canvas, self.kernel_size, self.stride, (H_in, W_in), self.padding)
         if "b" in self.params:
-            out += self.params["b"][:, None, None, None]  # in place: out is a slice of a fresh canvas
+            out += self.params["b"][:, None, None, None]  # in place: out is a fresh array
         self.cache = (x_mat, (N, H_in, W_in, H_out, W_out))
         return xp.permute_dims(out, (3, 0, 1, 2))
 
@@ -310,7 +309,7 @@ class ConvTranspose2d(Layer):
         xp = namespace(dout, W)
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout, axis=(0, 2, 3))  # ∂L/∂b = Σ dout
-        dcols = im2col(_to_channels_first(dout, self.padding), self.kernel_size, self.stride, (H_in, W_in))
+        dcols = im2col(_to_channels_first(dout), self.kernel_size, self.stride, (H_in, W_in), self.padding)
         self.grads["W"] = xp.reshape(_matmul_t(x_mat, dcols), W.shape)  # ∂L/∂W = x dcolsᵀ
         if not need_dx:
             return None
