@@ -482,3 +482,24 @@ def test_unwritable_out_is_one_line(good, tmp_path, capsys):
     assert "cannot create the run directory" in line and "choose another --out" in line
     line = one_line(["sample", str(good), "--n", "2", "--out", str(tmp_path / "file" / "x.npy")], capsys)
     assert "cannot write there" in line
+
+
+def test_an_npy_header_that_is_not_python_is_refused_in_one_line(tmp_path):
+    """numpy reads a .npy header by tokenizing it as Python: a flipped byte that unbalances its brackets
+    raises tokenize.TokenError there, which the reader must turn into a refusal like any other."""
+    import zipfile
+
+    from tinyvae.training.data import load
+
+    def npy(header: bytes, payload: bytes) -> bytes:
+        header += b" " * ((-len(header) - 11) % 64) + b"\n"
+        return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + payload
+
+    bad = b"{'descr': '|u1', 'fortran_order': False, 'shape': \x086, 784), }"  # '(' flipped to '\x08'
+    path = tmp_path / "digits.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("x_train.npy", npy(bad, bytes(6 * 784)))
+        for name in ("y_train", "x_test", "y_test"):
+            z.writestr(f"{name}.npy", npy(b"{'descr': '|u1', 'fortran_order': False, 'shape': (6,), }", bytes(6)))
+    with pytest.raises(ValueError, match="is not a readable .npy array"):
+        load(str(path))
