@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import struct
-import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -87,7 +86,7 @@ def _header(f: IO[bytes], where: str, name: str) -> tuple[np.dtype, tuple[int, .
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_HEADER_MAX)
         else:
             raise ValueError(f"unknown .npy version {version}")
-    except (ValueError, TypeError, SyntaxError, EOFError, tokenize.TokenError) as e:  # numpy parses the header as Python
+    except Exception as e:  # numpy parses the header as Python (ast, tokenize): any failure there is a bad header
         raise ValueError(f"{where}: member {name!r} is not a readable .npy array ({e})") from None
     return np.dtype(dtype), tuple(int(s) for s in shape), bool(fortran)
 
