@@ -210,11 +210,7 @@ class Conv2d(Layer):
         """x (N, C_in, H_in, W_in) -> out (N, C_out, H_out, W_out)."""
         W = self.params["W"]
         xp = namespace(x, W)
-        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), like=W)
-        N, C, H_in, W_in = x.shape
-        H_out, W_out = self.output_shape(H_in, W_in)
-        if H_out < 1 or W_out < 1:
-            raise ValueError(f"{self!r} got a {H_in}×{W_in} image, smaller than its (padded) kernel")
+        N, H_in, W_in, H_out, W_out = _sizes(self, x, "smaller than its (padded) kernel")
         cols = im2col(_to_channels_first(x), self.kernel_size, self.stride, (H_out, W_out), self.padding)
         out = xp.reshape(W, (self.out_channels, -1)) @ cols  # (C_out, H_out·W_out·N): one matmul
         if "b" in self.params:
@@ -287,11 +283,7 @@ class ConvTranspose2d(Layer):
         """x (N, C_in, H_in, W_in) -> out (N, C_out, H_out, W_out)."""
         W = self.params["W"]
         xp = namespace(x, W)
-        check_array(x, who=repr(self), expect=("N", self.in_channels, "H", "W"), like=W)
-        N, C, H_in, W_in = x.shape
-        H_out, W_out = self.output_shape(H_in, W_in)
-        if H_out < 1 or W_out < 1:
-            raise ValueError(f"{self!r} would give an empty image for a {H_in}×{W_in} input")
+        N, H_in, W_in, H_out, W_out = _sizes(self, x, "its padding trims away the whole output")
         x_mat = xp.reshape(_to_channels_first(x), (self.in_channels, H_in * W_in * N))
         cols = xp.reshape(W, (self.in_channels, -1)).T @ x_mat  # (C_out·kh·kw, H_in·W_in·N): one matmul
         canvas = (self.out_channels, H_out, W_out, N)  # includes output_padding's rows; padding is cut off
@@ -360,3 +352,14 @@ class Reshape(Layer):
 
     def __repr__(self) -> str:
         return f"Reshape({self.shape})"
+
+
+def _sizes(layer: Any, x: Array, why_empty: str) -> tuple[int, int, int, int, int]:
+    """(N, H_in, W_in, H_out, W_out) for a layer's input x (N, C_in, H_in, W_in), checked at the door;
+    ``why_empty`` says why an input gives an empty image."""
+    check_array(x, who=repr(layer), expect=("N", layer.in_channels, "H", "W"), like=layer.params["W"])
+    N, _, H_in, W_in = x.shape
+    H_out, W_out = layer.output_shape(H_in, W_in)
+    if H_out < 1 or W_out < 1:
+        raise ValueError(f"{layer!r} would give an empty image for a {H_in}×{W_in} input: {why_empty}")
+    return N, H_in, W_in, H_out, W_out
