@@ -5,7 +5,9 @@
 
 Timing (``common.interleaved``: rounds of one epoch each, rotated order, a rest before each; the
 median over ``--timing-epochs`` rounds after one warm-up round): tinyvae with its defaults
-(``--threads auto``) and on 1 and 2 BLAS threads, torch with its defaults (same model, same initial
+(``--threads auto``: its cores shared out by ``tinyvae.training.threads.plan``, for this model the batch
+split between one worker per core), on 1 thread, on 2 BLAS threads with the batch whole (the default
+before the batch split) and split between 2 workers, torch with its defaults (same model, same initial
 weights, same batches: the bundled 4,000 training digits, batch 128, Adam 1e-3, float32), the β-VAE
 document's own TensorFlow 2 model and eager training step when tensorflow-cpu is installed
 (``pip install -e '.[bench]'``), and the matrix products of tinyvae's step alone (the floor).
@@ -34,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import blas_threads, fit_line, interleaved, load_average, machine, median, tensorflow, tile  # noqa: E402
-from tinyvae.training.threads import auto_threads  # noqa: E402
+from tinyvae.training.parallel import DataParallel  # noqa: E402
+from tinyvae.training.threads import auto_threads, plan  # noqa: E402
 
 from tinyvae.models.conv_vae import ConvVAE  # noqa: E402
 from tinyvae.training.data import load  # noqa: E402
@@ -81,13 +84,23 @@ class TorchConvVAE(nn.Module):
         return recon + beta * kl
 
 
-def epoch_tinyvae(model: ConvVAE, opt: Adam, x: np.ndarray, batches: list, eps: list, threads: int) -> float:
+def epoch_tinyvae(model: ConvVAE | DataParallel, opt: Adam, x: np.ndarray, batches: list, eps: list,
+                  threads: int) -> float:
+    """One epoch of ``model`` (or the model split over workers) on ``threads`` BLAS threads."""
     with blas_threads(threads):
         t0 = time.perf_counter()
         for idx, e in zip(batches, eps):
             model.loss_and_grads(x[idx], eps=e)
             opt.step()
         return time.perf_counter() - t0
+
+
+def contender(cores: int, workers: int | None = None, loss: str = "mse", seed: int = 0) -> tuple:
+    """(stepper, optimizer, BLAS threads) for a fresh model on ``cores`` cores: shared out as
+    ``tinyvae train`` does (``plan``), or split between ``workers`` workers if given."""
+    blas, split = plan(cores, "conv") if workers is None else (cores // workers, workers)
+    model = ConvVAE(loss=loss, rng=seed, dtype=np.float32)
+    return (DataParallel(model, split) if split > 1 else model), Adam(model, lr=1e-3), blas
 
 
 def epoch_torch(model: TorchConvVAE, opt: torch.optim.Optimizer, x: torch.Tensor, batches: list, eps: list,
@@ -205,12 +218,16 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
         batches = [perm[s : s + bs] for s in range(0, n, bs)]
         eps = [rng.standard_normal((len(b), model.z_dim), dtype=np.float32) for b in batches]
         rounds.append((batches, eps, [torch.from_numpy(b) for b in batches], [torch.from_numpy(v) for v in eps]))
-    runs = {f"tinyvae defaults ({auto} thr)": lambda r: epoch_tinyvae(model, opt, x_train, rounds[r][0], rounds[r][1], auto)}
-    for k in (1, 2):
-        if k != auto and k <= (os.cpu_count() or 1):
-            m = ConvVAE(loss=loss, rng=seed, dtype=np.float32)
-            o = Adam(m, lr=1e-3)
-            runs[f"tinyvae {k} thr"] = lambda r, m=m, o=o, k=k: epoch_tinyvae(m, o, x_train, rounds[r][0], rounds[r][1], k)
+    blas, workers = plan(auto, "conv")
+    stepper = DataParallel(model, workers) if workers > 1 else model
+    runs = {f"tinyvae defaults ({auto} cores: {workers}w × {blas}b)":
+            lambda r: epoch_tinyvae(stepper, opt, x_train, rounds[r][0], rounds[r][1], blas)}
+    cores = os.cpu_count() or 1
+    others = {"tinyvae 1 thread": (1, 1), "tinyvae 2 BLAS thr, batch whole": (2, 1), "tinyvae 2 workers × 1 b": (2, 2)}
+    for name, (k, w) in others.items():
+        if k <= cores and (k, w) != (auto, workers) and (k, w) != (blas * workers, workers):
+            m, o, b = contender(k, w, loss, seed)
+            runs[name] = lambda r, m=m, o=o, b=b: epoch_tinyvae(m, o, x_train, rounds[r][0], rounds[r][1], b)
     runs[f"torch defaults ({torch_threads} thr)"] = lambda r: epoch_torch(tmodel, topt, tx, rounds[r][2], rounds[r][3], model.beta, loss)
     tf = tensorflow()
     if tf is not None:
@@ -222,7 +239,8 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
         runs[f"products alone ({k} thr)"] = lambda r, k=k: epoch_floor(shapes, steps, k, np.random.default_rng(0))
     times = interleaved(runs, epochs + 1, log)
     med = {k: median(v[1:]) for k, v in times.items()}
-    return {"median_s": med, "epoch_s": times, "auto_threads": auto, "torch_threads": torch_threads,
+    return {"median_s": med, "epoch_s": times, "auto_threads": auto, "auto_plan": {"blas": blas, "workers": workers},
+            "torch_threads": torch_threads,
             "epochs": epochs, "batch_size": bs, "n_train": n, "dtype": "float32",
             "tensorflow": getattr(tf, "__version__", None), "load_average": load_average(),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")}
@@ -234,16 +252,17 @@ def scaling(x_train: np.ndarray, sizes: list[int], epochs: int, loss: str, log=p
     out: dict = {"sizes": sizes, "tinyvae_s": [], "torch_s": []}
     for n in sizes:
         x = tile(x_train, n)
-        model = ConvVAE(loss=loss, rng=0, dtype=np.float32)
+        stepper, opt, blas = contender(auto, loss=loss)
+        model = opt.module
         tmodel = TorchConvVAE()
         tmodel.load_from(model)
-        opt, topt = Adam(model, lr=1e-3), torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+        topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
         rng = np.random.default_rng(n)
         perm = rng.permutation(n)
         batches = [perm[s : s + 128] for s in range(0, n, 128)]
         eps = [rng.standard_normal((len(b), model.z_dim), dtype=np.float32) for b in batches]
         tb, te, tx = [torch.from_numpy(b) for b in batches], [torch.from_numpy(e) for e in eps], torch.from_numpy(x)
-        t = interleaved({"tinyvae": lambda r: epoch_tinyvae(model, opt, x, batches, eps, auto),
+        t = interleaved({"tinyvae": lambda r: epoch_tinyvae(stepper, opt, x, batches, eps, blas),
                          "torch": lambda r: epoch_torch(tmodel, topt, tx, tb, te, model.beta, loss)}, epochs, log)
         out["tinyvae_s"].append(median(t["tinyvae"]))
         out["torch_s"].append(median(t["torch"]))

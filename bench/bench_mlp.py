@@ -11,6 +11,8 @@ One run reports, each as the median seconds of a training epoch over ``--epochs`
 - tinyvae with its defaults (``--threads auto``: ``tinyvae.training.threads.auto_threads()`` at the start)
   and with fixed thread counts (1, 2), each epoch being ``tinyvae.training.train.train_epoch``, the very
   loop ``tinyvae train`` runs (divergence checks included);
+- tinyvae with its batch split between 2 workers of one BLAS thread each (``training/parallel.py``: what
+  ``tinyvae train`` does for the convolutional model, measured here to show why the MLP does not);
 - torch with its defaults (its own thread count; the example's train() loop);
 - the matrix-product floor: the five large products of every step (784->400 forward, 400->784 forward,
   its two backward products, the first layer's weight gradient), alone, on the same thread counts;
@@ -47,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tinyvae  # noqa: E402
 from common import blas_threads, fit_line, interleaved, load_average, machine, median, tile  # noqa: E402
 from tinyvae.training.evaluate import eval_loss, iwae_bound  # noqa: E402
+from tinyvae.training.parallel import DataParallel  # noqa: E402
 from tinyvae.training.threads import auto_threads  # noqa: E402
 from tinyvae.training.train import train_epoch  # noqa: E402
 
@@ -122,9 +125,10 @@ def copy_from_torch(net: Any, model: tinyvae.VAE) -> None:
 
 
 # ---- one epoch of each ---------------------------------------------------------------------------------
-def tinyvae_epoch(model: tinyvae.VAE, opt: tinyvae.Adam, x: np.ndarray, perm: np.ndarray,
+def tinyvae_epoch(model: tinyvae.VAE | DataParallel, opt: tinyvae.Adam, x: np.ndarray, perm: np.ndarray,
                   rng: np.random.Generator, threads: int) -> float:
-    """Seconds of ``train_epoch`` (what ``tinyvae train`` runs) on ``threads`` BLAS threads."""
+    """Seconds of ``train_epoch`` (what ``tinyvae train`` runs) on ``threads`` BLAS threads (``model``: the
+    model, or the model with its batch split between workers)."""
     with blas_threads(threads):
         t0 = time.perf_counter()
         train_epoch(model, opt, x, None, perm, range(0, len(perm), BATCH), BATCH, rng)
@@ -212,6 +216,10 @@ def run_seed(seed: int, epochs: int, x_train: np.ndarray, x_test: np.ndarray, iw
     for n in thread_counts(auto):
         m, o, g = (*fresh(), np.random.default_rng(seed + 2000))
         runs[f"tinyvae {n} thr"] = lambda r, m=m, o=o, g=g, n=n: tinyvae_epoch(m, o, x_train, perms[r], g, n)
+    if (os.cpu_count() or 1) >= 2:  # what the convolutional model's default does with 2 cores (threads.plan)
+        m, o, g = (*fresh(), np.random.default_rng(seed + 2000))
+        split = DataParallel(m, 2)
+        runs["tinyvae 2 workers × 1 thr"] = lambda r: tinyvae_epoch(split, o, x_train, perms[r], g, 1)
     runs[f"torch defaults ({torch_threads} thr)"] = lambda r: torch_epoch(net, torch_opt, xt_train, torch.from_numpy(perms[r]))
     for n in [auto, *thread_counts(auto)]:
         runs[f"products alone ({n} thr)"] = lambda r, n=n: floor_epoch(x_train, perms[r], W1, W4, n)

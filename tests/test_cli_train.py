@@ -254,3 +254,28 @@ def test_resume_with_auto_threads_keeps_the_runs_thread_count(tmp_path, monkeypa
     assert main([*base, "--epochs", "3", "--resume", "--threads", "2"]) == 0
     assert read_checkpoint(out / "checkpoint.npz").meta["run_config"]["threads"] == 2
     capsys.readouterr()
+
+
+def test_conv_run_on_two_threads_splits_the_batch_and_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys):
+    """--arch conv --threads 2: the batch split between 2 workers of 1 BLAS thread (threads.plan); the
+    split is deterministic, so 1 epoch + a resumed 1 equals 2 epochs in one go, bit for bit."""
+    from tinyvae.training import parallel
+
+    made: list[int] = []
+    real = parallel.DataParallel.__init__
+
+    def spy(self, model, workers):  # type: ignore[no-untyped-def]
+        made.append(workers)
+        real(self, model, workers)
+
+    monkeypatch.setattr(parallel.DataParallel, "__init__", spy)
+    base = ["train", "--arch", "conv", "--limit", "40", "--batch-size", "16", "--no-plots", "--threads", "2"]
+    assert main([*base, "--epochs", "2", "--out", str(tmp_path / "whole")]) == 0
+    assert main([*base, "--epochs", "1", "--out", str(tmp_path / "split")]) == 0
+    assert main([*base, "--epochs", "2", "--resume", "--out", str(tmp_path / "split")]) == 0
+    assert made == [2, 2, 2]
+    a, _, _ = load_checkpoint(tmp_path / "whole" / "checkpoint.npz")
+    b, _, _ = load_checkpoint(tmp_path / "split" / "checkpoint.npz")
+    for k, p in a.params.items():
+        assert np.array_equal(p, b.params[k]), k
+    capsys.readouterr()

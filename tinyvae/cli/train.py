@@ -83,9 +83,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    f"(default {d['seed']})")
     g.add_argument("--backend", choices=["numpy", "cupy"], help="numpy (CPU) or cupy (NVIDIA GPU) (default numpy)")
     g.add_argument("--dtype", choices=["float32", "float64"], help=f"(default {d['dtype']})")
-    g.add_argument("--threads", default="auto", metavar="N", help="BLAS threads for the matrix products "
-                   "(default auto: one per physical core, at most 4, fewer while other processes keep the "
-                   "cores busy, where threads would wait on each other)")
+    g.add_argument("--threads", default="auto", metavar="N", help="CPU cores to use: BLAS threads for the "
+                   "matrix products, or for --arch conv the batch split between N threads (default auto: one per "
+                   "physical core, at most 4, fewer while other processes keep the cores busy, where threads "
+                   "would wait on each other)")
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete "
@@ -234,7 +235,7 @@ def _checkpoint_path(out: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from . import check_seed
 
-    from ..training.threads import resolve_threads
+    from ..training.threads import plan, resolve_threads
 
     threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
     if Path(args.out).exists() and not Path(args.out).is_dir():
@@ -247,9 +248,10 @@ def run(args: argparse.Namespace) -> int:
         # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
         threads = saved.meta["run_config"]["threads"]
     r["threads"] = threads
+    blas, r["workers"] = plan(threads, cfg.get("arch", "mlp"), r["backend"])  # conv: the batch split over cores
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(threads):
+    with threadpool_limits(blas):
         return _run(args, cfg, r, saved)
 
 
@@ -296,6 +298,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
                   out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
+                  workers=r["workers"],
                   run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
                                                 "threads")})
     if not done_now:

@@ -1,4 +1,4 @@
-"""How many BLAS threads the matrix products get when the user does not say: ``auto_threads()``.
+"""How many cores a run uses when the user does not say (``auto_threads()``), and how (``plan()``).
 
 The rule, in one place (``tinyvae train`` and ``tinyvae compare`` use it for ``--threads auto``)::
 
@@ -106,3 +106,20 @@ def resolve_threads(value: int | str, name: str = "--threads") -> int:
     if n < 1:
         raise ValueError(f"{name} must be at least 1 or 'auto', got {value}")
     return n
+
+
+def plan(threads: int, arch: str = "mlp", backend: str = "numpy") -> tuple[int, int]:
+    """How a run spends ``threads`` cores: (BLAS threads, batch workers), their product ``threads``.
+
+    - The MLP models: all of them to the matrix products (BLAS threads), one batch at a time. Their
+      steps are almost all products on arrays too small to split further (bench/README.md: split over
+      two workers, a step of the bench model took 7.8 ms against 6.9 on two BLAS threads).
+    - The convolutional model (``arch="conv"``): one BLAS thread per worker and the batch split between
+      ``threads`` workers (``training/parallel.py``), so that ``im2col``, ``col2im`` and the ReLUs, a third
+      of its step that NumPy runs on one core, run on every core too (a step: 67 ms against 85 ms on two
+      BLAS threads, bench/README.md).
+    - Any backend but NumPy: the products on the device, one batch at a time; the count is for BLAS.
+    """
+    if arch == "conv" and backend == "numpy" and threads > 1:
+        return 1, threads
+    return threads, 1

@@ -38,6 +38,7 @@ from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries
 from .data import Dataset
 from .runs import CHECKPOINT, save_epoch
 from .evaluate import eval_loss
+from .parallel import DataParallel
 from ..models.base import Model
 from ..engine.optim import Adam
 
@@ -85,6 +86,7 @@ def fit(
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     run_config: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Train ``model`` on ``data`` with Adam until ``epochs`` epochs are done; returns the metrics.
 
@@ -92,17 +94,17 @@ def fit(
     data:       a :class:`~tinyvae.training.data.Dataset`; its images are cast to the model's dtype and moved
                 to where its parameters live, once.
     epochs:     the total number of epochs (a resumed run counts the ones already done).
-    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps (the training stream of
-                :func:`seed_streams`).
+    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps (:func:`seed_streams`' training stream).
     out_dir:    where ``checkpoint.npz``, ``metrics.json`` and ``config.json`` are written after every
                 epoch (nothing is written if None).
     resume:     continue from ``out_dir/checkpoint.npz``: its weights, Adam state, generator state and
                 metrics; ``lr`` may differ from the first run's (lower it after a divergence). A
-                :class:`~tinyvae.training.checkpoint.Checkpoint` already read (``read_checkpoint``) is
-                used as it is, so a caller that read it for its settings does not read it twice.
+                ``Checkpoint`` already read (``read_checkpoint``) is used as it is, not read twice.
     progress:   a tqdm bar per epoch; None shows it only when stderr is a terminal.
     on_epoch:   called with each epoch's metrics dict as it completes.
     run_config: extra facts recorded in config.json and the checkpoint (data source, backend, ...).
+    workers:    split every batch between this many threads (``parallel.DataParallel``; ``threads.plan``
+                says when it pays): the weights then differ from a one-worker run's by rounding.
 
     Returns a list with one dict per epoch: ``epoch``, ``train_loss`` (mean per image over the epoch,
     with the weights changing as it goes), ``test_loss``, ``test_recon``, ``test_kl`` (per test image,
@@ -129,7 +131,7 @@ def fit(
         if resuming:
             saved = resume if isinstance(resume, Checkpoint) else _read_for_resume(out / CHECKPOINT)  # type: ignore[operator]
             rng, optimizer, metrics = _resume(model, saved, out / CHECKPOINT, lr, config)  # type: ignore[operator]
-        return _epochs(model, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
+        return _epochs(model, held.enter_context(DataParallel(model, workers)) if workers > 1 else model, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
 
 
@@ -145,11 +147,12 @@ def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
     return x_train, x_test, model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
 
 
-def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
+def _epochs(model: Model, stepper: Model | DataParallel, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
             out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
             metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
             on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
-    """The epochs loop of :func:`fit` (run holding the run folder's lock)."""
+    """The epochs loop of :func:`fit` (run holding the run folder's lock); ``stepper`` computes the
+    gradients of each batch (the model, or the model split over workers)."""
     n = x_train.shape[0]
     show = sys.stderr.isatty() if progress is None else progress
     first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
@@ -157,7 +160,7 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
         t0 = time.perf_counter()
         perm = rng.permutation(n)
         batches = _bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}")
-        total, first = train_epoch(model, optimizer, x_train, y_train, perm, batches, batch_size, rng,
+        total, first = train_epoch(stepper, optimizer, x_train, y_train, perm, batches, batch_size, rng,
                                    epoch=epoch, first=first, dynamic=dynamic)
         train_seconds = time.perf_counter() - t0
         with np.errstate(over="ignore", invalid="ignore"):
@@ -175,7 +178,7 @@ def _epochs(model: Model, x_train: Any, x_test: Any, y_train: Any, y_test: Any, 
 
 
 def train_epoch(
-    model: Model,
+    model: Model | DataParallel,
     optimizer: Adam,
     x: Array,
     y: np.ndarray | None,

@@ -1,0 +1,119 @@
+"""Data parallelism (training/parallel.py): the batch split between threads gives the batch's loss and
+gradients, to the rounding of the sums, for every model; the replicas share the model's parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyvae
+from tinyvae.models.base import LabelsRequired
+from tinyvae.training.data import Dataset
+from tinyvae.training.parallel import DataParallel, replica
+from tinyvae.training.threads import plan
+from tinyvae.training.train import fit
+
+
+def _models() -> dict[str, tinyvae.models.base.Model]:
+    return {
+        "conv": tinyvae.ConvVAE(64, channels=(3, 4), hidden_dim=5, z_dim=2, rng=1),
+        "vae": tinyvae.VAE(12, [7], 3, rng=2),
+        "ae": tinyvae.AE(12, [7], 3, rng=3),
+        "cvae": tinyvae.CVAE(12, [7], 3, n_classes=4, rng=4),
+    }
+
+
+def _batch(model: tinyvae.models.base.Model, B: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (B, model.x_dim))
+    return x, (rng.integers(0, 4, B) if model.conditional else None)
+
+
+@pytest.mark.parametrize("name", ["conv", "vae", "ae", "cvae"])
+@pytest.mark.parametrize("workers,B", [(2, 8), (3, 7), (4, 3)])
+def test_split_batch_gives_the_batch_loss_and_gradients(name: str, workers: int, B: int) -> None:
+    whole = _models()[name]
+    split = _models()[name]
+    x, y = _batch(whole, B)
+    seed = 5
+    expect = whole.loss_and_grads(x, y, rng=np.random.default_rng(seed))  # eps drawn from the generator
+    with DataParallel(split, workers) as dp:
+        got = dp.loss_and_grads(x, y, rng=np.random.default_rng(seed))  # the same draw, split into shares
+    np.testing.assert_allclose(got, expect, rtol=1e-12, atol=0)
+    assert set(split.grads) == set(whole.grads)
+    for k, g in whole.grads.items():
+        np.testing.assert_allclose(split.grads[k], g, rtol=1e-10, atol=1e-14, err_msg=k)
+        assert not np.array_equal(g, 0 * g) or name == "cvae", k  # a gradient that is all zeros proves nothing
+
+
+def test_every_share_is_used_and_weighted_by_its_rows() -> None:
+    """3 workers on 7 rows: shares of 2, 2, 3 rows; a changed row in the last share changes the loss."""
+    model = _models()["vae"]
+    x, _ = _batch(model, 7)
+    eps = np.random.default_rng(0).standard_normal((7, 3))
+    with DataParallel(model, 3) as dp:
+        a = dp.loss_and_grads(x, eps=eps).total
+        x2 = x.copy()
+        x2[6] = 1 - x2[6]
+        b = dp.loss_and_grads(x2, eps=eps).total
+    per_row = model.loss_terms(x2[6:], eps=eps[6:])
+    before = model.loss_terms(x[6:], eps=eps[6:])
+    np.testing.assert_allclose(b - a, (float((per_row[0] + per_row[1])[0]) - float((before[0] + before[1])[0])) / 7,
+                               rtol=1e-9)
+
+
+def test_replicas_share_the_parameters_not_the_layers() -> None:
+    model = _models()["conv"]
+    rep = replica(model)
+    for k, p in model.params.items():
+        assert rep.params[k] is p, k
+    assert rep.encoder.layers[1] is not model.encoder.layers[1]
+    opt = tinyvae.Adam(model, lr=0.1)
+    x, _ = _batch(model, 4)
+    model.loss_and_grads(x, rng=np.random.default_rng(0))
+    opt.step()  # in place: the replica sees the step
+    model.load_params({k: v + 1 for k, v in model.params.items()})  # replaced or in place: seen either way
+    for k, p in model.params.items():
+        assert np.array_equal(rep.params[k], p), k
+
+
+def test_a_worker_error_reaches_the_caller() -> None:
+    model = _models()["cvae"]
+    x, _ = _batch(model, 6)
+    with DataParallel(model, 2) as dp, pytest.raises(LabelsRequired):
+        dp.loss_and_grads(x, None, rng=np.random.default_rng(0))
+
+
+def test_refusals() -> None:
+    model = _models()["vae"]
+    for bad in (1, 0, 2.0, True):
+        with pytest.raises(ValueError, match="workers must be an integer >= 2"):
+            DataParallel(model, bad)  # type: ignore[arg-type]
+    array_api_strict = pytest.importorskip("array_api_strict")
+    with pytest.raises(ValueError, match="use workers=1"):
+        DataParallel(_models()["vae"].to(array_api_strict), 2)
+
+
+def test_fit_with_workers_follows_the_one_worker_run() -> None:
+    """Two epochs in float64: the same shuffles and noise, sums in another order: the same run to rounding."""
+    rng = np.random.default_rng(0)
+    data = Dataset(rng.uniform(0, 1, (40, 64)), rng.integers(0, 10, 40), rng.uniform(0, 1, (12, 64)),
+                   rng.integers(0, 10, 12), name="noise")
+    runs = {}
+    for workers in (1, 2, 3):
+        model = tinyvae.ConvVAE(64, channels=(3, 4), hidden_dim=5, z_dim=2, rng=1)
+        runs[workers] = (fit(model, data, epochs=2, batch_size=16, seed=3, workers=workers), model.params)
+    for workers in (2, 3):
+        for a, b in zip(runs[workers][0], runs[1][0]):
+            np.testing.assert_allclose(a["test_loss"], b["test_loss"], rtol=1e-10)
+            np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-10)
+        for k, p in runs[1][1].items():
+            np.testing.assert_allclose(runs[workers][1][k], p, rtol=1e-8, atol=1e-12, err_msg=k)
+
+
+def test_plan_splits_the_batch_only_for_the_convolutional_model_on_numpy() -> None:
+    assert plan(2, "conv") == (1, 2)
+    assert plan(4, "conv") == (1, 4)
+    assert plan(1, "conv") == (1, 1)
+    assert plan(2, "mlp") == (2, 1)
+    assert plan(2, "conv", "cupy") == (2, 1)
