@@ -90,7 +90,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete "
-                   "epoch; flags not given are taken from that run (--threads auto keeps its BLAS thread count, so "
+                   "epoch; flags not given are taken from that run (--threads auto keeps its thread count, so "
                    "it ends with the weights of one uninterrupted run)")
     g.add_argument("--no-plots", action="store_true", help="skip the figures")
     g.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
