@@ -117,3 +117,12 @@ def test_plan_splits_the_batch_only_for_the_convolutional_model_on_numpy() -> No
     assert plan(1, "conv") == (1, 1)
     assert plan(2, "mlp") == (2, 1)
     assert plan(2, "conv", "cupy") == (2, 1)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.0, "2"])
+def test_fit_refuses_a_worker_count_that_is_not_a_positive_integer(bad: object) -> None:
+    rng = np.random.default_rng(0)
+    data = Dataset(rng.uniform(0, 1, (8, 12)), rng.integers(0, 10, 8), rng.uniform(0, 1, (4, 12)),
+                   rng.integers(0, 10, 4), name="noise")
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        fit(tinyvae.VAE(12, [7], 3, rng=0), data, epochs=1, workers=bad)  # type: ignore[arg-type]

@@ -112,7 +112,7 @@ def fit(
     Raises :class:`TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a loss above
     ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of that epoch is saved.
     """
-    epochs, batch_size, lr = _check_run(epochs, batch_size, lr)
+    epochs, batch_size, lr, workers = _check_run(epochs, batch_size, lr, workers)
     x_train, x_test, y_train, y_test = _on_model(model, data)
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
@@ -260,14 +260,16 @@ def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
     return restore_rng(meta["rng_state"], path), optimizer, metrics
 
 
-def _check_run(epochs: Any, batch_size: Any, lr: Any) -> tuple[int, int, float]:
+def _check_run(epochs: Any, batch_size: Any, lr: Any, workers: Any = 1) -> tuple[int, int, float, int]:
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"learning rate must be a positive number, got {lr!r}")
-    return int(epochs), int(batch_size), float(lr)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive integer (1: the batch whole), got {workers!r}")
+    return int(epochs), int(batch_size), float(lr), int(workers)
 
 
 def _bernoulli(xb: Any, rng: np.random.Generator, xp: Any) -> Any:
