@@ -126,3 +126,13 @@ def test_fit_refuses_a_worker_count_that_is_not_a_positive_integer(bad: object) 
                    rng.integers(0, 10, 4), name="noise")
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         fit(tinyvae.VAE(12, [7], 3, rng=0), data, epochs=1, workers=bad)  # type: ignore[arg-type]
+
+
+def test_a_batch_too_small_to_split_is_the_models_own() -> None:
+    model, alone = _models()["vae"], _models()["vae"]
+    x, _ = _batch(model, 1)
+    with DataParallel(model, 2) as dp:
+        got = dp.loss_and_grads(x, rng=np.random.default_rng(0))
+        assert got == alone.loss_and_grads(x, rng=np.random.default_rng(0))
+        with pytest.raises(ValueError, match="got an empty batch"):  # the model's own message
+            dp.loss_and_grads(x[:0], rng=np.random.default_rng(0))

@@ -216,3 +216,19 @@ class TestValidationAtTheDoor:
             with pytest.raises(LabelsRefused, match="unconditional and takes no labels y"):
                 call()
         assert model.labels_for(np.zeros(3, int)) is None and model.prior_labels(4) is None
+
+
+@pytest.mark.parametrize("config", [{"model": "vae", "x_dim": 12, "hidden_dims": [5], "z_dim": 2},
+                                    {"model": "ae", "x_dim": 12, "hidden_dims": [5], "z_dim": 2},
+                                    {"model": "cvae", "x_dim": 12, "hidden_dims": [5], "z_dim": 2, "n_classes": 3},
+                                    {"model": "vae", "arch": "conv", "x_dim": 16, "channels": [2, 3],
+                                     "hidden_dim": 4, "z_dim": 2, "loss": "mse"}])
+def test_every_model_refuses_an_empty_batch_by_name(config):
+    """An empty batch is refused at the door in one line (it used to surface as numpy's 'zero-size
+    array to reduction operation' from the [0, 1] check, or as a division by B = 0 for squared error)."""
+    model = build_model(config, rng=0)
+    y = np.zeros(0, dtype=int) if config["model"] == "cvae" else None
+    for call in (lambda: model.loss_and_grads(np.zeros((0, model.x_dim), model.dtype), y, rng=np.random.default_rng(0)),
+                 lambda: model.encode(np.zeros((0, model.x_dim), model.dtype), y)):
+        with pytest.raises(ValueError, match=r"got an empty batch, x of shape \(0, \d+\): pass at least one image"):
+            call()

@@ -177,10 +177,12 @@ class Model:
 
     # ---- inputs: checked once, where they enter ----------------------------------------------
     def check_x(self, x: Array) -> None:
-        """Refuse x unless it is (batch, x_dim), where and of the dtype the parameters are, finite,
-        and in [0, 1] for BCE."""
+        """Refuse x unless it is (batch, x_dim) with batch >= 1, where and of the dtype the parameters
+        are, finite, and in [0, 1] for BCE."""
         who = self.describe()
         check_array(x, who=who, expect=("batch", self.x_dim), like=self.ref)
+        if x.shape[0] == 0:
+            raise ValueError(f"{who} got an empty batch, x of shape {tuple(x.shape)}: pass at least one image")
         check_finite(x, who=who)
         if self.recon_loss == "bce":
             check_unit_interval(x, who=who)

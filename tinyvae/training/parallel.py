@@ -77,6 +77,8 @@ class DataParallel:
             eps = self.model._noise_rng(rng).standard_normal((B, self.model.z_dim), dtype=self.model.dtype)
         bounds = [B * i // self.workers for i in range(self.workers + 1)]
         shares = [slice(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
+        if len(shares) < 2:  # a batch of one row (or none: the model says what is wrong with it)
+            return self.model.loss_and_grads(x, y, eps=eps, rng=rng)
 
         def run(i: int) -> Loss:
             s = shares[i]
