@@ -11,7 +11,9 @@ before the batch split) and split between 2 workers, torch with its defaults (sa
 weights, same batches: the bundled 4,000 training digits, batch 128, Adam 1e-3, float32), the β-VAE
 document's own TensorFlow 2 model and eager training step when tensorflow-cpu is installed
 (``pip install -e '.[bench]'``), and the matrix products of tinyvae's step alone (the floor).
-Scaling: tinyvae and torch epochs on the data tiled to ``--sizes`` images.
+Memory: the peak of tinyvae's arrays during one more (untimed) epoch of its defaults (tracemalloc) and
+the process's maximum resident size. Scaling: tinyvae and torch epochs on the data tiled to ``--sizes``
+images.
 
 Training: the conv VAE and the MLP VAE (784-400-2, the CLI's default) with the same loss, trained
 for the same number of epochs by ``tinyvae.training.train.fit``; their test losses (recon + β·KL, one z per
@@ -23,8 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -239,7 +243,12 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
         runs[f"products alone ({k} thr)"] = lambda r, k=k: epoch_floor(shapes, steps, k, np.random.default_rng(0))
     times = interleaved(runs, epochs + 1, log)
     med = {k: median(v[1:]) for k, v in times.items()}
-    return {"median_s": med, "epoch_s": times, "auto_threads": auto, "auto_plan": {"blas": blas, "workers": workers},
+    tracemalloc.start()  # memory: tinyvae's arrays at their peak during one more (untimed) epoch of its defaults
+    epoch_tinyvae(stepper, opt, x_train, rounds[0][0], rounds[0][1], blas)
+    peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return {"median_s": med, "epoch_s": times, "tinyvae_epoch_peak_mib": peak_mib,
+            "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "auto_threads": auto, "auto_plan": {"blas": blas, "workers": workers},
             "torch_threads": torch_threads,
             "epochs": epochs, "batch_size": bs, "n_train": n, "dtype": "float32",
             "tensorflow": getattr(tf, "__version__", None), "load_average": load_average(),
@@ -303,6 +312,8 @@ def report(r: dict, sc: dict | None) -> str:
     lines += [f"{k:34s} {v:10.3f} {v / th:8.2f} {v / tv:9.2f}" for k, v in med.items()]
     lines.append(f"tinyvae defaults / torch defaults: {tv / th:.2f} (goal: at most 1.0); OPENBLAS_CORETYPE="
                  f"{r['OPENBLAS_CORETYPE']}, load average {r['load_average']:.2f}, TensorFlow {r['tensorflow'] or 'not installed'}")
+    lines.append(f"memory: tinyvae's arrays peak at {r['tinyvae_epoch_peak_mib']:.1f} MiB during an epoch of its defaults "
+                 f"(tracemalloc); process max RSS {r['process_max_rss_mib']:.0f} MiB (all three libraries)")
     if sc:
         lines += ["", f"{'images':>8s} {'tinyvae s':>10s} {'torch s':>8s} {'ratio':>6s}"]
         lines += [f"{n:8,d} {a:10.3f} {b:8.3f} {a / b:6.2f}" for n, a, b in zip(sc["sizes"], sc["tinyvae_s"], sc["torch_s"])]
