@@ -99,12 +99,10 @@ def epoch_tinyvae(model: ConvVAE | DataParallel, opt: Adam, x: np.ndarray, batch
         return time.perf_counter() - t0
 
 
-def contender(cores: int, workers: int | None = None, loss: str = "mse", seed: int = 0) -> tuple:
-    """(stepper, optimizer, BLAS threads) for a fresh model on ``cores`` cores: shared out as
-    ``tinyvae train`` does (``plan``), or split between ``workers`` workers if given."""
-    blas, split = plan(cores, "conv") if workers is None else (cores // workers, workers)
+def contender(workers: int, loss: str = "mse", seed: int = 0) -> tuple[ConvVAE | DataParallel, Adam]:
+    """(stepper, optimizer) for a fresh model: the model itself, or the model split between ``workers``."""
     model = ConvVAE(loss=loss, rng=seed, dtype=np.float32)
-    return (DataParallel(model, split) if split > 1 else model), Adam(model, lr=1e-3), blas
+    return (DataParallel(model, workers) if workers > 1 else model), Adam(model, lr=1e-3)
 
 
 def epoch_torch(model: TorchConvVAE, opt: torch.optim.Optimizer, x: torch.Tensor, batches: list, eps: list,
@@ -204,10 +202,12 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
     """Interleaved epochs of every contender on the same data; median seconds per epoch."""
     auto, torch_threads = auto_threads(), torch.get_num_threads()
     rng = np.random.default_rng(seed)
-    model = ConvVAE(loss=loss, rng=seed, dtype=np.float32)
+    blas, workers = plan(auto, "conv")  # how `tinyvae train --threads auto` spends the cores
+    stepper, opt = contender(workers, loss, seed)
+    model = opt.module
     tmodel = TorchConvVAE()
     tmodel.load_from(model)
-    opt, topt = Adam(model, lr=1e-3), torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+    topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
     tx = torch.from_numpy(x_train)
     e0 = rng.standard_normal((128, model.z_dim), dtype=np.float32)
     ours0 = model.loss_and_grads(x_train[:128], eps=e0).total
@@ -222,15 +222,12 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
         batches = [perm[s : s + bs] for s in range(0, n, bs)]
         eps = [rng.standard_normal((len(b), model.z_dim), dtype=np.float32) for b in batches]
         rounds.append((batches, eps, [torch.from_numpy(b) for b in batches], [torch.from_numpy(v) for v in eps]))
-    blas, workers = plan(auto, "conv")
-    stepper = DataParallel(model, workers) if workers > 1 else model
     runs = {f"tinyvae defaults ({auto} cores: {workers}w × {blas}b)":
             lambda r: epoch_tinyvae(stepper, opt, x_train, rounds[r][0], rounds[r][1], blas)}
-    cores = os.cpu_count() or 1
-    others = {"tinyvae 1 thread": (1, 1), "tinyvae 2 BLAS thr, batch whole": (2, 1), "tinyvae 2 workers × 1 b": (2, 2)}
-    for name, (k, w) in others.items():
-        if k <= cores and (k, w) != (auto, workers) and (k, w) != (blas * workers, workers):
-            m, o, b = contender(k, w, loss, seed)
+    others = {"tinyvae 1 thread": (1, 1), "tinyvae 2 BLAS thr, batch whole": (2, 1), "tinyvae 2 workers × 1 b": (1, 2)}
+    for name, (b, w) in others.items():  # (BLAS threads, workers), each as many cores as the machine has
+        if b * w <= (os.cpu_count() or 1) and (b, w) != (blas, workers):
+            m, o = contender(w, loss, seed)
             runs[name] = lambda r, m=m, o=o, b=b: epoch_tinyvae(m, o, x_train, rounds[r][0], rounds[r][1], b)
     runs[f"torch defaults ({torch_threads} thr)"] = lambda r: epoch_torch(tmodel, topt, tx, rounds[r][2], rounds[r][3], model.beta, loss)
     tf = tensorflow()
@@ -248,8 +245,8 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
     peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return {"median_s": med, "epoch_s": times, "tinyvae_epoch_peak_mib": peak_mib,
-            "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "auto_threads": auto, "auto_plan": {"blas": blas, "workers": workers},
-            "torch_threads": torch_threads,
+            "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "auto_threads": auto, "auto_plan": {"blas": blas, "workers": workers}, "torch_threads": torch_threads,
             "epochs": epochs, "batch_size": bs, "n_train": n, "dtype": "float32",
             "tensorflow": getattr(tf, "__version__", None), "load_average": load_average(),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")}
@@ -258,10 +255,11 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
 def scaling(x_train: np.ndarray, sizes: list[int], epochs: int, loss: str, log=print) -> dict:
     """Median epoch seconds of tinyvae (defaults) and torch (defaults) on the data tiled to each size."""
     auto = auto_threads()
+    blas, workers = plan(auto, "conv")
     out: dict = {"sizes": sizes, "tinyvae_s": [], "torch_s": []}
     for n in sizes:
         x = tile(x_train, n)
-        stepper, opt, blas = contender(auto, loss=loss)
+        stepper, opt = contender(workers, loss)
         model = opt.module
         tmodel = TorchConvVAE()
         tmodel.load_from(model)

@@ -279,3 +279,19 @@ def test_conv_run_on_two_threads_splits_the_batch_and_resumes_to_the_same_weight
     for k, p in a.params.items():
         assert np.array_equal(p, b.params[k]), k
     capsys.readouterr()
+
+
+def test_train_on_an_idx_directory_records_its_fingerprint(tmp_path, capsys):
+    """--data DIR with the four MNIST IDX files: trains, and records the files' SHA-256 for --resume to compare."""
+    from test_data import write_mnist_dir
+
+    from tinyvae.training.data import fingerprint
+    from tinyvae.training.checkpoint import read_checkpoint
+
+    data = tmp_path / "mnist"
+    data.mkdir()
+    write_mnist_dir(data, np.random.default_rng(0), n_train=40, n_test=20)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--epochs", "1", "--hidden", "8", "--no-plots", "--out", str(out)]) == 0
+    assert read_checkpoint(out / "checkpoint.npz").meta["run_config"]["data_hash"] == fingerprint(data)
+    capsys.readouterr()

@@ -193,3 +193,15 @@ def test_int_csv_parser():
         D._parse_int_csv(b"1.5,2\n3,4\n", 2)
     with pytest.raises(ValueError):
         D._parse_int_csv(b"1000,2\n3,4\n", 2)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_fingerprint_of_an_idx_directory_reads_its_four_files(tmp_path, rng, gz):
+    """The SHA-256 a run records for --data DIR: the four IDX files' bytes, so that it changes with any of them."""
+    write_mnist_dir(tmp_path, rng, gz=gz)
+    first = D.fingerprint(tmp_path)
+    assert first is not None and len(first) == 64 and first == D.fingerprint(str(tmp_path))
+    label_file = tmp_path / (D.IDX_FILES["y_test"] + (".gz" if gz else ""))
+    label_file.write_bytes(label_file.read_bytes() + b"\0")
+    assert D.fingerprint(tmp_path) != first
+    assert D.fingerprint(None) is None

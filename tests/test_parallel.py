@@ -43,7 +43,7 @@ def test_split_batch_gives_the_batch_loss_and_gradients(name: str, workers: int,
     assert set(split.grads) == set(whole.grads)
     for k, g in whole.grads.items():
         np.testing.assert_allclose(split.grads[k], g, rtol=1e-10, atol=1e-14, err_msg=k)
-        assert not np.array_equal(g, 0 * g) or name == "cvae", k  # a gradient that is all zeros proves nothing
+        assert np.any(g != 0), k  # a gradient that is all zeros would prove nothing
 
 
 def test_every_share_is_used_and_weighted_by_its_rows() -> None:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import safe_npz
-from .idx import IDX_FILES, MAX_ARRAY_BYTES, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
+from .idx import IDX_FILES, MAX_ARRAY_BYTES, find_idx, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
 
 PIXELS = 784  # 28 × 28
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100  # the bundled split: 4,000 / 1,000
@@ -217,7 +217,7 @@ def fingerprint(source: str | Path | None) -> str | None:
     if source is None:
         return None
     path = Path(source).expanduser()
-    files = [path] if path.is_file() else [p for k, stem in IDX_FILES.items() if (p := _find_idx(path, stem))]
+    files = [path] if path.is_file() else [p for k, stem in IDX_FILES.items() if (p := find_idx(path, stem))]
     h = hashlib.sha256()
     for p in files:
         with open(p, "rb") as f:

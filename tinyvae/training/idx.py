@@ -81,7 +81,7 @@ def _read_idx_stream(f: Any, path: Path, size: int | None) -> np.ndarray:
     return np.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _find_idx(directory: Path, stem: str) -> Path | None:
+def find_idx(directory: Path, stem: str) -> Path | None:
     for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
         if (directory / name).is_file():
             return directory / name
@@ -89,7 +89,7 @@ def _find_idx(directory: Path, stem: str) -> Path | None:
 
 
 def read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
-    found = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
+    found = {key: find_idx(directory, stem) for key, stem in IDX_FILES.items()}
     missing = [IDX_FILES[k] + "[.gz]" for k, p in found.items() if p is None]
     if missing:
         raise FileNotFoundError(

@@ -40,7 +40,7 @@ def _leaves(layer: Layer) -> list[Layer]:
 def replica(model: Model) -> Model:
     """A copy of ``model`` with its own layers (caches, gradients) sharing the model's parameter dicts."""
     shared = {id(leaf.params): leaf.params for part in model.parts().values() for leaf in _leaves(part)}
-    return copy.deepcopy(model, memo=dict(shared))
+    return copy.deepcopy(model, memo=shared)  # deepcopy keeps what its memo already holds
 
 
 class DataParallel:

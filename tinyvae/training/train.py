@@ -131,7 +131,7 @@ def fit(
         if resuming:
             saved = resume if isinstance(resume, Checkpoint) else _read_for_resume(out / CHECKPOINT)  # type: ignore[operator]
             rng, optimizer, metrics = _resume(model, saved, out / CHECKPOINT, lr, config)  # type: ignore[operator]
-        return _epochs(model, held.enter_context(DataParallel(model, workers)) if workers > 1 else model, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
+        return _epochs(model, workers, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
 
 
@@ -147,33 +147,34 @@ def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
     return x_train, x_test, model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
 
 
-def _epochs(model: Model, stepper: Model | DataParallel, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
+def _epochs(model: Model, workers: int, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
             out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
             metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
             on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
-    """The epochs loop of :func:`fit` (run holding the run folder's lock); ``stepper`` computes the
-    gradients of each batch (the model, or the model split over workers)."""
+    """The epochs loop of :func:`fit` (run holding the run folder's lock); each batch's gradients come
+    from the model itself, or from the model split over ``workers`` threads."""
     n = x_train.shape[0]
     show = sys.stderr.isatty() if progress is None else progress
     first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
-    for epoch in range(len(metrics) + 1, epochs + 1):
-        t0 = time.perf_counter()
-        perm = rng.permutation(n)
-        batches = _bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}")
-        total, first = train_epoch(stepper, optimizer, x_train, y_train, perm, batches, batch_size, rng,
-                                   epoch=epoch, first=first, dynamic=dynamic)
-        train_seconds = time.perf_counter() - t0
-        with np.errstate(over="ignore", invalid="ignore"):
-            test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
-        if not math.isfinite(test.total):
-            raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
-        row = {"epoch": epoch, "train_loss": total, "test_loss": test.total, "test_recon": test.recon,
-               "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
-        metrics.append(row)
-        if out is not None:
-            save_epoch(out, model, optimizer, epoch=epoch, rng=rng, run_config=config, metrics=metrics)
-        if on_epoch is not None:
-            on_epoch(row)
+    with DataParallel(model, workers) if workers > 1 else contextlib.nullcontext(model) as stepper:
+        for epoch in range(len(metrics) + 1, epochs + 1):
+            t0 = time.perf_counter()
+            perm = rng.permutation(n)
+            batches = _bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}")
+            total, first = train_epoch(stepper, optimizer, x_train, y_train, perm, batches, batch_size, rng,
+                                       epoch=epoch, first=first, dynamic=dynamic)
+            train_seconds = time.perf_counter() - t0
+            with np.errstate(over="ignore", invalid="ignore"):
+                test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
+            if not math.isfinite(test.total):
+                raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
+            row = {"epoch": epoch, "train_loss": total, "test_loss": test.total, "test_recon": test.recon,
+                   "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
+            metrics.append(row)
+            if out is not None:
+                save_epoch(out, model, optimizer, epoch=epoch, rng=rng, run_config=config, metrics=metrics)
+            if on_epoch is not None:
+                on_epoch(row)
     return metrics
 
 
