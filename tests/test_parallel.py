@@ -136,3 +136,18 @@ def test_a_batch_too_small_to_split_is_the_models_own() -> None:
         assert got == alone.loss_and_grads(x, rng=np.random.default_rng(0))
         with pytest.raises(ValueError, match="got an empty batch"):  # the model's own message
             dp.loss_and_grads(x[:0], rng=np.random.default_rng(0))
+
+
+def test_values_checked_reaches_every_replica(monkeypatch) -> None:
+    reads = []
+    monkeypatch.setattr(tinyvae.models.base, "check_unit_interval", lambda x, **kw: reads.append(x.shape[0]))
+    model = _models()["vae"]
+    x, _ = _batch(model, 8)
+    with DataParallel(model, 2) as dp:
+        dp.loss_and_grads(x, rng=np.random.default_rng(0))
+        assert sorted(reads) == [4, 4]  # each worker reads its share
+        with dp.values_checked():
+            dp.loss_and_grads(x, rng=np.random.default_rng(0))
+        assert sorted(reads) == [4, 4]  # neither worker read its share again
+        dp.loss_and_grads(x, rng=np.random.default_rng(0))
+        assert sorted(reads) == [4, 4, 4, 4]  # and both read again after it

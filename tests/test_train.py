@@ -14,8 +14,10 @@ from tinyvae.training import data as D
 from tinyvae.training.checkpoint import load_checkpoint
 from tinyvae.models.cvae import CVAE
 from tinyvae.training.evaluate import eval_loss
-from tinyvae.training.train import TrainingDiverged, fit, seed_streams
+from tinyvae.training.train import TrainingDiverged, fit, seed_streams, train_epoch
+from tinyvae.models import base
 from tinyvae.models.vae import VAE
+from tinyvae.engine.optim import Adam
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,6 +114,44 @@ def test_nan_loss_stops_at_its_step(digits):
     model.params["logvar.b"][...] = 800.0  # e^800 overflows float64: the KL is inf at the first step
     with pytest.raises(TrainingDiverged, match=r"diverged at epoch 1, step 1: the loss is not finite \(NaN or inf\)"):
         fit(model, digits, epochs=1)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_gradient_stops_before_its_step(digits, bad):
+    model = small()
+    last = model.decoder.layers[-1]
+    backward = last.backward
+
+    def poisoned(dout, need_dx=True):  # a finite loss, one gradient entry bad
+        dx = backward(dout, need_dx)
+        last.grads["W"][3, 5] = bad
+        return dx
+
+    last.backward = poisoned
+    before = {k: v.copy() for k, v in model.params.items()}
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 1, step 1: a gradient is not finite"):
+        fit(model, digits, epochs=1)
+    assert all(np.array_equal(v, before[k]) for k, v in model.params.items())  # no step was taken
+
+
+def test_train_epoch_reads_the_values_once_per_epoch(digits, monkeypatch):
+    reads = []
+    monkeypatch.setattr(base, "check_unit_interval", lambda x, **kw: reads.append(x.shape))
+    model, x = small(), digits.x_train[:100]
+    rng = np.random.default_rng(0)
+    train_epoch(model, Adam(model), x, None, rng.permutation(100), range(0, 100, 25), 25, rng)
+    assert reads == [(100, 784)]  # the whole set once, not each of the 4 batches
+    model.encode(x[:3])
+    assert reads[-1] == (3, 784)  # outside the epoch, each call reads its x again
+
+
+def test_train_epoch_refuses_bad_values_before_any_step(digits):
+    model, x = small(), digits.x_train[:50] * 255
+    before = {k: v.copy() for k, v in model.params.items()}
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"in \[0, 1\].*divide by 255"):
+        train_epoch(model, Adam(model), x, None, rng.permutation(50), range(0, 50, 25), 25, rng)
+    assert all(np.array_equal(v, before[k]) for k, v in model.params.items())
 
 
 def _train_cmd(out, epochs):

@@ -134,6 +134,27 @@ class TestBadInput:
         with pytest.raises(ValueError, match="NaN or inf"):
             self.model.encode(x)
 
+    @pytest.mark.parametrize("loss", ["bce", "mse"])
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_nan_and_inf_are_named_for_either_loss(self, loss, bad):
+        x = np.full((3, 6), 0.5)
+        x[2, 1] = bad  # BCE reads only x's min and max: a NaN or inf shows in them
+        with pytest.raises(ValueError, match=r"got x with NaN or inf values; clean the data first"):
+            VAE(6, [4], 2, loss=loss, rng=0).encode(x)
+
+    def test_values_checked_skips_the_values_and_nothing_else(self):
+        model, x = VAE(6, [4], 2, rng=0), np.full((3, 6), 255.0)
+        with pytest.raises(RuntimeError, match="leaving by an exception"):
+            with model.values_checked():
+                model.encode(x)  # the values are not read: 255 passes
+                with pytest.raises(ValueError, match=r"expects x of shape \(batch, 6\), got \(3, 5\)"):
+                    model.encode(x[:, :5])  # the shape still is
+                with pytest.raises(TypeError, match="got x of dtype float32"):
+                    model.encode(x.astype(np.float32))  # and the dtype
+                raise RuntimeError("leaving by an exception")
+        with pytest.raises(ValueError, match=r"in \[0, 1\].*divide by 255"):
+            model.encode(x)  # read again once outside
+
     def test_integer_pixels(self):
         with pytest.raises(TypeError, match="float64 parameters, got x of dtype uint8"):
             self.model.encode(np.zeros((2, 784), dtype=np.uint8))

@@ -6,6 +6,7 @@ non-finite values, out-of-range values) and names the thing that was wrong and h
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .backend import Array, device, is_array, namespace
@@ -65,9 +66,15 @@ def check_finite(a: Array, *, who: str, name: str = "x") -> None:
 
 
 def check_unit_interval(a: Array, *, who: str, name: str = "x") -> None:
-    """Refuse ``a`` unless every value lies in [0, 1] (BCE compares against pixel probabilities)."""
+    """Refuse ``a`` unless every value lies in [0, 1] (BCE compares against pixel probabilities).
+
+    Two reads of ``a``, its minimum and maximum: a NaN makes both NaN and an inf makes one of them
+    infinite, so this check also refuses what :func:`check_finite` would, with its message.
+    """
     xp = namespace(a)
     lo, hi = float(xp.min(a)), float(xp.max(a))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{who} got {name} with NaN or inf values; clean the data first")
     if lo < 0.0 or hi > 1.0:
         hint = " (pixels 0-255? divide by 255)" if hi > 1.0 else ""
         raise ValueError(f"{who} expects {name} in [0, 1] for the BCE loss, got values in [{lo:g}, {hi:g}]{hint}")

@@ -31,9 +31,10 @@ every forward checks x, y, z and eps against the parameters.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from types import ModuleType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Iterator, Literal, NamedTuple
 
 import numpy as np
 
@@ -178,14 +179,32 @@ class Model:
     # ---- inputs: checked once, where they enter ----------------------------------------------
     def check_x(self, x: Array) -> None:
         """Refuse x unless it is (batch, x_dim) with batch >= 1, where and of the dtype the parameters
-        are, finite, and in [0, 1] for BCE."""
+        are, finite, and in [0, 1] for BCE (the values are not read inside :meth:`values_checked`)."""
         who = self.describe()
         check_array(x, who=who, expect=("batch", self.x_dim), like=self.ref)
         if x.shape[0] == 0:
             raise ValueError(f"{who} got an empty batch, x of shape {tuple(x.shape)}: pass at least one image")
-        check_finite(x, who=who)
+        if self._values_checked:
+            return
         if self.recon_loss == "bce":
-            check_unit_interval(x, who=who)
+            check_unit_interval(x, who=who)  # in [0, 1], hence finite
+        else:
+            check_finite(x, who=who)
+
+    _values_checked = False  # True inside values_checked()
+
+    @contextlib.contextmanager
+    def values_checked(self) -> Iterator[None]:
+        """Within it, :meth:`check_x` checks each x's shape, dtype and place but does not read its values.
+
+        For a caller that checked the values of a whole data set once and passes the model slices of
+        it: ``train_epoch`` checks x once per epoch rather than once per batch.
+        """
+        before, self._values_checked = self._values_checked, True
+        try:
+            yield
+        finally:
+            self._values_checked = before
 
     def check_latent(self, z: Array) -> None:
         """Refuse z unless it is (batch, z_dim), where and of the dtype the parameters are."""

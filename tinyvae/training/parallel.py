@@ -20,10 +20,11 @@ and differs from a one-worker run by the rounding of the sums only (``tests/test
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -68,6 +69,17 @@ class DataParallel:
     @property
     def xp(self) -> Any:
         return self.model.xp
+
+    def check_x(self, x: Array) -> None:
+        self.model.check_x(x)
+
+    @contextlib.contextmanager
+    def values_checked(self) -> Iterator[None]:
+        """The model's ``values_checked``, entered on every replica."""
+        with contextlib.ExitStack() as held:
+            for rep in self.replicas:
+                held.enter_context(rep.values_checked())
+            yield
 
     def loss_and_grads(self, x: Array, y: Any = None, *, eps: Array | None = None,
                        rng: np.random.Generator | None = None) -> Loss:

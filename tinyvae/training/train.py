@@ -195,7 +195,8 @@ def train_epoch(
     """One pass over ``x`` in the batches ``perm[start : start + batch_size]``: loss, gradients, Adam step.
 
     x: (N, D), already of the model's dtype and where its parameters live (``fit`` casts and moves it
-    once); y: (N,) labels for a conditional model, else None; ``starts``: the batch starts (a range,
+    once); its values are checked here once (``model.check_x``), and not again batch by batch
+    (``model.values_checked``); y: (N,) labels for a conditional model, else None; ``starts``: the batch starts (a range,
     or a progress bar over one). ``first`` is the yardstick for "the loss exploded" (the first batch's
     loss of the run; None: this epoch's first); ``dynamic``: each batch is drawn x ~ Bernoulli(pixel)
     from ``rng`` (dynamic binarization). Returns (mean loss per image over the epoch, first).
@@ -205,7 +206,10 @@ def train_epoch(
     xp = backend.namespace(x)
     perm_dev = perm if xp is np else xp.asarray(perm, device=backend.device(x))
     total, n = 0.0, 0
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught below, by name
+    if x.shape[0]:
+        model.check_x(x)  # the whole set, once: each batch is a slice of it (or a 0/1 draw from one)
+    # a diverging run is caught below, by name; the batches' values were checked above
+    with np.errstate(over="ignore", invalid="ignore"), model.values_checked():
         for step, start in enumerate(starts, 1):
             idx = perm_dev[start : start + batch_size]
             xb = x[idx] if xp is np else xp.take(x, idx, axis=0)  # (B, D), the one copy
@@ -280,9 +284,9 @@ def _bernoulli(xb: Any, rng: np.random.Generator, xp: Any) -> Any:
 
 
 def _grads_finite(model: Model) -> bool:
-    """True unless some gradient holds NaN or inf (one sum per array: NaN and inf survive a sum)."""
+    """True unless some gradient holds NaN or inf."""
     xp = model.xp
-    return math.isfinite(float(sum(xp.sum(g) for g in model.grads.values())))
+    return all(bool(xp.all(xp.isfinite(g))) for g in model.grads.values())
 
 
 def _bar(it: range, show: bool, desc: str) -> Any:
