@@ -3,6 +3,7 @@
 One epoch::
 
     perm = rng.permutation(N)                      # the order of this epoch
+    model.check_x(x)                               # x's values, once (each batch is a slice of x)
     for each batch of indices in perm:
         (binarize="dynamic": x[batch] ~ Bernoulli(x[batch]), drawn from rng)
         loss = model.loss_and_grads(x[batch], y[batch], rng=rng)   # forward, backward; eps drawn from rng
