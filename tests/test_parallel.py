@@ -151,3 +151,15 @@ def test_values_checked_reaches_every_replica(monkeypatch) -> None:
         assert sorted(reads) == [4, 4]  # neither worker read its share again
         dp.loss_and_grads(x, rng=np.random.default_rng(0))
         assert sorted(reads) == [4, 4, 4, 4]  # and both read again after it
+
+
+def test_replicas_made_inside_values_checked_check_values_after_it(monkeypatch) -> None:
+    reads = []
+    monkeypatch.setattr(tinyvae.models.base, "check_unit_interval", lambda x, **kw: reads.append(x.shape[0]))
+    model = _models()["vae"]
+    x, _ = _batch(model, 8)
+    with model.values_checked():
+        dp = DataParallel(model, 2)
+    with dp:
+        dp.loss_and_grads(x, rng=np.random.default_rng(0))
+    assert sorted(reads) == [4, 4]  # the replica made inside the context reads its share too

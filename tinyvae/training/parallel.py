@@ -41,7 +41,9 @@ def _leaves(layer: Layer) -> list[Layer]:
 def replica(model: Model) -> Model:
     """A copy of ``model`` with its own layers (caches, gradients) sharing the model's parameter dicts."""
     shared = {id(leaf.params): leaf.params for part in model.parts().values() for leaf in _leaves(part)}
-    return copy.deepcopy(model, memo=shared)  # deepcopy keeps what its memo already holds
+    clone = copy.deepcopy(model, memo=shared)  # deepcopy keeps what its memo already holds
+    clone.__dict__.pop("_values_checked", None)  # made inside model.values_checked(), it still checks values after it
+    return clone
 
 
 class DataParallel:
