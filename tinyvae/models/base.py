@@ -26,7 +26,9 @@ kind of model they hold: they pass ``model.labels_for(y)`` (y or None, as the mo
 - ``recon_loss``: "bce" or "mse", the reconstruction term (config key ``"loss"``).
 
 Validation happens here, at the door: constructors check their arguments by name (``check_config``),
-every forward checks x, y, z and eps against the parameters.
+every forward checks x, y, z and eps against the parameters. Inside ``values_checked()`` the forward
+still checks x's shape, dtype and place but does not read its values again: for slices of a data set
+whose values were checked once (``train_epoch`` checks its x once per epoch).
 """
 
 from __future__ import annotations
