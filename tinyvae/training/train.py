@@ -196,11 +196,11 @@ def train_epoch(
     """One pass over ``x`` in the batches ``perm[start : start + batch_size]``: loss, gradients, Adam step.
 
     x: (N, D), already of the model's dtype and where its parameters live (``fit`` casts and moves it
-    once); its values are checked here once (``model.check_x``), and not again batch by batch
-    (``model.values_checked``); y: (N,) labels for a conditional model, else None; ``starts``: the batch starts (a range,
-    or a progress bar over one). ``first`` is the yardstick for "the loss exploded" (the first batch's
-    loss of the run; None: this epoch's first); ``dynamic``: each batch is drawn x ~ Bernoulli(pixel)
-    from ``rng`` (dynamic binarization). Returns (mean loss per image over the epoch, first).
+    once); its values are checked here once (``model.check_x``), not again batch by batch
+    (``model.values_checked``). y: (N,) labels for a conditional model, else None. ``starts``: the
+    batch starts (a range, or a progress bar over one). ``first`` is the yardstick for "the loss
+    exploded" (the first batch's loss of the run; None: this epoch's first). ``dynamic``: each batch
+    is drawn x ~ Bernoulli(pixel) from ``rng`` (dynamic binarization). Returns (mean loss per image over the epoch, first).
     Raises :class:`TrainingDiverged` at the first non-finite or exploding loss or non-finite gradient,
     before the step that would use it.
     """
@@ -287,7 +287,8 @@ def _bernoulli(xb: Any, rng: np.random.Generator, xp: Any) -> Any:
 def _grads_finite(model: Model) -> bool:
     """True unless some gradient holds NaN or inf."""
     xp = model.xp
-    return all(bool(xp.all(xp.isfinite(g))) for g in model.grads.values())
+    each = [xp.all(xp.isfinite(g)) for g in model.grads.values()]  # 0-d booleans, where the gradients are
+    return bool(xp.all(xp.stack(each)))  # one answer brought to the host (one sync on a GPU)
 
 
 def _bar(it: range, show: bool, desc: str) -> Any:
