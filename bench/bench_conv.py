@@ -39,7 +39,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import blas_threads, fit_line, interleaved, load_average, machine, median, tensorflow, tile  # noqa: E402
+from common import (blas_threads, fit_line, interleaved, load_average, machine, median, round_by_round,  # noqa: E402
+                    round_line, tensorflow, tile)
 from tinyvae.training.parallel import DataParallel  # noqa: E402
 from tinyvae.training.threads import auto_threads, plan  # noqa: E402
 
@@ -240,11 +241,13 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
         runs[f"products alone ({k} thr)"] = lambda r, k=k: epoch_floor(shapes, steps, k, np.random.default_rng(0))
     times = interleaved(runs, epochs + 1, log)
     med = {k: median(v[1:]) for k, v in times.items()}
+    mine, theirs = (next(k for k in times if k.startswith(p)) for p in ("tinyvae defaults", "torch"))
+    by_round = round_by_round(times[mine][1:], times[theirs][1:])  # without the warm-up round, as the medians
     tracemalloc.start()  # memory: tinyvae's arrays at their peak during one more (untimed) epoch of its defaults
     epoch_tinyvae(stepper, opt, x_train, rounds[0][0], rounds[0][1], blas)
     peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {"median_s": med, "epoch_s": times, "tinyvae_epoch_peak_mib": peak_mib,
+    return {"median_s": med, "epoch_s": times, "round_by_round": by_round, "tinyvae_epoch_peak_mib": peak_mib,
             "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "auto_threads": auto, "auto_plan": {"blas": blas, "workers": workers}, "torch_threads": torch_threads,
             "epochs": epochs, "batch_size": bs, "n_train": n, "dtype": "float32",
@@ -310,6 +313,7 @@ def report(r: dict, sc: dict | None) -> str:
     lines += [f"{k:34s} {v:10.3f} {v / th:8.2f} {v / tv:9.2f}" for k, v in med.items()]
     lines.append(f"tinyvae defaults / torch defaults: {tv / th:.2f} (goal: at most 1.0); OPENBLAS_CORETYPE="
                  f"{r['OPENBLAS_CORETYPE']}, load average {r['load_average']:.2f}, TensorFlow {r['tensorflow'] or 'not installed'}")
+    lines.append(round_line(r["round_by_round"]))
     lines.append(f"memory: tinyvae's arrays peak at {r['tinyvae_epoch_peak_mib']:.1f} MiB during an epoch of its defaults "
                  f"(tracemalloc); process max RSS {r['process_max_rss_mib']:.0f} MiB (all three libraries)")
     if sc:

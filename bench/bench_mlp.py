@@ -47,7 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tinyvae  # noqa: E402
-from common import blas_threads, fit_line, interleaved, load_average, machine, median, tile  # noqa: E402
+from common import (blas_threads, fit_line, interleaved, load_average, machine, median, round_by_round,  # noqa: E402
+                    round_line, tile)
 from tinyvae.training.evaluate import eval_loss, iwae_bound  # noqa: E402
 from tinyvae.training.parallel import DataParallel  # noqa: E402
 from tinyvae.training.threads import auto_threads  # noqa: E402
@@ -282,6 +283,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     out["ratio"] = med[out["tinyvae"]] / med[out["torch"]]
+    out["round_by_round"] = round_by_round([t for r in rows for t in r["epoch_s"][out["tinyvae"]]],
+                                           [t for r in rows for t in r["epoch_s"][out["torch"]]])
     out["test_loss_gap"] = out["tinyvae_test_loss_mean"] - out["torch_test_loss_mean"]
     if "tinyvae_iwae" in rows[0]:
         out["tinyvae_iwae_mean"] = statistics.fmean(r["tinyvae_iwae"] for r in rows)
@@ -309,6 +312,7 @@ def table(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"tinyvae defaults / torch defaults: {s['ratio']:.3f}  (goal: at most 0.8, aim 0.7)",
+        round_line(s["round_by_round"]),
         f"test loss: tinyvae {s['tinyvae_test_loss_mean']:.2f}, torch {s['torch_test_loss_mean']:.2f} "
         f"(gap {s['test_loss_gap']:+.2f} nats/image, mean over seeds){iw}",
         f"memory: tinyvae's arrays peak at {s['tinyvae_epoch_peak_mib']:.1f} MiB during an epoch (tracemalloc); "

@@ -50,6 +50,18 @@ def median(v: list[float]) -> float:
     return statistics.median(v)
 
 
+def round_by_round(mine: list[float], theirs: list[float]) -> dict[str, float]:
+    """The ratio mine / theirs of each round (both ran in it, seconds apart): how often mine was ahead, and
+    the ratios' spread. On a shared machine the medians hide that the rounds fall into quiet and busy ones."""
+    r = [a / b for a, b in zip(mine, theirs, strict=True)]
+    return {"ahead": sum(x < 1 for x in r), "rounds": len(r), "min": min(r), "median": median(r), "max": max(r)}
+
+
+def round_line(rr: dict[str, float]) -> str:
+    return (f"round by round: tinyvae defaults ahead of torch in {rr['ahead']} of {rr['rounds']}; their ratio "
+            f"{rr['min']:.2f} at best, {rr['median']:.2f} in the median round, {rr['max']:.2f} at worst")
+
+
 def tile(x: np.ndarray, n: int) -> np.ndarray:
     """The first n rows of x repeated as often as needed (x tiled to n images)."""
     reps = -(-n // len(x))
