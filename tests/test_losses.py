@@ -59,6 +59,14 @@ def test_bce_clamps_log_like_torch():
     assert float(loss) == pytest.approx(ref, rel=1e-12)  # 100 + 100 + log 2
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1.5, -0.25])
+def test_bce_refuses_targets_that_are_not_probabilities(bad):
+    x = np.array([[1.0, 0.0, bad]])
+    match = r"x \(the targets\) with NaN or inf" if not np.isfinite(bad) else r"x \(the targets\) in \[0, 1\]"
+    with pytest.raises(ValueError, match=match):
+        bce(np.full((1, 3), 0.5), x)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_kl_matches_torch(shape, rng):
     mu, logvar = rng.standard_normal(shape), rng.standard_normal(shape)

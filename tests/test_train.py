@@ -1,5 +1,6 @@
 """Training: it learns, a resumed run equals an uninterrupted one, and a diverging run stops cleanly."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from tinyvae.training import data as D
 from tinyvae.training.checkpoint import load_checkpoint
 from tinyvae.models.cvae import CVAE
 from tinyvae.training.evaluate import eval_loss
+from tinyvae.training.parallel import DataParallel
 from tinyvae.training.train import TrainingDiverged, fit, seed_streams, train_epoch
 from tinyvae.models import base
 from tinyvae.models.vae import VAE
@@ -145,12 +147,19 @@ def test_train_epoch_reads_the_values_once_per_epoch(digits, monkeypatch):
     assert reads[-1] == (3, 784)  # outside the epoch, each call reads its x again
 
 
-def test_train_epoch_refuses_bad_values_before_any_step(digits):
-    model, x = small(), digits.x_train[:50] * 255
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dynamic", [False, True])
+@pytest.mark.parametrize("bad,match", [(255.0, r"in \[0, 1\].*divide by 255"), (np.nan, "NaN or inf")])
+def test_train_epoch_refuses_bad_values_before_any_step(digits, workers, dynamic, bad, match):
+    """Whole or split (DataParallel), plain or binarized afresh (a NaN pixel would silently draw 0)."""
+    model, x = small(), digits.x_train[:50].copy()
+    x[7, 300] = bad
     before = {k: v.copy() for k, v in model.params.items()}
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"in \[0, 1\].*divide by 255"):
-        train_epoch(model, Adam(model), x, None, rng.permutation(50), range(0, 50, 25), 25, rng)
+    with DataParallel(model, workers) if workers > 1 else contextlib.nullcontext(model) as stepper:
+        with pytest.raises(ValueError, match=match):
+            train_epoch(stepper, Adam(model), x, None, rng.permutation(50), range(0, 50, 25), 25, rng,
+                        dynamic=dynamic)
     assert all(np.array_equal(v, before[k]) for k, v in model.params.items())
 
 

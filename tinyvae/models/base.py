@@ -200,7 +200,9 @@ class Model:
         """Within it, :meth:`check_x` checks each x's shape, dtype and place but does not read its values.
 
         For a caller that checked the values of a whole data set once and passes the model slices of
-        it: ``train_epoch`` checks x once per epoch rather than once per batch.
+        it: ``train_epoch`` checks x once per epoch rather than once per batch. Like the layers'
+        caches, this is the model's state, not a thread's: one thread at a time uses a model
+        (``DataParallel`` gives each of its threads a replica).
         """
         before, self._values_checked = self._values_checked, True
         try:

@@ -138,8 +138,9 @@ def fit(
 
 def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
     """(x_train, x_test, y_train, y_test): the images cast to the model's dtype and moved to where its
-    parameters live, once (no copy if already right), and checked once, here: a bad image stops the
-    run before its first step; the labels as the model wants them (None for an unconditional one)."""
+    parameters live, once (no copy if already right), and checked here, at the run's door: a bad image
+    stops the run before anything else (``train_epoch`` reads x_train's values once more per epoch);
+    the labels as the model wants them (None for an unconditional one)."""
     x_train = backend.asarray_like(data.x_train, model.ref)
     x_test = backend.asarray_like(data.x_test, model.ref)
     for x in (x_train, x_test):
