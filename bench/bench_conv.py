@@ -91,12 +91,17 @@ class TorchConvVAE(nn.Module):
 
 def epoch_tinyvae(model: ConvVAE | DataParallel, opt: Adam, x: np.ndarray, batches: list, eps: list,
                   threads: int) -> float:
-    """One epoch of ``model`` (or the model split over workers) on ``threads`` BLAS threads."""
+    """One epoch of ``model`` (or the model split over workers) on ``threads`` BLAS threads.
+
+    As ``train_epoch`` does it (x's values read once, each batch's shape and dtype), with the noise
+    ``eps`` that torch gets too, and without the divergence checks."""
     with blas_threads(threads):
         t0 = time.perf_counter()
-        for idx, e in zip(batches, eps):
-            model.loss_and_grads(x[idx], eps=e)
-            opt.step()
+        model.check_x(x)
+        with model.values_checked():
+            for idx, e in zip(batches, eps):
+                model.loss_and_grads(x[idx], eps=e)
+                opt.step()
         return time.perf_counter() - t0
 
 
