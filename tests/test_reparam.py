@@ -55,3 +55,8 @@ def test_needs_eps_or_rng_and_matching_shapes():
         node.forward(np.zeros((2, 2)), np.zeros((2, 3)), eps=np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"eps of shape \(2, 2\), got \(1, 2\)"):
         node.forward(np.zeros((2, 2)), np.zeros((2, 2)), eps=np.zeros((1, 2)))
+
+
+def test_backward_before_forward_says_so():
+    with pytest.raises(RuntimeError, match=r"Reparameterize.backward called before forward"):
+        Reparameterize().backward(np.ones((2, 3)))

@@ -73,6 +73,17 @@ def test_resumed_run_equals_uninterrupted(digits, tmp_path, cls):
     assert fit(resumed, digits, epochs=3, out_dir=tmp_path / "part", resume=True) == m_res  # nothing left to do
 
 
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(run_config={"note": "hello"}), r"unknown key\(s\) \['note'\]"),
+    (dict(seed=2**64), r"\.seed: expected an integer in \[0, 9223372036854775807\]"),
+])
+def test_fit_refuses_a_run_configuration_its_checkpoint_could_not_hold(digits, tmp_path, kwargs, match):
+    """The reader refuses what the schema does not list; fit refuses it first, before writing anything."""
+    with pytest.raises(ValueError, match=match):
+        fit(small(), digits, epochs=1, out_dir=tmp_path, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_resume_refuses_missing_or_foreign_checkpoint(digits, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         fit(small(), digits, epochs=2, out_dir=tmp_path, resume=True)

@@ -58,11 +58,15 @@ def _where(a: Array) -> str:
     return f"{type(a).__module__.split('.')[0]}.{type(a).__name__} on {device(a)}"
 
 
+def _not_finite(who: str, name: str) -> ValueError:
+    return ValueError(f"{who} got {name} with NaN or inf values; clean the data first")
+
+
 def check_finite(a: Array, *, who: str, name: str = "x") -> None:
     """Refuse ``a`` if it holds NaN or inf."""
     xp = namespace(a)
     if not bool(xp.all(xp.isfinite(a))):
-        raise ValueError(f"{who} got {name} with NaN or inf values; clean the data first")
+        raise _not_finite(who, name)
 
 
 def check_unit_interval(a: Array, *, who: str, name: str = "x") -> None:
@@ -74,7 +78,7 @@ def check_unit_interval(a: Array, *, who: str, name: str = "x") -> None:
     xp = namespace(a)
     lo, hi = float(xp.min(a)), float(xp.max(a))
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"{who} got {name} with NaN or inf values; clean the data first")
+        raise _not_finite(who, name)
     if lo < 0.0 or hi > 1.0:
         hint = " (pixels 0-255? divide by 255)" if hi > 1.0 else ""
         raise ValueError(f"{who} expects {name} in [0, 1] for the BCE loss, got values in [{lo:g}, {hi:g}]{hint}")

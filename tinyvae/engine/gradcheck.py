@@ -125,7 +125,7 @@ def _fixed_noise(module: Any, inputs: tuple, kwargs: dict[str, Any], seed: int) 
     if kwargs.get("eps") is not None:
         return rest
     rng = kwargs.get("rng") or np.random.default_rng(seed)
-    shape = (np.shape(inputs[0])[0], int(module.config()["z_dim"]))
+    shape = (np.shape(inputs[0])[0], int(module.z_dim))
     return {**rest, "eps": rng.standard_normal(shape)}
 
 

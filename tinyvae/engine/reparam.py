@@ -50,7 +50,7 @@ class Reparameterize:
         if eps is None:
             if rng is None:
                 raise ValueError("Reparameterize needs eps or an explicit rng (numpy.random.Generator)")
-            eps = backend.asarray_like(rng.standard_normal(tuple(mu.shape), dtype=_host_dtype(mu)), mu)
+            eps = draw_eps(rng, tuple(mu.shape), mu)
         else:
             check_array(eps, who="Reparameterize", name="eps", expect=tuple(mu.shape))
         std = xp.exp(0.5 * logvar)
@@ -62,10 +62,18 @@ class Reparameterize:
 
     def backward(self, dz: Array) -> tuple[Array, Array]:
         """(dmu, dlogvar), each (batch, z_dim), from dz = ∂L/∂z."""
-        std, eps = self.cache  # type: ignore[misc]
+        if self.cache is None:
+            raise RuntimeError("Reparameterize.backward called before forward: run forward(mu, logvar, ...) first")
+        std, eps = self.cache
         dmu = dz
         dlogvar = dz * eps * 0.5 * std
         return dmu, dlogvar
+
+
+def draw_eps(rng: np.random.Generator, shape: tuple[int, ...], like: Array) -> Array:
+    """eps ~ N(0, I) of ``shape``, drawn on the host from ``rng`` in ``like``'s float width and moved to
+    where ``like`` lives: the one draw of the noise, so a seed gives the same numbers everywhere."""
+    return backend.asarray_like(rng.standard_normal(shape, dtype=_host_dtype(like)), like)
 
 
 def _host_dtype(a: Array) -> Any:

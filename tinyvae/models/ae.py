@@ -84,11 +84,6 @@ class AE(Model):
         """The latent point drawn in scatter plots: the code z itself (batch, z_dim)."""
         return self.encode(x, y)
 
-    def decode_logits(self, z: Array, y: Any = None) -> Array:
-        """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim)."""
-        self.check_latent(z)
-        self.check_labels(y)
-        return self.decoder.forward(z)
 
     def loss_terms(self, x: Array, y: Any = None, *, eps: Array | None = None,
                    rng: np.random.Generator | None = None) -> tuple[Array, Array]:

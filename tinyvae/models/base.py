@@ -78,6 +78,7 @@ class Model:
     x_dim: int
     z_dim: int
     output_act: Layer
+    decoder: Layer
 
     def parts(self) -> dict[str, Layer]:
         raise NotImplementedError
@@ -227,7 +228,11 @@ class Model:
 
     # ---- the decoder's end: shared by every model ----------------------------------------------
     def decode_logits(self, z: Array, y: Any = None) -> Array:
-        raise NotImplementedError
+        """The decoder's output before ``output_act``, (batch, x_dim), for z (batch, z_dim); a
+        conditional model joins its labels to z first (``CVAE``)."""
+        self.check_latent(z)
+        self.check_labels(y)
+        return self.decoder.forward(z)
 
     def decode(self, z: Array, y: Any = None) -> Array:
         """x_hat (batch, x_dim) = output_act(decoder(z)) for z (batch, z_dim)."""

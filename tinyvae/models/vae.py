@@ -104,11 +104,6 @@ class VAE(Model):
         """The latent point of each x for plots: mu (batch, z_dim)."""
         return self.encode(x, y)[0]
 
-    def decode_logits(self, z: Array, y: Any = None) -> Array:
-        """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim)."""
-        self.check_latent(z)
-        self.check_labels(y)
-        return self.decoder.forward(z)
 
     def _sample_z(self, mu: Array, logvar: Array, eps: Array | None, rng: np.random.Generator | None) -> Array:
         self.check_eps(eps, mu.shape[0])

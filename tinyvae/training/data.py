@@ -19,7 +19,7 @@ a message saying what to do. ``binarize`` chooses what a Bernoulli likelihood se
 :func:`binarize_mode`): ``"none"`` keeps the grey pixels (about 18.5% of the bundled test pixels lie
 strictly between 0 and 1, where a Bernoulli is not a normalised density); ``"static"`` (or ``True``)
 thresholds them at 0.5 once; ``"dynamic"`` treats each pixel as the probability of a black pixel:
-training draws x ~ Bernoulli(pixel) afresh each epoch (``bernoulli_draw``, in ``fit``), and the test
+training draws x ~ Bernoulli(pixel) afresh each batch (``bernoulli_draw``, in ``train_epoch``), and the test
 set is drawn once, with ``default_rng(DYNAMIC_TEST_SEED)``, as in the IWAE paper.
 """
 
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import backend
 from . import safe_npz
 from .idx import IDX_FILES, MAX_ARRAY_BYTES, find_idx, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
 
@@ -128,9 +129,14 @@ def binarize_mode(value: Any) -> str:
     raise ValueError(f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {value!r}")
 
 
-def bernoulli_draw(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """0/1 images with P(pixel = 1) = x, drawn from ``rng``: one dynamic binarization of x (N, D) in [0, 1]."""
-    return (rng.random(x.shape, dtype=np.float32) < x).astype(x.dtype)
+def bernoulli_draw(x: Any, rng: np.random.Generator) -> Any:
+    """0/1 images with P(pixel = 1) = x, drawn from ``rng``: one dynamic binarization of x (N, D) in [0, 1].
+
+    The uniforms are drawn on the host and moved to where x lives, so a seed gives the same images
+    on every backend; the result has x's namespace, device and dtype.
+    """
+    u = backend.asarray_like(rng.random(tuple(x.shape), dtype=np.float32), x)
+    return backend.namespace(x).astype(u < x, x.dtype)
 
 
 def balanced_split(y: np.ndarray, test_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

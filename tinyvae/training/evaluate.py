@@ -39,6 +39,7 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array, namespace
+from ..engine.reparam import draw_eps
 from ..models.base import Loss, Model
 
 ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound
@@ -104,13 +105,6 @@ def logsumexp(a: Array, axis: int = -1) -> Array:
     return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(a - m), axis=axis))
 
 
-def _draw(rng: np.random.Generator, shape: tuple, model: Model) -> Array:
-    """Standard normal noise drawn on the host in the model's float width, moved to its device
-    (the draws Reparameterize makes for the same shape)."""
-    host = np.float32 if model.dtype == np.float32 else np.float64
-    return model.asarray(rng.standard_normal(shape, dtype=host))
-
-
 def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.random.Generator) -> float:
     """logsumexp_k log w_k - log K for one image (1, D), K samples in chunks of ROWS_PER_CHUNK.
 
@@ -120,7 +114,7 @@ def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.ran
     m, total, done = -math.inf, 0.0, 0
     while done < k:
         kc = min(ROWS_PER_CHUNK, k - done)
-        lw = backend.to_numpy(log_weights(model, x, y, eps=_draw(rng, (1, kc, model.z_dim), model)))[0]
+        lw = backend.to_numpy(log_weights(model, x, y, eps=draw_eps(rng, (1, kc, model.z_dim), model.ref)))[0]
         m_new = max(m, float(lw.max()))
         total = total * math.exp(m - m_new) + float(np.sum(np.exp(lw - m_new)))
         m, done = m_new, done + kc
@@ -155,7 +149,7 @@ def iwae_bound(
     for s in range(0, n, step):
         xb, yb = x[s : s + step], _labels(y, s, s + step)
         xp = namespace(xb)
-        lw = log_weights(model, xb, yb, eps=_draw(rng, (xb.shape[0], k, model.z_dim), model))
+        lw = log_weights(model, xb, yb, eps=draw_eps(rng, (xb.shape[0], k, model.z_dim), model.ref))
         total += -float(xp.sum(logsumexp(lw, axis=1) - math.log(k)))
     return total / n
 

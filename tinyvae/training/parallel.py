@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..engine.backend import Array
+from ..engine.reparam import draw_eps
 from ..engine.layers import Layer, Sequential
 from ..models.base import Loss, Model
 
@@ -88,7 +89,7 @@ class DataParallel:
         """The model's ``loss_and_grads`` on x (B, x_dim), computed in shares; fills the model's grads."""
         B = x.shape[0]
         if eps is None and self.model.has_posterior:  # the draw the model would make: same numbers, any workers
-            eps = self.model._noise_rng(rng).standard_normal((B, self.model.z_dim), dtype=self.model.dtype)
+            eps = draw_eps(self.model._noise_rng(rng), (B, self.model.z_dim), self.model.ref)
         bounds = [B * i // self.workers for i in range(self.workers + 1)]
         shares = [slice(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
         if len(shares) < 2:  # a batch of one row (or none: the model says what is wrong with it)

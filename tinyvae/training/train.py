@@ -36,8 +36,9 @@ from ..engine import backend
 from ..engine.backend import Array
 from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
                          restore_optimizer, restore_rng)
-from .data import Dataset
+from .data import Dataset, bernoulli_draw
 from .runs import CHECKPOINT, save_epoch
+from .schema import RUN_CONFIG
 from .evaluate import eval_loss
 from .parallel import DataParallel
 from ..models.base import Model
@@ -117,8 +118,7 @@ def fit(
     x_train, x_test, y_train, y_test = _on_model(model, data)
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
-    config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data.name,
-              **(run_config or {})}
+    config = _run_config(epochs, batch_size, lr, seed, data.name, run_config)
     rng = seed_streams(seed)[1]  # default_rng(seed): the shuffles and eps
     optimizer = Adam(model, lr=lr)
     metrics: list[dict[str, Any]] = []
@@ -134,6 +134,15 @@ def fit(
             rng, optimizer, metrics = _resume(model, saved, out / CHECKPOINT, lr, config)  # type: ignore[operator]
         return _epochs(model, workers, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
                        metrics, epochs, batch_size, lr, progress, on_epoch)
+
+
+def _run_config(epochs: int, batch_size: int, lr: float, seed: int, data: str | None,
+                extra: dict[str, Any] | None) -> dict[str, Any]:
+    """What the checkpoint records of the run: fit's arguments and ``run_config``, refused here unless the
+    checkpoint's schema holds them (its reader would refuse the file otherwise)."""
+    config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data, **(extra or {})}
+    RUN_CONFIG(config, "fit's run configuration (its arguments and run_config)")
+    return config
 
 
 def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
@@ -216,7 +225,7 @@ def train_epoch(
             idx = perm_dev[start : start + batch_size]
             xb = x[idx] if xp is np else xp.take(x, idx, axis=0)  # (B, D), the one copy
             if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
-                xb = _bernoulli(xb, rng, xp)
+                xb = bernoulli_draw(xb, rng)
             yb = None if y is None else y[perm[start : start + batch_size]]
             loss = model.loss_and_grads(xb, yb, rng=rng)
             if not math.isfinite(loss.total):
@@ -277,12 +286,6 @@ def _check_run(epochs: Any, batch_size: Any, lr: Any, workers: Any = 1) -> tuple
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive integer (1: the batch whole), got {workers!r}")
     return int(epochs), int(batch_size), float(lr), int(workers)
-
-
-def _bernoulli(xb: Any, rng: np.random.Generator, xp: Any) -> Any:
-    """0/1 pixels with P(1) = xb, the uniforms drawn on the host from ``rng`` (the run's generator)."""
-    u = backend.asarray_like(rng.random(tuple(xb.shape), dtype=np.float32), xb)
-    return xp.astype(u < xb, xb.dtype)
 
 
 def _grads_finite(model: Model) -> bool:
