@@ -58,9 +58,6 @@ def run(args: argparse.Namespace) -> int:
         atomic_write(out, lambda f: f.write(html.encode("utf-8")))
     except OSError as e:
         raise CLIError(f"cannot write {out} ({e.strerror or e}); choose another --out") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(out, 0o666 & ~umask)  # the temporary file was private (0600); a page is for reading
     size = out.stat().st_size
     print(f"wrote {out} ({size / 1e6:.2f} MB): open it in a browser, no server needed")
     return 0

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.layers import ACTIVATIONS, LeakyReLU, Linear
+from ..figures.draw import principal_axes
 from ..models.base import Model
 
 MAX_POINTS = 5000  # test means drawn on the plane (the first ones; the test set is shuffled)
@@ -81,17 +82,14 @@ def latent_plane(means: np.ndarray) -> dict[str, Any]:
     """The plane to point at: center (z_dim,), axes (2, z_dim), and how much of the means' variance it holds.
 
     Two dimensions: z itself (center 0, axes e1 and e2). More: the mean of the test means and the
-    first two principal directions (right singular vectors of the centred means), each signed so
-    that its largest component is positive.
+    first two principal directions (``figures.draw.principal_axes``).
     """
     z_dim = means.shape[1]
     if z_dim == 2:
         center, axes, names = np.zeros(2), np.eye(2), ["z1", "z2"]
     else:
-        center = means.mean(axis=0)
-        _, _, vt = np.linalg.svd(means - center, full_matrices=False)
-        axes = vt[:2] * np.sign(vt[:2][np.arange(2), np.abs(vt[:2]).argmax(axis=1)])[:, None]
-        names = ["PC1", "PC2"]
+        center, vt, _ = principal_axes(means)
+        axes, names = vt[:2], ["PC1", "PC2"]
     centred = means - center
     total = float((centred ** 2).sum())
     held = float(((centred @ axes.T) ** 2).sum())

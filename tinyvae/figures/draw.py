@@ -67,24 +67,32 @@ def square_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
-def pca_2d(z: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Project points z (n, d) onto their first two principal axes: (points (n, 2), variance ratios (2,)).
+def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean (d,), axes (k, d), singular values (k,)) of points z (n, d) on the host, k = min(n, d).
 
     The centred points Z = z - mean have the SVD Z = U S Vᵀ; the rows of Vᵀ are the principal axes,
     in order of decreasing variance S²/(n - 1). Each axis's sign is fixed so that its largest
-    component is positive (the SVD alone leaves it free). The ratios are each axis's share of the
-    total variance. A d = 1 input gets a zero second coordinate.
+    component is positive (the SVD alone leaves it free).
+    """
+    center = z.mean(axis=0)
+    _, s, vt = np.linalg.svd(z - center, full_matrices=False)
+    signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
+    return center, vt * signs[:, None], s
+
+
+def pca_2d(z: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Project points z (n, d) onto their first two principal axes: (points (n, 2), variance ratios (2,)).
+
+    The axes are :func:`principal_axes`; the ratios are each axis's share of the total variance.
+    A d = 1 input gets a zero second coordinate.
     """
     z = to_host(z)
     if z.ndim != 2 or z.shape[0] < 2:
         raise ValueError(f"pca_2d expects at least two points (n, d), got shape {z.shape}")
-    centred = z - z.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
-    vt = vt * signs[:, None]
+    center, vt, s = principal_axes(z)
     var = s**2
     ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    proj = centred @ vt[:2].T
+    proj = (z - center) @ vt[:2].T
     if proj.shape[1] == 1:
         proj, ratio = np.hstack([proj, np.zeros_like(proj)]), np.append(ratio, 0.0)
     return proj, ratio[:2]

@@ -38,10 +38,6 @@ CMAP_DIGITS = "tab10"  # ten distinct colours, one per digit
 GAP = 6  # pixels of white between an interpolation's inputs and its decoded line
 
 
-def _z_dim(model: Any) -> int:
-    return int(model.z_dim)
-
-
 def _kind(model: Any) -> str:
     """'VAE', 'AE', 'CVAE', 'conv VAE': the model's name in titles."""
     cfg = model.config()
@@ -197,7 +193,7 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     a plot's axes. The grid spans the quantiles 5% to 95% of N(0, 1), where the prior puts its mass.
     Only for models with z_dim == 2 (ValueError otherwise); a conditional model also needs ``digit``.
     """
-    z_dim = _z_dim(model)
+    z_dim = int(model.z_dim)
     if z_dim != 2:
         raise ValueError(f"manifold needs a 2-D latent space, this {_kind(model)} has z_dim={z_dim}; "
                          f"train one with z_dim=2 (latent_scatter projects any z_dim)")
@@ -297,7 +293,7 @@ def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.r
     written.append(latent_scatter(model, x, y, out / "latent_scatter.png"))
     if model.conditional:  # both figures decode without a label
         return written
-    if _z_dim(model) == 2:
+    if int(model.z_dim) == 2:
         written.append(manifold(model, out / "manifold.png"))
     chain = first_of_each(y, INTERPOLATION_CHAIN)
     chain = chain if len(chain) >= 2 else np.arange(min(2, len(x)))

@@ -57,9 +57,4 @@ def each(template: str, *columns: Iterable[Any]) -> str:
     return "[" + ", ".join(template.format(*row) for row in zip(*columns)) + "]"
 
 
-def brackets(*rows: Iterable[str]) -> str:
-    """The KL's bracket sum as the lecture writes it: ``-½·[(…) + (…)]``."""
-    return "-½·[" + " + ".join(f"({''.join(parts)})" for parts in rows) + "]"
-
-
-__all__ = ["affine", "brackets", "each", "factor", "num", "show", "signed", "vec"]
+__all__ = ["affine", "each", "factor", "num", "show", "signed", "vec"]
