@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_check import one_line
 from tinyvae.cli import main
 from tinyvae.training.checkpoint import lock_run_folder
 
@@ -149,16 +150,6 @@ CHECKPOINTS = {  # name: (craft keywords, what the one line must say)
 }
 COMMANDS = {"evaluate": ["evaluate", "{run}"], "sample": ["sample", "{run}", "--out", "{tmp}/s.npy"],
             "resume": ["train", "--resume", "--epochs", "2", "--no-plots", "--out", "{run}"]}
-
-
-def one_line(argv: list[str], capsys) -> str:
-    status = main(argv)
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert status not in (0, None), (argv, captured)
-    assert "Traceback" not in captured.err and len(lines) == 1, captured.err[-2000:]
-    assert lines[0].startswith(f"tinyvae {argv[0]}: error: "), lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

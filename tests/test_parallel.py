@@ -108,7 +108,7 @@ def test_fit_with_workers_follows_the_one_worker_run() -> None:
             np.testing.assert_allclose(a["test_loss"], b["test_loss"], rtol=1e-10)
             np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-10)
         for k, p in runs[1][1].items():
-            np.testing.assert_allclose(runs[workers][1][k], p, rtol=1e-8, atol=1e-12, err_msg=k)
+            np.testing.assert_allclose(runs[workers][1][k], p, rtol=1e-12, atol=1e-12, err_msg=k)
 
 
 def test_plan_splits_the_batch_only_for_the_convolutional_model_on_numpy() -> None:

@@ -27,6 +27,34 @@ def test_idle_cpus_reads_proc_stat_or_says_it_cannot():
     assert idle is None or 0.0 <= idle <= len(usable_cpus()) + 1e-9
 
 
+def _fake_proc_stat(monkeypatch, *snapshots: str) -> None:
+    reads = iter(snapshots)
+
+    class FakePath:
+        def __init__(self, path: str) -> None:
+            assert path == "/proc/stat"
+
+        def read_text(self) -> str:
+            return next(reads)
+
+    monkeypatch.setattr(threads, "Path", FakePath)
+    monkeypatch.setattr(threads.time, "sleep", lambda seconds: None)
+
+
+def test_idle_cpus_counts_the_idle_and_iowait_share_of_each_cpus_ticks(monkeypatch):
+    # fields: user nice system idle iowait irq softirq steal. Between the two reads cpu0 spends
+    # 60 user + 10 system + 20 idle + 10 iowait ticks (idle 30 of 100), cpu1 100 idle ticks of 100.
+    _fake_proc_stat(monkeypatch,
+                    "cpu  0 0 0 0 0 0 0 0\ncpu0 100 0 50 200 5 0 0 0\ncpu1 7 0 3 300 0 0 0 0\nintr 1\n",
+                    "cpu  9 9 9 9 9 9 9 9\ncpu0 160 0 60 220 15 0 0 0\ncpu1 7 0 3 400 0 0 0 0\nintr 2\n")
+    assert threads.idle_cpus([0, 1]) == pytest.approx(0.3 + 1.0, rel=1e-12)
+
+
+def test_idle_cpus_is_none_for_a_cpu_the_file_does_not_list(monkeypatch):
+    _fake_proc_stat(monkeypatch, "cpu0 1 0 0 1 0 0 0 0\n", "cpu0 2 0 0 2 0 0 0 0\n")
+    assert threads.idle_cpus([0, 1]) is None
+
+
 def test_hyperthreads_count_once(monkeypatch, tmp_path):
     import re
     from pathlib import Path

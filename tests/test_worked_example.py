@@ -281,12 +281,16 @@ def test_errata_lines_quote_document_004():
 
 
 def test_where_the_lecture_parts():
-    """0.9964 = 1 - 0.002 - 0.0016 (a dropped decimal); 0.9817 and 1.0408 are σ̃² + μ² (μ² again)."""
-    mu, s = np.array([-0.04, 0.02]), np.array([0.99, 1.02])
-    assert 0.5 * (0.9964 - 0.9817 + 1.0396 - 1.0408) == pytest.approx(0.00675, abs=1e-15)  # its own arithmetic
-    assert 1 - 0.002 - 0.0016 == pytest.approx(0.9964, abs=1e-15)
-    assert s[0] ** 2 + mu[0] ** 2 == pytest.approx(0.9817, abs=1e-15)
-    assert s[1] ** 2 + mu[1] ** 2 == pytest.approx(1.0408, abs=1e-15)
+    """The errata rows' lecture values are the diagnosed slips: 0.9964 = 1 - 0.002 - 0.0016 (a dropped
+    decimal); 0.9817 and 1.0408 are σ̃² + μ² (μ² counted again); 0.00675 is its own sum of them."""
+    rows = {r.key: r for r in we.errata()}
+    mu = np.array([-0.04, 0.02])  # the lecture's μ
+    assert rows["bracket1"].lecture == pytest.approx(1 - 0.002 - mu[0] ** 2, abs=1e-15)
+    assert rows["var1"].lecture == pytest.approx(rows["var1"].fixed + mu[0] ** 2, abs=1e-15)
+    assert rows["var2"].lecture == pytest.approx(rows["var2"].fixed + mu[1] ** 2, abs=1e-15)
+    second = 1.0396  # its second bracket's first part, 1 + log σ₂² - μ₂², as line 619 writes it
+    its_sum = 0.5 * (rows["bracket1"].lecture - rows["var1"].lecture + second - rows["var2"].lecture)
+    assert its_sum == pytest.approx(rows["kl"].lecture, abs=1e-15)
 
 
 def test_format_errata_shows_every_figure():
