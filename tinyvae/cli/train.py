@@ -339,22 +339,9 @@ def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, rng:
 
     try:
         return list(plots.save_all(model, data, metrics, out, rng))
-    except Exception as e:  # the run is saved; a figure that cannot be drawn must not hide that
-        done = sorted(out.glob("*.png"))
-        print(f"note: training finished and checkpoint.npz is fine, but the figure {_failed_figure(e)} could not "
+    except plots.FigureFailed as failed:  # the run is saved; a figure that cannot be drawn must not hide that
+        e = failed.__cause__
+        print(f"note: training finished and checkpoint.npz is fine, but the figure {failed.figure} could not "
               f"be drawn ({type(e).__name__}: {' '.join(str(e).split())[:300]}), so it and the figures after it "
-              f"were skipped (drawn: {', '.join(p.name for p in done) or 'none'})", file=sys.stderr)
-        return done
-
-
-def _failed_figure(e: BaseException) -> str:
-    """The figure being drawn when ``e`` was raised (plots names each figure's file after its function)."""
-    from ..figures import plots
-
-    tb = e.__traceback__
-    while tb is not None:  # the first function of plots that save_all called: the figure it was drawing
-        code = tb.tb_frame.f_code
-        if code.co_filename == plots.__file__ and not code.co_name.startswith("_") and code.co_name != "save_all":
-            return f"{code.co_name}.png"
-        tb = tb.tb_next
-    return "(one of them)"
+              f"were skipped (drawn: {', '.join(p.name for p in failed.written) or 'none'})", file=sys.stderr)
+        return failed.written

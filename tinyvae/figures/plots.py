@@ -32,7 +32,7 @@ from ..models.base import LabelsRequired
 from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
 __all__ = ["image_grid", "image_side", "pca_2d", "loss_curves", "reconstructions", "samples", "latent_scatter",
-           "normal_quantiles", "manifold", "interpolation", "first_of_each", "save_all", "FILES", "GRID_LINE"]
+           "normal_quantiles", "manifold", "interpolation", "first_of_each", "save_all", "FigureFailed", "FILES", "GRID_LINE"]
 
 CMAP_DIGITS = "tab10"  # ten distinct colours, one per digit
 GAP = 6  # pixels of white between an interpolation's inputs and its decoded line
@@ -274,25 +274,46 @@ def first_of_each(y: Any, digits: Sequence[int]) -> np.ndarray:
     return np.array([int(np.flatnonzero(y == d)[0]) for d in digits if np.any(y == d)], dtype=int)
 
 
+class FigureFailed(RuntimeError):
+    """A figure of :func:`save_all` could not be drawn: ``figure`` is its file name, ``written`` the
+    figures drawn before it (the ones after it were skipped); the error itself is ``__cause__``."""
+
+    def __init__(self, figure: str, written: list[Path]) -> None:
+        super().__init__(f"{figure} could not be drawn")
+        self.figure, self.written = figure, written
+
+
 def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.random.Generator) -> list[Path]:
     """Write every figure that applies to ``model`` into ``out_dir``; returns their paths.
 
     data: a ``tinyvae.training.data.Dataset`` (its test set is drawn); metrics: fit's list (or None to skip the
     loss curves). ``manifold.png`` only for z_dim == 2 and unconditional models; ``interpolation.png``
-    only for unconditional ones (2→4→5→6 through the first test image of each).
+    only for unconditional ones (2→4→5→6 through the first test image of each). Raises
+    :class:`FigureFailed` naming the figure that failed and the ones written before it.
     """
     out = Path(out_dir)
     x, y = np.asarray(data.x_test), np.asarray(data.y_test)
-    written = []
-    if metrics:
-        written.append(loss_curves(metrics, out / "loss_curves.png", model.config()))
     shown = first_of_each(y, range(10))
     shown = shown if len(shown) >= 2 else np.arange(min(10, len(x)))
-    written.append(reconstructions(model, x[shown], out / "reconstructions.png", n=len(shown), y=y[shown]))
-    written.append(samples(model, out / "samples.png", rng))
-    written.append(latent_scatter(model, x, y, out / "latent_scatter.png"))
-    if model.conditional:  # both figures decode without a label
-        return written
+    chain = first_of_each(y, INTERPOLATION_CHAIN)
+    chain = chain if len(chain) >= 2 else np.arange(min(2, len(x)))
+    figures: list[tuple[str, Any]] = []  # (file name, how to draw it there)
+    if metrics:
+        figures.append(("loss_curves.png", lambda p: loss_curves(metrics, p, model.config())))
+    figures += [("reconstructions.png", lambda p: reconstructions(model, x[shown], p, n=len(shown), y=y[shown])),
+                ("samples.png", lambda p: samples(model, p, rng)),
+                ("latent_scatter.png", lambda p: latent_scatter(model, x, y, p))]
+    if not model.conditional:  # these two decode without a label
+        if int(model.z_dim) == 2:
+            figures.append(("manifold.png", lambda p: manifold(model, p)))
+        figures.append(("interpolation.png", lambda p: interpolation(model, x[chain[:-1]], x[chain[1:]], p)))
+    written: list[Path] = []
+    for name, draw in figures:
+        try:
+            written.append(draw(out / name))
+        except Exception as e:
+            raise FigureFailed(name, written) from e
+    return written
     if int(model.z_dim) == 2:
         written.append(manifold(model, out / "manifold.png"))
     chain = first_of_each(y, INTERPOLATION_CHAIN)
