@@ -37,7 +37,6 @@ from ..models.base import Model
 from . import safe_npz, schema
 
 FORMAT_VERSION = 1
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
 MAX_MEMBERS = 1000
 # Parameter groups renamed since checkpoints were first written: (model, old prefix, new prefix).
 # Read here, in one place, so that every reader (tinyvae.load, resuming) sees today's names.
@@ -306,7 +305,7 @@ def restore_optimizer(model: Model, saved: dict[str, Any], arrays: dict[str, np.
 def restore_rng(state: dict[str, Any], path: Any = "checkpoint") -> np.random.Generator:
     """A Generator whose bit generator is in the saved ``state`` (``bit_generator.state``)."""
     name = state.get("bit_generator")
-    if name not in _BIT_GENERATORS:
+    if name not in schema.BIT_GENERATORS:  # checked again here: the name picks a class of np.random
         raise ValueError(f"{path}: unknown random generator {name!r}")
     bit_gen = getattr(np.random, name)()
     try:

@@ -158,7 +158,8 @@ _NUM = Float(-1e30, 1e30)
 _METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
                 "test_kl": _NUM, "seconds": Float(0, 1e9)}, {"train_seconds": Float(0, 1e9)})
 _U128 = Int(0, 2**128 - 1)
-_RNG = Dict({"bit_generator": Str("PCG64", "PCG64DXSM"), "state": Dict({"state": _U128, "inc": _U128}),
+BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
+_RNG = Dict({"bit_generator": Str(*BIT_GENERATORS), "state": Dict({"state": _U128, "inc": _U128}),
              "has_uint32": Int(0, 1), "uinteger": Int(0, 2**32 - 1)})
 _OPTIMIZER = Dict({"name": Str("Adam"), "lr": Float(0, 1e6, open_lo=True), "t": Int(0, 10**12),
                    "betas": List(Float(0, 1, open_hi=True), 2, 2), "eps": Float(0, 1, open_lo=True)})
