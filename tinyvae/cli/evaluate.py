@@ -77,12 +77,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_iwae_fits(model: Any, k: int) -> None:
     """Refuse a run whose IWAE chunk cannot fit in memory: the estimate streams over the K samples, so at
-    most ``ROWS_PER_CHUNK`` decoder rows (images × samples) are held at once, whatever K is."""
+    most ``chunk_rows`` decoder rows (images × samples) are held at once, whatever K is."""
+    from ..models import memory
     from ..training.evaluate import ROWS_PER_CHUNK
     from . import check_fits
 
-    c = model.config()
-    widths = sum(c.get("hidden_dims", [c.get("hidden_dim", 0)]))
-    per_row = 3 * c["x_dim"] + 2 * widths + 6 * c["z_dim"]
-    check_fits(ROWS_PER_CHUNK * per_row * 8, f"--iwae {k} (decoded in chunks of {ROWS_PER_CHUNK:,} rows)",
-               "free some memory")
+    rows = memory.chunk_rows(model, ROWS_PER_CHUNK)
+    check_fits(rows * memory.bytes_per_image(model.config(), memory.itemsize(model)),
+               f"--iwae {k} (decoded in chunks of {rows:,} rows)", "free some memory")

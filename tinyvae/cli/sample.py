@@ -9,7 +9,7 @@ import numpy as np
 
 from . import CLIError
 
-CHUNK = 10_000  # images decoded at once
+CHUNK = 10_000  # images decoded at once, at most (fewer where memory.chunk_rows says: the conv model)
 MAX_GRID = 10_000  # images in one .png grid
 
 DESCRIPTION = """\
@@ -31,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import backend
+    from ..models import memory
     from ..models.base import LabelsRefused
     from . import check_fits, check_seed
     from ..training.runs import load
@@ -46,15 +47,17 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {out} is a directory; name a file FILE.npy or FILE.png")
     check_seed(args.seed)
     model = load(args.run_dir)
-    c = model.config()
-    per_row = 2 * c["x_dim"] + 2 * sum(c.get("hidden_dims", [c.get("hidden_dim", 0)])) + 2 * c["z_dim"]
-    check_fits(args.n * c["x_dim"] * 8 + min(args.n, CHUNK) * per_row * 8, f"--n {args.n} samples",
-               "ask for fewer with a smaller --n")
+    rows = memory.chunk_rows(model, CHUNK)  # images decoded at once: the decoder's activations stay small
+    if model.conditional:  # whole cycles of the digits 0, 1, ..., C-1 in every chunk, as in one draw
+        rows = max(model.n_classes, rows - rows % model.n_classes)
+    x_dim = model.config()["x_dim"]
+    check_fits(args.n * x_dim * 8 + min(args.n, rows) * memory.bytes_per_image(model.config(), memory.itemsize(model)),
+               f"--n {args.n} samples", "ask for fewer with a smaller --n")
     rng = np.random.default_rng(args.seed)
     x = None
-    for s in range(0, args.n, CHUNK):  # in chunks: the decoder's activations stay small
+    for s in range(0, args.n, rows):
         try:
-            xs = model.sample(min(CHUNK, args.n - s), rng, label=args.digit)
+            xs = model.sample(min(rows, args.n - s), rng, label=args.digit)
         except LabelsRefused:
             raise CLIError(f"--digit needs a conditional model (tinyvae train --model cvae); this run is a "
                            f"{model.config().get('model')}") from None

@@ -148,6 +148,7 @@ def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: 
 
 def _check_size(cfg: dict[str, Any], run: dict[str, Any]) -> None:
     """Refuse, before building anything, a model tinyvae would not read back or memory cannot hold."""
+    from ..models import memory
     from ..training import schema
     from . import check_fits
 
@@ -161,11 +162,8 @@ def _check_size(cfg: dict[str, Any], run: dict[str, Any]) -> None:
                        f"({schema.MAX_PARAMS:,}); choose smaller widths")
     item = np.dtype(run["dtype"]).itemsize
     batch = min(run["batch_size"], run["limit"] or 60_000)
-    per_image = 4 * cfg["x_dim"] + 6 * sum(widths)
-    if cfg.get("arch") == "conv":
-        c1, c2 = cfg.get("channels", [32, 64])
-        per_image += 2 * 9 * (c1 * 196 + c2 * 49 + c2 * 196 + c1 * 784)  # im2col columns, forward and back
-    check_fits((4 * n + batch * per_image) * item, "this model (weights, gradients, Adam state, one batch)",
+    check_fits(4 * n * item + batch * memory.bytes_per_image(cfg, item),
+               "this model (weights, gradients, Adam state, one batch)",
                "choose smaller --hidden/--latent widths or a smaller --batch-size")
 
 

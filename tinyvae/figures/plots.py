@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..engine import backend
+from ..models import memory
 from ..models.base import LabelsRequired
 from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
@@ -150,7 +151,9 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     x = np.asarray(backend.to_numpy(x))
     if y.shape != (x.shape[0],):
         raise ValueError(f"latent_scatter expects one label per image: x {x.shape}, y {y.shape}")
-    z = to_host(model.embed(model.asarray(x), model.labels_for(y)))
+    labels = model.labels_for(y)
+    z = np.concatenate([to_host(model.embed(model.asarray(x[rows]), None if labels is None else labels[rows]))
+                        for rows in memory.chunks(model, len(x), max(len(x), 1))])  # a chunk that fits memory at a time
     what = "latent means μ" if model.has_posterior else "codes z"
     if z.shape[1] == 2:
         pts, xlabel, ylabel = z, "z1", "z2"

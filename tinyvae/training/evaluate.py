@@ -41,8 +41,9 @@ from ..engine import backend
 from ..engine.backend import Array, namespace
 from ..engine.reparam import draw_eps
 from ..models.base import Loss, Model
+from ..models.memory import chunk_rows, chunks
 
-ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound
+ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound, at most
 
 
 def _labels(y: Any, start: int, stop: int) -> Any:
@@ -64,14 +65,17 @@ def eval_loss(
 ) -> Loss:
     """The training objective on (x, y), per image: recon + β·KL with one z per image (no gradients).
 
+    Images go through in chunks of at most ``batch_size`` (fewer where ``memory.chunk_rows`` says
+    that many would not fit its budget: the convolutional model's).
+
     x: (N, D) in the model's namespace and dtype; y: (N,) labels or None (``model.labels_for`` decides
     whether the model gets them). For the VAE with β = 1 and the bce loss this is the negative ELBO
     that PyTorch's example reports as its test loss. The AE reports its reconstruction loss (kl = 0).
     """
     y, n = model.labels_for(y), x.shape[0]
     recon_sum = kl_sum = 0.0
-    for s in range(0, n, batch_size):
-        recon, kl = model.loss_terms(x[s : s + batch_size], _labels(y, s, s + batch_size), rng=rng)
+    for rows in chunks(model, n, batch_size):
+        recon, kl = model.loss_terms(x[rows], _labels(y, rows.start, rows.stop), rng=rng)
         xp = namespace(recon)
         recon_sum += float(xp.sum(recon))
         kl_sum += float(xp.sum(kl))
@@ -106,14 +110,14 @@ def logsumexp(a: Array, axis: int = -1) -> Array:
 
 
 def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.random.Generator) -> float:
-    """logsumexp_k log w_k - log K for one image (1, D), K samples in chunks of ROWS_PER_CHUNK.
+    """logsumexp_k log w_k - log K for one image (1, D), K samples in chunks of ``chunk_rows`` (model, ROWS_PER_CHUNK).
 
     Keeps a running maximum m and Σ exp(log w - m), so memory is one chunk whatever K is; the noise is
     drawn chunk after chunk, the same numbers one (1, K, Z) draw would give.
     """
-    m, total, done = -math.inf, 0.0, 0
+    m, total, done, rows = -math.inf, 0.0, 0, chunk_rows(model, ROWS_PER_CHUNK)
     while done < k:
-        kc = min(ROWS_PER_CHUNK, k - done)
+        kc = min(rows, k - done)
         lw = backend.to_numpy(log_weights(model, x, y, eps=draw_eps(rng, (1, kc, model.z_dim), model.ref)))[0]
         m_new = max(m, float(lw.max()))
         total = total * math.exp(m - m_new) + float(np.sum(np.exp(lw - m_new)))
@@ -132,20 +136,21 @@ def iwae_bound(
     """The IWAE estimate of -log p(x) with ``k`` samples, nats per image averaged over x (N, D): a bound
     on it only where the likelihood is a density of the data (see :func:`evaluate`).
 
-    At most ``ROWS_PER_CHUNK`` decoder rows are held at once: several images with all their samples
-    when k is small, one image and a chunk of its samples at a time when k is large.
+    At most ``chunk_rows(model, ROWS_PER_CHUNK)`` decoder rows are held at once (all 16,384 for the default
+    MLP in float32, 347 for the convolutional model in float32; ``models/memory.py``): several images with all their
+    samples when k is small, one image and a chunk of its samples at a time when k is large.
     """
     if not model.has_posterior:
         raise ValueError("the IWAE bound needs an encoder distribution q(z|x); a plain autoencoder has none")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"the IWAE bound needs k >= 1 samples (an integer), got {k!r}")
     k, y = int(k), model.labels_for(y)
-    n, total = x.shape[0], 0.0
-    if k > ROWS_PER_CHUNK:
+    n, total, rows = x.shape[0], 0.0, chunk_rows(model, ROWS_PER_CHUNK)
+    if k > rows:
         for i in range(n):
             total -= _iwae_one_image_streamed(model, x[i : i + 1], _labels(y, i, i + 1), k, rng)
         return total / n
-    step = ROWS_PER_CHUNK // k
+    step = rows // k
     for s in range(0, n, step):
         xb, yb = x[s : s + step], _labels(y, s, s + step)
         xp = namespace(xb)
@@ -238,8 +243,8 @@ def active_units(
     [per dimension], "layers": {"encoder.i": (active, total)}}``.
     """
     sums: dict[str, list[np.ndarray]] = {}
-    for s in range(0, x.shape[0], batch_size):
-        xb, yb = x[s : s + batch_size], _labels(y, s, s + batch_size)
+    for rows in chunks(model, x.shape[0], batch_size):  # at most batch_size images at once, fewer if memory says
+        xb, yb = x[rows], _labels(y, rows.start, rows.stop)
         yb = model.labels_for(yb)
         outs = {"latent": model.embed(xb, yb)}
         h = model.encoder_input(xb, yb)
