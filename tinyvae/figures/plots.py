@@ -152,8 +152,9 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     if y.shape != (x.shape[0],):
         raise ValueError(f"latent_scatter expects one label per image: x {x.shape}, y {y.shape}")
     labels = model.labels_for(y)
-    z = np.concatenate([to_host(model.embed(model.asarray(x[rows]), None if labels is None else labels[rows]))
-                        for rows in memory.chunks(model, len(x), max(len(x), 1))])  # a chunk that fits memory at a time
+    parts = list(memory.chunks(model, len(x), max(len(x), 1))) or [slice(0, 0)]  # chunks that fit memory (no
+    # images: one empty chunk, which the model refuses with its own message)
+    z = np.concatenate([to_host(model.embed(model.asarray(x[r]), None if labels is None else labels[r])) for r in parts])
     what = "latent means μ" if model.has_posterior else "codes z"
     if z.shape[1] == 2:
         pts, xlabel, ylabel = z, "z1", "z2"

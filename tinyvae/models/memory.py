@@ -2,17 +2,19 @@
 
 A forward pass writes, for every image of the batch, each layer's output and keeps what its backward
 needs (a Linear's input, a ReLU's input, a convolution's ``im2col`` columns). The convolutional VAE
-is where this matters: its last transposed convolutions hold about 140,000 numbers per image in a
-forward pass, the MLP about 5,000. Work on many images at once (the IWAE estimate, the test pass, a
-figure's latent means, ``tinyvae sample``) goes in chunks of :func:`chunk_rows` images, so that it
-needs about :data:`CHUNK_BYTES` whatever the number of images, and the CLI refuses work that memory
-cannot hold before it starts, with the same figure.
+is where this matters: a forward pass of it peaks at about 141,000 numbers per image, most of them its
+transposed convolutions' column buffers and outputs, the default MLP's (784-400-2) at about 4,700.
+Work on many images at once (the IWAE estimate, the test pass, a figure's latent means, ``tinyvae
+sample``) goes in chunks of :func:`chunk_rows` images, so that it needs about :data:`CHUNK_BYTES`
+whatever the number of images, and the CLI refuses work that memory cannot hold before it starts,
+with the same figure.
 
 :func:`activation_floats` counts, from the architecture alone (``model.config()``), the numbers one
-image's forward writes: the input, every layer's output, the copies a convolution makes of its input
-and its column buffer. Measured with tracemalloc (``tests/test_memory.py``), the peak of a forward, of
-a forward and backward, of a decode and of the IWAE's log-weights lies between 0.4 and 1.4 times that
-count per image, so :func:`bytes_per_image` takes :data:`MARGIN` times it.
+image's forward writes. Measured with tracemalloc for the architectures of ``tests/test_memory.py``
+(MLPs from 8 to 2,000 hidden units, latent sizes 2 to 200, convolutions with kernels 1 to 7), the
+peak per image of a forward, of a forward and backward, and of the IWAE's log-weights lies between
+0.4 and 1.2 times that count (a decode, which runs half the model, below 1.2 too), so
+:func:`bytes_per_image` takes :data:`MARGIN` times it.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ import math
 from typing import Any, Iterator
 
 CHUNK_BYTES = 512 << 20  # what one chunk of images may take (by bytes_per_image)
-MARGIN = 1.5  # bytes_per_image over the floats counted: the measured peaks lie below 1.4 times the count
+MARGIN = 1.5  # bytes_per_image over the floats counted: the measured peaks lie below 1.2 times the count
 
 
 def activation_floats(cfg: dict[str, Any]) -> int:
     """The numbers one image's forward pass writes, counted layer by layer from the architecture ``cfg``.
 
-    MLP (and the AE, the CVAE): the input (with the one-hot label for a CVAE), each hidden layer's
-    output before and after its activation, the heads, z, the decoder's layers the same way, the logits
-    and x_hat. Convolutional: each (transposed) convolution's channel-first copy of its input, its
-    column buffer (C·k² numbers per window position) and its output before and after the ReLU.
+    MLP (and the AE, the CVAE): the input (and a CVAE's inputs joined with the one-hot label), each
+    hidden layer's output before and after its activation, the heads, z, the decoder's layers the same
+    way, and four image-sized arrays at the output: the logits, x_hat, the loss's temporaries, its
+    gradient. Convolutional: each (transposed) convolution's channel-first copy of its input, its column
+    buffer (C·k² numbers per window position) and its output before and after the ReLU.
     """
     x, z = cfg["x_dim"], cfg["z_dim"]
     if cfg.get("arch") == "conv":
@@ -42,9 +45,10 @@ def activation_floats(cfg: dict[str, Any]) -> int:
                    + (c2 * half + c1 * k2 * half + 2 * c1 * x) + (c1 * x + k2 * x + x))
         return encoder + 3 * z + decoder + x
     c = cfg.get("n_classes", 10) if cfg["model"] == "cvae" else 0
+    joined = x + c + z + c if c else 0  # a CVAE's encoder input [x, onehot(y)] and decoder input [z, onehot(y)]
     widths = sum(cfg["hidden_dims"])
     heads = 1 if cfg["model"] == "ae" else 2
-    return (x + c) + 2 * widths + (heads + 1) * z + (z + c) + 2 * widths + 2 * x
+    return x + joined + 2 * widths + (heads + 1) * z + 2 * widths + 4 * x
 
 
 def bytes_per_image(cfg: dict[str, Any], itemsize: int) -> int:
@@ -59,6 +63,8 @@ def itemsize(model: Any) -> int:
 
 def chunk_rows(model: Any, cap: int) -> int:
     """How many images (or decoder rows) to take at once: as many as fit in CHUNK_BYTES, from 1 to ``cap``."""
+    if cap < 1:
+        raise ValueError(f"a chunk holds at least one image: cap must be 1 or more, got {cap}")
     return max(1, min(cap, CHUNK_BYTES // bytes_per_image(model.config(), itemsize(model))))
 
 

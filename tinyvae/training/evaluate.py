@@ -65,8 +65,8 @@ def eval_loss(
 ) -> Loss:
     """The training objective on (x, y), per image: recon + β·KL with one z per image (no gradients).
 
-    Images go through in chunks of at most ``batch_size`` (fewer where ``memory.chunk_rows`` says
-    that many would not fit its budget: the convolutional model's).
+    Images go through in chunks of at most ``batch_size``, fewer where ``memory.chunk_rows`` says that
+    many would not fit its budget (as for the convolutional model: 347 images in float32).
 
     x: (N, D) in the model's namespace and dtype; y: (N,) labels or None (``model.labels_for`` decides
     whether the model gets them). For the VAE with β = 1 and the bce loss this is the negative ELBO
@@ -136,9 +136,9 @@ def iwae_bound(
     """The IWAE estimate of -log p(x) with ``k`` samples, nats per image averaged over x (N, D): a bound
     on it only where the likelihood is a density of the data (see :func:`evaluate`).
 
-    At most ``chunk_rows(model, ROWS_PER_CHUNK)`` decoder rows are held at once (all 16,384 for the default
-    MLP in float32, 347 for the convolutional model in float32; ``models/memory.py``): several images with all their
-    samples when k is small, one image and a chunk of its samples at a time when k is large.
+    At most ``chunk_rows(model, ROWS_PER_CHUNK)`` decoder rows are held at once (16,192 for the default
+    MLP in float32, 347 for the convolutional model in float32; ``models/memory.py``): several images
+    with all their samples when k is small, one image and a chunk of its samples at a time when k is large.
     """
     if not model.has_posterior:
         raise ValueError("the IWAE bound needs an encoder distribution q(z|x); a plain autoencoder has none")
