@@ -39,7 +39,7 @@ def activation_floats(cfg: dict[str, Any]) -> int:
     if cfg.get("arch") == "conv":
         c1, c2 = cfg.get("channels", [32, 64])
         k2, h, side = cfg.get("kernel_size", 3) ** 2, cfg.get("hidden_dim", 16), math.isqrt(x)
-        half, quarter = (side // 2) ** 2, (side // 4) ** 2  # pixels of a 14×14 and a 7×7 map
+        half, quarter = (side // 2) ** 2, (side // 4) ** 2  # pixels of the maps at stride 2 and 4 (14², 7² for 28²)
         encoder = x + (k2 * half + 2 * c1 * half) + (c1 * half + c1 * k2 * quarter + 2 * c2 * quarter) + 2 * h
         decoder = (2 * c2 * quarter + (c2 * quarter + c2 * k2 * quarter + 2 * c2 * half)
                    + (c2 * half + c1 * k2 * half + 2 * c1 * x) + (c1 * x + k2 * x + x))
