@@ -123,6 +123,7 @@ ERRORS = [
     (["train", "--data", "{tmp}/notes.txt"], "expected a directory of MNIST IDX files or an .npz file"),
     (["train", "--resume", "--out", "{tmp}/empty"], "nothing to resume: no checkpoint.npz"),
     (["train", "--resume", "--latent", "3", "--out", "{run}"], "different architecture (z_dim: checkpoint 2, wanted 3)"),
+    (["train", "--resume", "--arch", "conv", "--out", "{run}"], "different architecture (arch: checkpoint 'mlp', wanted 'conv'"),
     (["train", *TINY, "--lr", "1e6", "--out", "{tmp}/boom"], "training diverged at epoch 1, step"),
     (["evaluate", "{tmp}/nope"], "no such run directory or checkpoint file"),
     (["evaluate", "{tmp}/empty"], "holds no checkpoint.npz"),

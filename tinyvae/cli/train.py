@@ -130,7 +130,7 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
 
 
 RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-size", "binarize": "--binarize",
-                "seed": "--seed"}
+                "seed": "--seed", "dtype": "--dtype"}
 
 
 def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any]) -> None:
