@@ -63,7 +63,7 @@ def _per_image(model, what: str) -> float:
         work = _work(model, what, n, rng)
         work()
         peaks.append(_peak(work))
-    return (peaks[1] - peaks[0]) / 64 / memory.itemsize(model)
+    return (peaks[1] - peaks[0]) / 64 / model.dtype.itemsize
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -77,7 +77,7 @@ def test_the_measured_peak_per_image_is_what_memory_py_says(name):
             continue
         ratio = _per_image(model, what) / floats
         assert (0.0 if what == "decode" else 0.4) <= ratio <= 1.2, (what, ratio, floats)
-        assert ratio * floats * memory.itemsize(model) < memory.bytes_per_image(model.config(), memory.itemsize(model))
+        assert ratio * floats * model.dtype.itemsize < memory.image_bytes(model)
 
 
 def test_the_forward_peaks_memory_py_quotes():
@@ -100,6 +100,15 @@ def test_chunk_rows_stays_within_one_and_the_cap(monkeypatch):
     monkeypatch.setattr(memory, "CHUNK_BYTES", 1)  # not one image fits: one at a time, never zero
     assert memory.chunk_rows(conv, 10) == 1
     assert [(s.start, s.stop) for s in memory.chunks(conv, 3, 10)] == [(0, 1), (1, 2), (2, 3)]
+    assert [(s.start, s.stop) for s in memory.chunks(conv, 0, 10)] == [(0, 0)]  # for the model to refuse
+
+
+def test_no_images_get_the_models_own_refusal(conv_and_images):
+    """Evaluating zero images: the model's message for an empty batch, not a division by zero."""
+    model, x = conv_and_images
+    for run in (lambda: E.eval_loss(model, x[:0], rng=np.random.default_rng(0)), lambda: E.active_units(model, x[:0])):
+        with pytest.raises(ValueError, match="got an empty batch"):
+            run()
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +132,7 @@ def test_chunked_evaluation_gives_the_numbers_of_the_whole_batch(conv_and_images
                 E.iwae_bound(model, x, y, k=4, rng=np.random.default_rng(4)), E.active_units(model, x, y))
 
     whole = run()
-    monkeypatch.setattr(memory, "CHUNK_BYTES", 3 * memory.bytes_per_image(model.config(), 8))
+    monkeypatch.setattr(memory, "CHUNK_BYTES", 3 * memory.image_bytes(model))
     assert memory.chunk_rows(model, 1000) == 3
     chunked = run()
     assert chunked[0].recon == pytest.approx(whole[0].recon, rel=1e-13)
@@ -137,7 +146,7 @@ def test_the_iwae_of_a_conv_model_holds_one_chunk_not_all_samples(conv_and_image
     """The convolutional decoder's column buffers used to make the IWAE chunk of 16,384 rows about 11 GB;
     with the budget it stays near CHUNK_BYTES whatever K is."""
     model, x = conv_and_images
-    per_image = memory.bytes_per_image(model.config(), 8)
+    per_image = memory.image_bytes(model)
     monkeypatch.setattr(memory, "CHUNK_BYTES", 20 * per_image)
     peak = _peak(lambda: E.iwae_bound(model, x[:2], k=200, rng=np.random.default_rng(0)))
     assert peak < 20 * per_image, (peak, per_image)  # 2 × 200 rows at once would be 20 times that
@@ -148,7 +157,7 @@ def test_evaluation_of_a_conv_model_holds_one_chunk(conv_and_images, monkeypatch
     """With a budget of 2 images, evaluating 24 takes at most 2 images' memory, and less than a quarter of what
     all 24 at once take."""
     model, x = conv_and_images
-    per_image = memory.bytes_per_image(model.config(), 8)
+    per_image = memory.image_bytes(model)
     run = {"test loss": lambda: E.eval_loss(model, x, rng=np.random.default_rng(0)),
            "active units": lambda: E.active_units(model, x),
            "iwae": lambda: E.iwae_bound(model, x, k=2, rng=np.random.default_rng(0))}[what]
@@ -190,7 +199,7 @@ def test_the_latent_scatter_embeds_in_chunks(tmp_path, monkeypatch, kind):
     seen = []
     embed = model.embed
     monkeypatch.setattr(model, "embed", lambda xb, yb=None: (seen.append((xb.shape[0], yb)), embed(xb, yb))[1])
-    monkeypatch.setattr(memory, "CHUNK_BYTES", 4 * memory.bytes_per_image(model.config(), 8))
+    monkeypatch.setattr(memory, "CHUNK_BYTES", 4 * memory.image_bytes(model))
     plots.latent_scatter(model, x, y, tmp_path / "scatter.png")
     assert [n for n, _ in seen] == [4, 4, 2] and (tmp_path / "scatter.png").stat().st_size > 0
     if kind == "cvae":

@@ -83,5 +83,4 @@ def _check_iwae_fits(model: Any, k: int) -> None:
     from . import check_fits
 
     rows = memory.chunk_rows(model, ROWS_PER_CHUNK)
-    check_fits(rows * memory.bytes_per_image(model.config(), memory.itemsize(model)),
-               f"--iwae {k} (decoded in chunks of {rows:,} rows)", "free some memory")
+    check_fits(rows * memory.image_bytes(model), f"--iwae {k} (decoded in chunks of {rows:,} rows)", "free some memory")

@@ -50,9 +50,8 @@ def run(args: argparse.Namespace) -> int:
     rows = memory.chunk_rows(model, CHUNK)  # images decoded at once: the decoder's activations stay small
     if model.conditional:  # whole cycles of the digits 0, 1, ..., C-1 in every chunk, as in one draw
         rows = max(model.n_classes, rows - rows % model.n_classes)
-    x_dim = model.config()["x_dim"]
-    check_fits(args.n * x_dim * 8 + min(args.n, rows) * memory.bytes_per_image(model.config(), memory.itemsize(model)),
-               f"--n {args.n} samples", "ask for fewer with a smaller --n")
+    check_fits(args.n * model.x_dim * 8 + min(args.n, rows) * memory.image_bytes(model), f"--n {args.n} samples",
+               "ask for fewer with a smaller --n")
     rng = np.random.default_rng(args.seed)
     x = None
     for s in range(0, args.n, rows):

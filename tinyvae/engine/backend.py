@@ -76,6 +76,11 @@ def asarray_like(a: Any, like: Array) -> Array:
     return xp.asarray(a, dtype=like.dtype, device=device(like))
 
 
+def host_dtype(a: Array) -> Any:
+    """The NumPy float dtype (float32 or float64) matching ``a``'s, whatever its namespace."""
+    return np.dtype(np.float32 if "32" in str(a.dtype) else np.float64)
+
+
 def move(a: Array, xp: ModuleType, device: Any = None) -> Array:
     """``a`` copied into namespace ``xp`` (on ``device``), going through the host."""
     host = to_numpy(a)

@@ -16,8 +16,6 @@ Backward (eps is a constant, so the gradient flows through mu and logvar)::
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from . import backend
@@ -73,9 +71,4 @@ class Reparameterize:
 def draw_eps(rng: np.random.Generator, shape: tuple[int, ...], like: Array) -> Array:
     """eps ~ N(0, I) of ``shape``, drawn on the host from ``rng`` in ``like``'s float width and moved to
     where ``like`` lives: the one draw of the noise, so a seed gives the same numbers everywhere."""
-    return backend.asarray_like(rng.standard_normal(shape, dtype=_host_dtype(like)), like)
-
-
-def _host_dtype(a: Array) -> Any:
-    """The NumPy dtype (float32 or float64) matching ``a``'s, for drawing noise on the host."""
-    return np.float32 if "32" in str(a.dtype) else np.float64
+    return backend.asarray_like(rng.standard_normal(shape, dtype=backend.host_dtype(like)), like)

@@ -152,8 +152,7 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     if y.shape != (x.shape[0],):
         raise ValueError(f"latent_scatter expects one label per image: x {x.shape}, y {y.shape}")
     labels = model.labels_for(y)
-    parts = list(memory.chunks(model, len(x), max(len(x), 1))) or [slice(0, 0)]  # chunks that fit memory (no
-    # images: one empty chunk, which the model refuses with its own message)
+    parts = memory.chunks(model, len(x), max(len(x), 1))  # chunks that fit memory (no images: the model refuses)
     z = np.concatenate([to_host(model.embed(model.asarray(x[r]), None if labels is None else labels[r])) for r in parts])
     what = "latent means μ" if model.has_posterior else "codes z"
     if z.shape[1] == 2:
@@ -317,10 +316,4 @@ def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.r
             written.append(draw(out / name))
         except Exception as e:
             raise FigureFailed(name, written) from e
-    return written
-    if int(model.z_dim) == 2:
-        written.append(manifold(model, out / "manifold.png"))
-    chain = first_of_each(y, INTERPOLATION_CHAIN)
-    chain = chain if len(chain) >= 2 else np.arange(min(2, len(x)))
-    written.append(interpolation(model, x[chain[:-1]], x[chain[1:]], out / "interpolation.png"))
     return written

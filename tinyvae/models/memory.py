@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterator
 
+from ..engine import backend
+
 CHUNK_BYTES = 512 << 20  # what one chunk of images may take (by bytes_per_image)
 MARGIN = 1.5  # bytes_per_image over the floats counted: the measured peaks lie below 1.2 times the count
 
@@ -56,20 +58,21 @@ def bytes_per_image(cfg: dict[str, Any], itemsize: int) -> int:
     return math.ceil(MARGIN * activation_floats(cfg)) * itemsize
 
 
-def itemsize(model: Any) -> int:
-    """Bytes of one number of the model's dtype (4 for float32, 8 for float64), on any backend."""
-    return 4 if "32" in str(model.dtype) else 8
+def image_bytes(model: Any) -> int:
+    """:func:`bytes_per_image` for a built model: its architecture, in its float width, on any backend."""
+    return bytes_per_image(model.config(), backend.host_dtype(model.ref).itemsize)
 
 
 def chunk_rows(model: Any, cap: int) -> int:
     """How many images (or decoder rows) to take at once: as many as fit in CHUNK_BYTES, from 1 to ``cap``."""
     if cap < 1:
         raise ValueError(f"a chunk holds at least one image: cap must be 1 or more, got {cap}")
-    return max(1, min(cap, CHUNK_BYTES // bytes_per_image(model.config(), itemsize(model))))
+    return max(1, min(cap, CHUNK_BYTES // image_bytes(model)))
 
 
 def chunks(model: Any, n: int, cap: int) -> Iterator[slice]:
-    """Slices over n images, each of at most :func:`chunk_rows` (model, cap) images."""
+    """Slices over n images, each of at most :func:`chunk_rows` (model, cap) images. No images: one empty
+    slice, so that the model refuses the empty batch with its own message (no caller divides by zero)."""
     rows = chunk_rows(model, cap)
-    for s in range(0, n, rows):
+    for s in range(0, max(n, 1), rows):
         yield slice(s, min(s + rows, n))
