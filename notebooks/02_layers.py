@@ -234,3 +234,49 @@ net = Sequential(Linear(5, 4, rng=rng), ReLU(), Linear(4, 3, rng=rng), Sigmoid()
 errors = gradcheck(net, rng.standard_normal((6, 5)))
 print({k: f"{v:.1e}" for k, v in errors.items()})
 assert set(errors) == {"0.W", "0.b", "2.W", "2.b", "x"} and max(errors.values()) < 1e-8
+
+# %% [markdown]
+# ## Exercises: the three backward passes
+#
+# Now write the backward passes of this notebook yourself. Replace each `raise NotImplementedError` with your code and run the
+# check below it: `exercises.check` runs your function on several cases (a batch of one and more, square and non-square W, inputs of both signs), compares every
+# entry with tinyvae's own answer and with finite differences, and when something is off it names the
+# classic mistake it recognises (a transposed gradient, a missing 1/B, a sign, ...) or the worst entry.
+# `exercises.describe(name)` repeats the signature; `exercises.solution(name)` is the reference, to read
+# after you have tried.
+
+# %%
+from tinyvae import exercises
+
+# %%
+# exercise: linear_backward
+def linear_backward(x, W, b, dout):
+    """y = x @ W.T + b.  x (B, in), W (out, in), b (out,), dout (B, out) -> (dx, dW, db)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("linear_backward", linear_backward)
+
+# %%
+# exercise: relu_backward
+def relu_backward(x, dout):
+    """out = max(x, 0).  x is the layer's INPUT (B, D); dout (B, D) -> dx (B, D)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("relu_backward", relu_backward)
+
+# %%
+# exercise: sigmoid_backward
+def sigmoid_backward(out, dout):
+    """out = σ(x).  out is the layer's OUTPUT σ(x) (B, D); dout (B, D) -> dx (B, D)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("sigmoid_backward", sigmoid_backward)

@@ -219,3 +219,38 @@ assert np.allclose(dlogvar_b, (np.exp(logvar_b) - 1) / (2 * B), rtol=1e-14)
 errors = gradcheck(kl_divergence, mu_b, logvar_b)  # input0 = mu, input1 = logvar
 print({k: f"{v:.1e}" for k, v in errors.items()})
 assert max(errors.values()) < 1e-8
+
+# %% [markdown]
+# ## Exercises: the reparameterization and the KL
+#
+# Now write the reparameterization's backward and the KL with its gradients yourself. Replace each `raise NotImplementedError` with your code and run the
+# check below it: `exercises.check` runs your function on several cases (a batch of one and more, several latent sizes), compares every
+# entry with tinyvae's own answer and with finite differences, and when something is off it names the
+# classic mistake it recognises (a transposed gradient, a missing 1/B, a sign, ...) or the worst entry.
+# `exercises.describe(name)` repeats the signature; `exercises.solution(name)` is the reference, to read
+# after you have tried.
+
+# %%
+from tinyvae import exercises
+
+# %%
+# exercise: reparameterize_backward
+def reparameterize_backward(mu, logvar, eps, dz):
+    """z = mu + exp(logvar / 2) * eps; all (B, Z) -> (dmu, dlogvar)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("reparameterize_backward", reparameterize_backward)
+
+# %%
+# exercise: kl
+def kl(mu, logvar):
+    """KL(N(mu, exp(logvar)) ‖ N(0, I)), summed over z, averaged over the batch -> (kl, dmu, dlogvar)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("kl", kl)

@@ -253,3 +253,45 @@ model_mse = VAE(6, [5], 2, loss="mse", beta=0.5, rng=1)
 errors = gradcheck(model_mse, x, eps=eps)
 print(f"mse, β = 0.5: largest relative error {max(errors.values()):.1e}")
 assert max(errors.values()) < 1e-7
+
+# %% [markdown]
+# ## Exercises: the loss's gradient and the whole VAE
+#
+# Now write the reconstruction loss's gradient and then the whole chain rule yourself. Replace each `raise NotImplementedError` with your code and run the
+# check below it: `exercises.check` runs your function on several cases (a batch of one and a batch of four), compares every
+# entry with tinyvae's own answer and with finite differences, and when something is off it names the
+# classic mistake it recognises (a transposed gradient, a missing 1/B, a sign, ...) or the worst entry.
+# `exercises.describe(name)` repeats the signature; `exercises.solution(name)` is the reference, to read
+# after you have tried.
+
+# %%
+from tinyvae import exercises
+
+# %%
+# exercise: bce_with_logits_backward
+def bce_with_logits_backward(logits, x):
+    """loss = (1/B) Σ BCE(σ(logits), x), summed over pixels -> dlogits (B, D)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("bce_with_logits_backward", bce_with_logits_backward)
+
+# %% [markdown]
+# The last exercise is the whole chain rule, on a small VAE whose forward pass is printed here, line by
+# line, with tinyvae's parameter names. Reuse your functions from above and from notebooks 02 and 03.
+
+# %%
+print(exercises.describe("vae_backward"))
+
+# %%
+# exercise: vae_backward
+def vae_backward(params, x, eps):
+    """params: dict of arrays named as printed above; x (B, 6), eps (B, 2) -> dict of the gradients of params."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("vae_backward", vae_backward)

@@ -288,3 +288,27 @@ assert all(p.is_file() and p.stat().st_size > 0 for p in written)
 # To move through this latent space yourself, `tinyvae explore RUN_DIR` writes one HTML page from a
 # run of `tinyvae train`: point anywhere on the plane of the test means and the run's decoder, running
 # in the page, draws the digit there (`tinyvae.load(RUN_DIR)` gives the same model back in Python).
+
+# %% [markdown]
+# ## Exercises: one Adam step
+#
+# Now write Adam's update yourself. Replace each `raise NotImplementedError` with your code and run the
+# check below it: `exercises.check` runs your function on several cases (the first step and later ones, several shapes), compares every
+# entry with tinyvae's own answer and with finite differences, and when something is off it names the
+# classic mistake it recognises (a transposed gradient, a missing 1/B, a sign, ...) or the worst entry.
+# `exercises.describe(name)` repeats the signature; `exercises.solution(name)` is the reference, to read
+# after you have tried.
+
+# %%
+from tinyvae import exercises
+
+# %%
+# exercise: adam_step
+def adam_step(p, g, m, v, t, lr, beta1, beta2, eps):
+    """One Adam step, t counting from 1 -> the new (p, m, v)."""
+    # your code
+    raise NotImplementedError
+
+
+# %%
+exercises.check("adam_step", adam_step)
