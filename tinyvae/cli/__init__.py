@@ -27,7 +27,9 @@ class CLIError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from .parser import Parser
+
+    parser = Parser(
         prog="tinyvae",
         description="A variational autoencoder in NumPy with every gradient written by hand.",
         epilog="Run 'tinyvae COMMAND --help' for a command's options.",
@@ -53,16 +55,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return status
     except KeyboardInterrupt:
         print("tinyvae: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError, RecursionError) as e:
+        if isinstance(e, BrokenPipeError) and _stdout_closed():
+            return 141  # `tinyvae example | head -1`: the reader has all it wanted; exit quietly, as SIGPIPE would
         if args.debug:
             raise
         status = getattr(e, "status", 2)
         print(f"tinyvae {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return status
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout's reader has gone (a pipe's write end with no reader polls as an error); if so,
+    stdout now writes to /dev/null so that Python's own flush at exit cannot complain about it either."""
+    try:
+        fd = sys.stdout.fileno()
+        import select
+
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        if not any(events & select.POLLERR for _, events in poll.poll(0)):
+            return False
+    except (OSError, ValueError, AttributeError):  # no file descriptor, or no poll (Windows)
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return True
 
 
 # The library names its parameters (``fit(lr=...)``, ``load(source=...)``, ``resolve(backend)``);
