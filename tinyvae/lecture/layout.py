@@ -83,23 +83,67 @@ def format_trace(ex: WorkedExample, *, adam: bool = True, lang: str = "en") -> s
     return "\n".join(out)
 
 
+#: Columns the errata tables fit in (a terminal's 80-100; the trace's prose lines are left to the terminal).
+TABLE_WIDTH = 100
+
+
 def format_errata(rows: list[Erratum], *, lang: str = "en") -> str:
-    """The errata as a table (what, line, the lecture's value, (i), (ii), (iii)), then one line of why per row."""
+    """The errata as two tables that fit :data:`TABLE_WIDTH` columns, each row named by what it corrects:
+    (what, line, the lecture's value, (i) its formula fixed), then (what, (ii), (iii)); then one line of why
+    per row. A value of two quantities ("log σ² = -0.02, σ̃² = 0.9801") takes one line for each, in every
+    language alike, so that every language prints the same numbers in the same order."""
     text = table(lang)
     words = text.TEXT
-    head = tuple(words[k] for k in ("errata_what", "errata_line", "errata_lecture", "errata_fixed",
-                                    "errata_sampled", "errata_exact"))
-    body = [(text.ERRATA[r.key][0], str(r.line), show(r.lecture), show(r.fixed), show(r.sampled), show(r.exact))
+    keys = ("errata_what", "errata_line", "errata_lecture", "errata_fixed", "errata_sampled", "errata_exact")
+    head = [words[k] for k in keys]
+    body = [[text.ERRATA[r.key][0], str(r.line), show(r.lecture), show(r.fixed), show(r.sampled), show(r.exact)]
             for r in rows]
-    widths = [max(_width(row[i]) for row in (head, *body)) for i in range(len(head))]
-
-    def fmt(row: tuple[str, ...]) -> str:
-        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths)).rstrip()
-
-    lines = [words["errata_title"], fmt(head), fmt(tuple("-" * w for w in widths)), *map(fmt, body), ""]
+    lines = [words["errata_title"], *_table(head, body, (0, 1, 2, 3)), "", *_table(head, body, (0, 4, 5)), ""]
     lines += [words["errata_note"].format(what=text.ERRATA[r.key][0], line=r.line, quote=r.quote,
                                           note=text.ERRATA[r.key][1]) for r in rows]
     return "\n".join(lines)
+
+
+def _table(head: list[str], body: list[list[str]], columns: tuple[int, ...]) -> list[str]:
+    """The ``columns`` of a table as text lines: values split at their top-level ", " (one quantity a line),
+    the first column (words) wrapped at spaces to what the others leave of :data:`TABLE_WIDTH`."""
+    rows = [[[row[c]] for c in columns] for row in (head,)]  # headers stay whole
+    rows += [[_pieces(row[c]) if i else [row[c]] for i, c in enumerate(columns)] for row in body]
+    widths = [max(_width(p) for row in rows for p in row[i]) for i in range(len(columns))]
+    widths[0] = min(widths[0], max(12, TABLE_WIDTH - sum(widths[1:]) - 2 * (len(columns) - 1)))
+    for row in rows:
+        row[0] = _wrap(row[0][0], widths[0])
+    widths[0] = max(_width(p) for row in rows for p in row[0])
+
+    def fmt(cells: list[list[str]]) -> list[str]:
+        height = max(map(len, cells))
+        return ["  ".join(c + " " * (w - _width(c)) for c, w in zip(parts, widths)).rstrip()
+                for parts in zip(*(cell + [""] * (height - len(cell)) for cell in cells))]
+
+    return [*fmt(rows[0]), "  ".join("-" * w for w in widths), *(line for row in rows[1:] for line in fmt(row))]
+
+
+def _pieces(cell: str) -> list[str]:
+    """``cell`` split after each ", " outside brackets: "a = 1, b = [2, 3]" -> ["a = 1,", "b = [2, 3]"]."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(cell):
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "," and depth == 0 and cell[i + 1 : i + 2] == " ":
+            out.append(cell[start : i + 1])
+            start = i + 2
+    return [*out, cell[start:]]
+
+
+def _wrap(words: str, width: int) -> list[str]:
+    """``words`` in lines of at most ``width`` columns, broken at spaces (a longer word gets its own line)."""
+    lines = [""]
+    for word in words.split(" "):
+        joined = f"{lines[-1]} {word}" if lines[-1] else word
+        if _width(joined) <= width or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines
 
 
 def _width(s: str) -> int:
