@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Sequence
 
-COMMANDS = ("train", "evaluate", "sample", "example", "compare", "explore")
+COMMANDS = ("train", "evaluate", "sample", "example", "compare", "explore", "data")
 
 
 class CLIError(Exception):
@@ -36,10 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import compare, evaluate, example, explore, sample, train  # one module per command
+    from . import compare, data, evaluate, example, explore, sample, train  # one module per command
 
     modules = {"train": train, "evaluate": evaluate, "sample": sample, "example": example, "compare": compare,
-               "explore": explore}
+               "explore": explore, "data": data}
     for name in COMMANDS:
         module = modules[name]
         p = module.add_parser(sub)
@@ -95,7 +95,7 @@ def _stdout_closed() -> bool:
 # ``--flag value``, in this one table, so that neither side speaks the other's language.
 PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "source": "--data",
                    "out_dir": "--out", "batch_size": "--batch-size", "epochs": "--epochs", "seed": "--seed",
-                   "arch": "--arch", "z_dim": "--latent"}
+                   "arch": "--arch", "z_dim": "--latent", "directory": "--dir", "mirror": "--mirror"}
 _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
 
 

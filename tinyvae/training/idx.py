@@ -94,7 +94,7 @@ def read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
     if missing:
         raise FileNotFoundError(
             f"source={directory}: missing MNIST file(s) {', '.join(missing)}; the directory needs the four "
-            f"IDX files from the MNIST distribution (or pass an .npz file)"
+            f"IDX files from the MNIST distribution (`tinyvae data get mnist` downloads them; or pass an .npz file)"
         )
     arrays = {}
     for key, p in found.items():
