@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from cli_check import one_line
-from tinyvae.cli import main
+from tinyvae.cli import build_parser, main
 from tinyvae.training import download
 from tinyvae.training.data import load
 from tinyvae.training.idx import read_idx
@@ -241,6 +241,7 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
 def as_another_user(argv: list[str]) -> tuple[int, str]:
     """``tinyvae *argv`` in a forked child, as the user nobody when the tests run as root (for whom chmod
     does not stop writing); returns (exit status, stderr). The child imports nothing new."""
+    build_parser()  # every command's module imported here: the child may not read the interpreter's folders
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report through the pipe, never return into pytest

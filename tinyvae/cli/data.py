@@ -6,10 +6,11 @@ import argparse
 
 DESCRIPTION = """\
 Download the full MNIST (60,000 training and 10,000 test digits) or Fashion-MNIST (the same sizes,
-clothing in 10 classes) as the four IDX .gz files their authors distribute, from the mirrors that
-torchvision uses, and verify each against its published MD5 checksum. They are stored in
-$XDG_CACHE_HOME/tinyvae/NAME (by default ~/.cache/tinyvae/NAME), or in --dir DIR, where
-`tinyvae train --data NAME` (and evaluate, compare, explore) find them.
+clothing in 10 classes) as the four IDX .gz files of its distribution, from the mirrors that
+torchvision uses, and verify each against the MD5 checksum torchvision publishes for it. They are
+stored in $XDG_CACHE_HOME/tinyvae/NAME (by default ~/.cache/tinyvae/NAME), where
+`tinyvae train --data NAME` (and evaluate, compare, explore) find them, or in --dir DIR (then
+--data DIR).
 
 Each file is written as FILE.part first and renamed to its own name only once its checksum is
 right, so a file under its own name is always a verified one. An interrupted download keeps its
