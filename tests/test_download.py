@@ -187,6 +187,17 @@ def test_dead_mirror_in_one_line(fixtures, tmp_path):
     assert leftovers(tmp_path / "c") == []
 
 
+def test_the_next_mirror_is_tried(mirror, fixtures, tmp_path, monkeypatch, capsys):
+    """A dead first mirror (as the first of torchvision's MNIST mirrors may be) falls through to the next."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/"
+    monkeypatch.setitem(download.SOURCES, "mnist", download.Source((dead, mirror.url), md5s(fixtures), "test"))
+    folder = download.get("mnist", tmp_path / "c", progress=True)  # the bars go to stderr
+    assert leftovers(folder) == sorted(FILES)
+    assert "train-images-idx3-ubyte.gz" in capsys.readouterr().err
+
+
 def test_interrupted_download_resumes_with_range(mirror, fixtures, tmp_path):
     half = len(fixtures[FILES[0]]) // 2
     mirror.drop[FILES[0]] = half

@@ -39,7 +39,7 @@ EPILOG = """\
 examples:
   tinyvae train                                  the default run, into runs/latest
   tinyvae train --latent 20 --epochs 10          PyTorch's example model (784-400-20-400-784)
-  tinyvae train --data mnist --out runs/full    full MNIST (after: tinyvae data get mnist)
+  tinyvae train --data mnist --out runs/full     full MNIST (after: tinyvae data get mnist)
   tinyvae train --data ~/mnist --out runs/full   full MNIST from the four IDX files in a folder
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)

