@@ -50,6 +50,17 @@ def test_misspelt_command_and_choice_get_did_you_mean(capsys):
     assert err.startswith("usage: tinyvae train ") and err.rstrip().endswith("did you mean 'vae'?")
 
 
+@pytest.mark.parametrize("message", ["argument --model: invalid choice: 'vea' (choose from 'vae', 'ae', 'cvae')",
+                                     "argument --model: invalid choice: 'vea' (choose from vae, ae, cvae)"])
+def test_choices_quoted_or_not(message, capsys):
+    """argparse quotes the choices in some Python versions and not in others: both get the suggestion."""
+    from tinyvae.cli.parser import Parser
+
+    with pytest.raises(SystemExit):
+        Parser(prog="tinyvae train").error(message)
+    assert capsys.readouterr().err.rstrip().endswith("did you mean 'vae'?")
+
+
 def test_nothing_near_means_no_suggestion(capsys):
     err = refused(["example", "--zzzzzz"], capsys)
     assert err.splitlines()[-1] == "tinyvae example: error: unrecognized argument: --zzzzzz"

@@ -13,7 +13,8 @@ import difflib
 import re
 from typing import Any, Sequence
 
-_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<got>[^']*)' \(choose from (?P<choices>.*)\)")
+# argparse's words, quoted or not as Python versions differ: invalid choice: 'x' (choose from 'a', 'b')
+_INVALID_CHOICE = re.compile(r"invalid choice: (?P<got>'[^']*'|\S+) \(choose from (?P<choices>.*)\)")
 
 
 def closest(word: str, candidates: Sequence[str]) -> str | None:
@@ -54,7 +55,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # NoReturn: prints the usage and exits with status 2
         m = _INVALID_CHOICE.search(message)
-        if m and (near := closest(m["got"], re.findall(r"'([^']*)'", m["choices"]))):
+        if m and (near := closest(m["got"].strip("'"), [c.strip("'") for c in m["choices"].split(", ")])):
             message += f"; did you mean {near!r}?"
         super().error(message)
 
