@@ -196,7 +196,7 @@ assert err < 1e-8
 
 # %% [markdown]
 # `tinyvae.engine.gradcheck` does the same for every entry of every parameter and of the input
-# (arrays over 256 entries on a fixed sample of 100), and returns per array its worst entry's
+# (when a full check would take over 10 s, a seeded sample it names), and returns per array its worst entry's
 # relative error `|a − n| / (|a| + |n|)`, after taking off the rounding noise of the difference.
 # A correct float64 backward reports 0 or nearly; anything above 1e-6 is a bug.
 

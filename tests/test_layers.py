@@ -1,5 +1,6 @@
 """Every layer's forward and backward against torch autograd (float64) and finite differences."""
 
+import re
 import warnings
 
 import numpy as np
@@ -11,7 +12,7 @@ from torch_ref import assert_close, t
 from tinyvae import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, gradcheck
 from tinyvae.engine.gradcheck import (
     EXPECTED_REL_ERROR,
-    FULL_CHECK_MAX,
+    FULL_CHECK_SECONDS,
     SAMPLE_SIZE,
     check_gradients,
     entries_to_check,
@@ -159,23 +160,73 @@ def test_gradcheck_holds_a_models_noise_fixed_when_eps_is_not_given(rng):
     assert max(gradcheck(model, x, rng=np.random.default_rng(3)).values()) < EXPECTED_REL_ERROR
 
 
-def test_large_arrays_are_checked_on_a_fixed_sample(rng):
-    layer = Linear(30, 20, rng=0)  # W: 600 entries (sampled), b: 20 (all)
+class OneWrongEntry(Linear):
+    """A Linear whose dW is wrong at one entry by 1e-4 of its value."""
+
+    def backward(self, dout, need_dx=True):
+        dx = super().backward(dout, need_dx)
+        self.grads["W"].ravel()[1234] *= 1 + 1e-4
+        return dx
+
+
+def test_gradcheck_with_defaults_catches_one_wrong_entry_in_a_layer(rng):
+    """Linear(100, 60) is cheap to check in full, so the defaults check all 6,000 entries of dW
+    (sampling 100 of them missed the wrong one 98% of the time)."""
+    x = rng.standard_normal((8, 100))
+    right = gradcheck(Linear(100, 60, rng=0), x)
+    wrong = gradcheck(OneWrongEntry(100, 60, rng=0), x)
+    assert max(right.values()) < 1e-8 and right.complete
+    assert wrong["W"] == pytest.approx(5e-5, rel=0.05) and wrong["W"] > EXPECTED_REL_ERROR
+    assert wrong.checked["W"].size == wrong.sizes["W"] == 6000
+    assert "W: worst 5.0e-05, 6000 of 6000 entries checked" in wrong.summary()
+
+
+def test_a_costly_check_samples_and_says_which_entries(rng, monkeypatch):
+    """When one evaluation is slow, "auto" spends about FULL_CHECK_SECONDS on a seeded sample,
+    at least SAMPLE_SIZE entries per array (all of a smaller one), and reports the indices."""
+    import tinyvae.engine.gradcheck as gc
+
+    layer = Linear(30, 20, rng=0)  # W: 600 entries, b: 20, x: 4·30 = 120
     x = rng.standard_normal((4, 30))
-    calls = []
-    real = layer.forward
-
-    def counting(v):
-        calls.append(1)
-        return real(v)
-
-    layer.forward = counting
-    gradcheck(layer, x)
-    assert len(calls) == 1 + 2 * (SAMPLE_SIZE + 20 + 120)  # W sampled; b and x (4·30 = 120) in full
+    monkeypatch.setattr(gc, "seconds_per_evaluation", lambda f: FULL_CHECK_SECONDS / 400)  # 200 entries fit
+    result = gradcheck(layer, x)
+    assert {k: v.size for k, v in result.checked.items()} == {"W": 200 * 600 // 740, "b": 20, "x": SAMPLE_SIZE}  # 162: W's share
+    assert not result.complete and "162 of 600 entries checked" in result.summary()
+    again = gradcheck(layer, x)
+    assert all(np.array_equal(result.checked[k], again.checked[k]) for k in result)
+    assert gc.per_array_sample({"a": 10}, FULL_CHECK_SECONDS / 20) == {"a": None}  # 2·10 evaluations fit
+    assert gc.per_array_sample({"a": 11}, FULL_CHECK_SECONDS / 20) == {"a": SAMPLE_SIZE}
+    assert gradcheck(layer, x, sample=None).complete
     assert entries_to_check(600, SAMPLE_SIZE, 0).size == SAMPLE_SIZE
-    assert np.array_equal(entries_to_check(600, SAMPLE_SIZE, 0), entries_to_check(600, SAMPLE_SIZE, 0))
-    assert entries_to_check(FULL_CHECK_MAX, SAMPLE_SIZE, 0).size == FULL_CHECK_MAX
     assert entries_to_check(600, None, 0).size == 600
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [({"h": 0.0}, ValueError, "h=0.0"), ({"h": -1e-6}, ValueError, "h=-1e-06"),
+     ({"h": float("nan")}, ValueError, "h=nan"), ({"h": 1e300}, ValueError, "h=1e+300"),
+     ({"h": "1e-6"}, TypeError, "h must be a real number"), ({"sample": 0}, ValueError, "sample=0"),
+     ({"sample": -3}, ValueError, "sample=-3"), ({"sample": 2.5}, TypeError, "sample must be"),
+     ({"seed": -1}, TypeError, "seed")],
+)
+def test_gradcheck_refuses_a_bad_option_in_one_error(rng, kwargs, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        gradcheck(Linear(3, 2, rng=0), rng.standard_normal((2, 3)), **kwargs)
+
+
+def test_gradcheck_refuses_bad_inputs_and_rng_in_one_error(rng):
+    from tinyvae import VAE
+
+    with pytest.raises(ValueError, match="at least one input"):
+        gradcheck(Linear(3, 2, rng=0))
+    with pytest.raises(ValueError, match="input 0 holds NaN"):
+        gradcheck(Linear(3, 2, rng=0), np.full((2, 3), np.nan))
+    with pytest.raises(ValueError, match="input 0 is empty"):
+        gradcheck(Linear(3, 2, rng=0), np.zeros((0, 3)))
+    with pytest.raises(TypeError, match="input 0 is str"):
+        gradcheck(Linear(3, 2, rng=0), "x")
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        gradcheck(VAE(4, [3], 2, rng=0), rng.uniform(size=(2, 4)), rng="bad")
 
 
 def test_sigmoid_saturates_without_warnings():
