@@ -117,7 +117,9 @@ assert close(recon, 1.485605)
 # Gaussians: the unrounded log σ² in `1 + log σ²` beside the rounded σ̃² in `− σ²`.
 #
 # - **(i)** its own formula with those mixed numbers, sign and arithmetic fixed: 0.00125. No
-#   Gaussian has both log σ² = −0.02 and σ̃² = 0.9801, so this is not a KL.
+#   Gaussian has both log σ² = −0.02 and σ̃² = 0.9801: the expression mixes two Gaussians, so it is
+#   neither the KL of what the lecture sampled nor the exact one. (The number 0.00125 alone happens
+#   to be the KL of N(0.05, 1) against N(0, 1), a Gaussian unrelated to this example.)
 # - **(ii)** the KL of the Gaussian the lecture sampled from, N(μ, σ̃²), with log σ̃² = 2·ln σ̃:
 #   0.0014977.
 # - **(iii)** the exact KL, σ unrounded: 0.00150472.
@@ -127,6 +129,8 @@ terms_mixed = 1 + logvar - mu**2 - std_rounded**2
 kl_i = -0.5 * terms_mixed.sum()
 print("(i) brackets =", terms_mixed, " KL (i) =", kl_i, " with +0.5 it would be", 0.5 * terms_mixed.sum())
 assert close(terms_mixed, [[-0.0017, -0.0008]]) and close(kl_i, 0.00125) and 0.5 * terms_mixed.sum() < 0
+unrelated, _, _ = kl_divergence(np.array([[0.05]]), np.array([[0.0]]))  # KL(N(0.05, 1) ‖ N(0, 1))
+assert close(unrelated, 0.00125, 1e-15)
 
 kl_ii, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar_rounded)  # the Gaussian z was drawn from
 kl_iii, _, _ = kl_divergence(mu, logvar)  # σ unrounded
@@ -139,9 +143,11 @@ assert round(total, 7) == 1.4871027
 
 # %% [markdown]
 # The gradients below belong to (ii): the reparameterization and the KL both saw log σ̃², so they are
-# the gradients of `recon + KL (ii)` with respect to log σ̃². (i) differs from (ii) by a constant, so
-# it has the same gradients, but it is not a KL. The rounding between log σ² and log σ̃² has derivative
-# 0 almost everywhere; we pass the gradient through it unchanged to the log-variance head.
+# the gradients of `recon + KL (ii)` with respect to log σ̃². The rounding between log σ² and log σ̃²
+# has derivative 0 almost everywhere; the *gradient* passes through it unchanged (straight-through:
+# the rounding taken as the identity in the backward pass), so the log-variance head receives
+# ∂L/∂log σ̃² as its ∂L/∂log σ². (i) differs from (ii) by ½·Σ(log σ̃² − log σ²), which is a constant
+# only under that convention: only there does (i) have the same gradients as (ii).
 
 # %% [markdown]
 # ## Backward: what the lecture leaves out
@@ -188,14 +194,18 @@ print("all gradients agree with tinyvae.lecture.trace.run()")
 #
 # On its first step Adam's bias corrections give `m̂ = g` and `v̂ = g²`, so each weight moves by
 # `lr·g/(|g| + 1e-8)`: almost exactly `lr` against the sign of its gradient, whatever the gradient's
-# size. With lr = 0.1 the change is easy to see, and the loss (recomputed with full-precision σ)
-# drops from 1.4871027 to about 1.1988.
+# size. With lr = 0.1 the change is easy to see. The loss after is computed as the loss before, σ
+# rounded to σ̃ and KL (ii): it drops from 1.4871027 to 1.2010974. (Exact mode, σ unrounded before
+# and after: 1.4871213 to 1.1987729.)
 
 # %%
 print("W_d:", W["W_d"].tolist(), "->", ex["W_d_new"].round(6).tolist())
 print("loss:", ex["total"], "->", ex["total_after"])
 assert close(ex["W_d_new"], [[0.3, 0.2], [0.5, 0.4], [0.5, 0.8]], 1e-6)
-assert close(ex["total_after"], 1.1987729147, 1e-9) and ex["total_after"] < ex["total"]
+assert close(ex["total_after"], 1.2010973859, 1e-9) and ex["total_after"] < ex["total"]
+ext = we.run(exact=True)
+print("exact mode:", ext["total"], "->", ext["total_after"])
+assert close(ext["total_after"], 1.1987729147, 1e-9)
 
 # %% [markdown]
 # ## The errata, computed

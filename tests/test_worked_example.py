@@ -71,7 +71,7 @@ def test_recon_line_per_term(lec):
 
 def test_kl_line_squares_worked_out(lec):
     """The lecture's lines 614-616, sign fixed: the squares, then the brackets."""
-    assert lec.step("kl_lecture").lines == (
+    assert lec.step("kl_mixed").lines == (
         "-½·[(1 + (-0.02) - (-0.04)² - 0.99²) + (1 + 0.04 - 0.02² - 1.02²)]",
         "-½·[(1 - 0.02 - 0.0016 - 0.9801) + (1 + 0.04 - 0.0004 - 1.0404)]",
         "-½·[(-0.0017) + (-0.0008)]")
@@ -101,8 +101,8 @@ def test_three_kl_figures():
     """(i) the lecture's mix, sign fixed; (ii) the KL of N(μ, σ̃²); (iii) the exact KL."""
     mu, logvar, s = np.array([-0.04, 0.02]), np.array([-0.02, 0.04]), np.array([0.99, 1.02])
     ex = we.run()
-    assert ex["kl_lecture"] == pytest.approx(-0.5 * np.sum(1 + logvar - mu**2 - s**2), rel=1e-12)
-    assert ex["kl_lecture"] == pytest.approx(0.00125, rel=0, abs=1e-15)
+    assert ex["kl_mixed"] == pytest.approx(-0.5 * np.sum(1 + logvar - mu**2 - s**2), rel=1e-12)
+    assert ex["kl_mixed"] == pytest.approx(0.00125, rel=0, abs=1e-15)
     np.testing.assert_allclose(ex["logvar_rounded"], 2 * np.log(s), rtol=1e-15)
     sampled = -0.5 * np.sum(1 + 2 * np.log(s) - mu**2 - s**2)
     assert ex["kl"] == pytest.approx(sampled, rel=1e-13)
@@ -243,6 +243,21 @@ def test_adam_step_lowers_the_loss(ext):
     assert after < ext["total"] - 0.2
 
 
+def test_adam_steps_loss_after_keeps_lecture_modes_convention(lec):
+    """Lecture mode's loss before is recon + KL (ii) with σ rounded to σ̃; so is the one after (the
+    unrounded loss after beside the rounded one before paired two conventions on one line)."""
+    W_new = {k: np.asarray(lec[k + "_new"]) for k in W}
+    h = W_new["W_e"] @ X + W_new["b_e"]
+    mu, logvar = W_new["W_mu"] @ h + W_new["b_mu"], W_new["W_logvar"] @ h + W_new["b_logvar"]
+    std = np.round(np.exp(0.5 * logvar), 2)
+    x_hat = W_new["W_d"] @ (mu + std * EPS) + W_new["b_d"]
+    after = np.sum((x_hat - X) ** 2) - 0.5 * np.sum(1 + 2 * np.log(std) - mu**2 - std**2)
+    assert lec["total_after"] == pytest.approx(after, rel=1e-13)
+    assert f"{lec['total']:.7f} -> {lec['total_after']:.7f}" == "1.4871027 -> 1.2010974"
+    assert "loss 1.4871027 -> 1.2010974" in we.format_trace(lec)
+    assert "loss 1.4871213 -> 1.1987729" in we.format_trace(we.run(exact=True))
+
+
 def test_first_adam_step_moves_each_weight_by_about_lr(lec):
     for k in W:
         step = np.asarray(W[k]) - lec[k + "_new"]
@@ -339,3 +354,20 @@ def test_cli_json(capsys, flags, exact):
 def test_cli_bad_lr(capsys):
     assert main(["example", "--lr", "0"]) == 2
     assert "--lr must be positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_exact_traces_words_are_exact_modes(lang):
+    """In exact mode z is a sample of N(μ, σ²) and x̂ is not the printed one: the notes say so."""
+    exact, lecture = we.format_trace(we.run(exact=True), lang=lang), we.format_trace(we.run(), lang=lang)
+    z_exact, z_lecture = (words_of(t, "z = μ") for t in (exact, lecture))
+    assert "N(μ, σ²)" in z_exact and "N(μ, σ̃²)" in z_lecture
+    assert words_of(exact, "x̂ = W_d") != words_of(lecture, "x̂ = W_d")
+    assert "gives the printed x̂ exactly" not in exact and ("exactly" in lecture if lang == "en" else True)
+
+
+def words_of(trace: str, formula: str) -> str:
+    """The explanation line under the step whose formula starts with ``formula``."""
+    lines = trace.splitlines()
+    i = next(i for i, line in enumerate(lines) if line[4:].startswith(formula))
+    return lines[i + 1]

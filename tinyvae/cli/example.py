@@ -21,11 +21,13 @@ Adam step with the new weights, and the errata table.
 
 The lecture's KL line (0.00675) has the wrong sign and slips in its arithmetic; three correct figures
 stand beside it: (i) its own formula and numbers fixed, 0.00125 (it pairs the unrounded log σ² with the rounded
-σ̃², so it is not the KL of any Gaussian); (ii) the KL of the Gaussian it sampled from, N(μ, σ̃²),
+σ̃²: it mixes two Gaussians, none has both); (ii) the KL of the Gaussian it sampled from, N(μ, σ̃²),
 0.0014977 (the lecture mode's loss and gradients are this one's); (iii) the exact KL, 0.0015047.
 
 The log-variance head, the noise eps and the decoder are missing from the lecture's text; they are
-filled in with reconstructions that reproduce every number it printed, and marked [R]."""
+filled in with reconstructions that reproduce every number it printed, and marked [R]. In lecture
+mode the gradient passes straight through the rounding to the log-variance head, and the Adam step's
+loss before and after are both computed with σ rounded (exact mode: both unrounded)."""
 
 EPILOG = """\
 modes:

@@ -4,7 +4,7 @@ Every row quotes document 004 (its line in ``../shared/seeds/004_ebd20541b2c00b7
 the lecture's value beside three correct ones:
 
 - ``fixed``: the lecture's own formula and numbers, the slip corrected (for the KL: its mix of the
-  unrounded log σ² with the rounded σ̃², sign fixed: 0.00125, which is not the KL of any Gaussian);
+  unrounded log σ² with the rounded σ̃², sign fixed: 0.00125, which mixes two Gaussians: none has both);
 - ``sampled``: the KL of the Gaussian the lecture actually sampled from, N(μ, σ̃²), with
   log σ̃² = 2·ln σ̃ used consistently (what ``run()['kl']`` is, and what its gradients belong to);
 - ``exact``: σ = exp(½·log σ²) unrounded (``run(exact=True)``).
@@ -71,9 +71,9 @@ def errata() -> list[Erratum]:
         Erratum("var2", 619, "0.5[… - 1.0408]", 1.0408, float(std[1] ** 2), float(std[1] ** 2), float(std_exact[1] ** 2)),
         Erratum("sum", 621, "0.5[0.0147 - 0.0012] = 0.5 × 0.0135", 0.0135, float(mixed.sum()), float(sampled.sum()),
                 float(exact.sum())),
-        Erratum("kl", 623, "= 0.5 × 0.0135 = 0.00675", LECTURE["kl"], lec["kl_lecture"], lec["kl"], ext["kl"]),
+        Erratum("kl", 623, "= 0.5 × 0.0135 = 0.00675", LECTURE["kl"], lec["kl_mixed"], lec["kl"], ext["kl"]),
         Erratum("total", 634, "총손실 = 1.485605 + 0.00675 = 1.492355", LECTURE["total"],
-                lec["recon_loss"] + lec["kl_lecture"], lec["total"], ext["total"]),
+                lec["recon_loss"] + lec["kl_mixed"], lec["total"], ext["total"]),
         Erratum("log_mu2", 334, "로그 분산 log(μ²)", "log(μ²) = " + vec(np.log(mu**2), 4), "log σ² = " + vec(logvar)),
         Erratum("psi", 383, "ψ = W_μ·h + b_μ", "ψ", "μ = " + vec(mu)),
         Erratum("o_of_x", 593, "D_KL(P‖Q) = Σ P(x) log(P(x)/O(x))", "O(x)", "Q(x)"),

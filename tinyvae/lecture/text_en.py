@@ -12,10 +12,11 @@ TEXT: dict[str, str] = {
     "given": "Given in the lecture:",
     "reconstructed": "Reconstructed [R] (missing from the lecture's text; they reproduce its printed numbers):",
     "forward": "FORWARD",
-    "backward": "BACKWARD (beyond the lecture: L = recon + KL, batch of one)",
+    "backward": "BACKWARD (beyond the lecture: L = recon + KL, batch size 1)",
     "backward_lecture": ("lecture mode: the gradients of L = recon + KL (ii), the loss of the Gaussian z was drawn "
-                         "from, with respect to log σ̃²; the rounding is passed through unchanged to the "
-                         "log-variance head (its own derivative is 0 almost everywhere)"),
+                         "from, with respect to log σ̃²; the gradient passes through the rounding unchanged "
+                         "(straight-through: the rounding's own derivative is 0 almost everywhere), so the "
+                         "log-variance head receives ∂L/∂log σ̃² as its ∂L/∂log σ²"),
     "adam": ("ONE ADAM STEP (lr = {lr}, betas 0.9, 0.999, eps 1e-8; on the first step m̂ = g, v̂ = g², "
              "so each weight moves by about lr against its gradient's sign)"),
     "loss_change": "loss {before} -> {after}",
@@ -41,10 +42,13 @@ NOTES: dict[str, str] = {
     "std_exact": "the standard deviation before the lecture's rounding",
     "std": "the lecture rounds σ to two decimals before it samples z",
     "z": "the reparameterization: the latent variable z, a sample of N(μ, σ̃²), as a function of μ and σ̃ with ε fixed",
+    "z_exact": "the reparameterization: the latent variable z, a sample of N(μ, σ²), as a function of μ and σ with ε fixed",
     "x_hat": "the reconstructed decoder [R], linear with no activation: it gives the printed x̂ exactly",
+    "x_hat_exact": ("the reconstructed decoder [R], linear with no activation; with σ unrounded, z and so x̂ "
+                    "move slightly from the printed x̂ (lecture mode gives that exactly)"),
     "recon_loss": "the reconstruction loss: the squared errors, then their sum",
-    "kl_lecture": ("the lecture's own formula and numbers, its sign and arithmetic fixed: unrounded log σ² "
-                   "beside the rounded σ̃²; not the KL of any Gaussian"),
+    "kl_mixed": ("the lecture's own formula and numbers, its sign and arithmetic fixed: unrounded log σ² "
+                 "beside the rounded σ̃²; it mixes two Gaussians, and none has both"),
     "logvar_rounded": "the log-variance of the Gaussian the lecture sampled from",
     "kl": "the KL divergence of the Gaussian z was drawn from, against the prior N(0, 1); the gradients below are its",
     "kl_exact": "the exact KL, σ unrounded: what --exact computes",
@@ -57,7 +61,8 @@ NOTES: dict[str, str] = {
     "dh": "h feeds both heads, so their gradients add",
     "dx": "x as the encoder's input; as the target of the reconstruction, x is a constant",
     "adam_new": "Adam's first step",
-    "total_after": "after the step: same x, same ε, σ unrounded",
+    "total_after": "after the step: same x, same ε, σ rounded to σ̃ and KL (ii), as before the step",
+    "total_after_exact": "after the step: same x, same ε, σ unrounded, as before the step",
 }
 
 #: Errata rows by key: (what, why).
@@ -65,7 +70,7 @@ ERRATA: dict[str, tuple[str, str]] = {
     "sign": ("sign of the closed-form KL",
              "the closed form is -½·Σ(…); with +½ the lecture's own brackets give a negative KL, which no KL is"),
     "mix": ("log σ² and σ̃² mixed",
-            "unrounded log σ² beside rounded σ̃²: no Gaussian has both, so the line is not a KL"),
+            "unrounded log σ² beside rounded σ̃²: the line mixes two Gaussians, and none has both"),
     "bracket1": ("first bracket, 1 + log σ₁² - μ₁²",
                  "0.9964 is 1 - 0.002 - 0.0016: the decimal of 0.02 dropped"),
     "var1": ("first bracket, σ₁²", "0.9817 is 0.9801 + 0.0016 = σ̃₁² + μ₁²: μ₁² counted a second time"),

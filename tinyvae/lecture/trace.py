@@ -21,8 +21,14 @@ Two modes:
   respect to log σ̃², passed to the log-variance head unchanged (the rounding is taken as the
   identity in the backward pass; its own derivative is 0 almost everywhere). Beside it the trace
   shows the lecture's own formula with its mixed numbers (unrounded log σ² beside σ̃²), sign fixed,
-  ``kl_lecture`` (not the KL of any Gaussian), and the exact KL, ``kl_exact``.
-- **exact** (``run(exact=True)``): σ = exp(0.5 logvar) in full float64 precision.
+  ``kl_mixed`` (it mixes two Gaussians: none has both that log σ² and that σ̃²), and the exact KL,
+  ``kl_exact``. The gradient passes *through* the rounding unchanged (straight-through), so the
+  log-variance head receives ∂L/∂log σ̃² as its ∂L/∂log σ².
+- **exact** (``run(exact=True)``): σ = exp(0.5 logvar) in full float64 precision; z is then a sample
+  of N(μ, σ²) (the same ε), and z, x̂ and the losses move slightly from what the lecture printed.
+
+The Adam step's loss after is computed under the same convention as the loss before: σ rounded and
+KL (ii) in lecture mode, σ exact in exact mode.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ def log_variance(std: np.ndarray) -> np.ndarray:
 def kl_lecture_formula(mu: np.ndarray, logvar: np.ndarray, std_rounded: np.ndarray) -> float:
     """The lecture's KL line with its sign fixed: -½ Σ (1 + log σ² - μ² - σ̃²), log σ² unrounded.
 
-    Not the KL of any Gaussian: log σ² belongs to σ, σ̃² to the rounded σ̃ (0.00125 here).
+    It mixes two Gaussians: log σ² belongs to σ, σ̃² to the rounded σ̃, and none has both (0.00125 here).
     """
     return float(-0.5 * np.sum(1 + logvar - mu**2 - std_rounded**2))
 
@@ -132,10 +138,10 @@ def _forward(ex: WorkedExample, model: LectureVAE, x: np.ndarray, eps: np.ndarra
     std_used = reparam.cache[0]
     add(Step("z", "z", f"z = μ + {sigma}·ε", (each("{} + {}·{}", map(num, mu[0]), map(num, std_used[0]),
                                                    map(factor, eps[0])),), z[0], (Reparameterize.forward,),
-             lecture=LECTURE["z"]))
+             lecture=LECTURE["z"], note="z_exact" if ex.exact else None))
     x_hat = model.decoder.forward(z)
     add(Step("x_hat", "x̂", "x̂ = W_d·z + b_d", (affine(weights["W_d"], z[0], weights["b_d"]),), x_hat[0], fwd,
-             lecture=LECTURE["x_hat"]))
+             lecture=LECTURE["x_hat"], note="x_hat_exact" if ex.exact else None))
     recon, dx_hat = mse(x_hat, x)
     squares = (x[0] - x_hat[0]) ** 2
     add(Step("recon_loss", "recon", "recon = Σ (x - x̂)²",
@@ -151,7 +157,7 @@ def _kl_figures(ex: WorkedExample, state: dict[str, Any]) -> None:
     mu, logvar, std = state["mu"], state["logvar"], state["std"]
     if not ex.exact:
         std_rounded = state["std_used"]
-        add(Step("kl_lecture", "KL (i)", "KL (i) = -½·Σ (1 + log σ² - μ² - σ̃²)", kl_lines(mu[0], logvar[0], std_rounded[0]),
+        add(Step("kl_mixed", "KL (i)", "KL (i) = -½·Σ (1 + log σ² - μ² - σ̃²)", kl_lines(mu[0], logvar[0], std_rounded[0]),
                  kl_lecture_formula(mu, logvar, std_rounded), (kl_lecture_formula,), lecture=LECTURE["kl"]))
         add(Step("logvar_rounded", "log σ̃²", "log σ̃² = 2·ln σ̃", (each("2·ln {}", map(num, std_rounded[0])),),
                  state["logvar_used"][0], (log_variance,)))
@@ -229,13 +235,20 @@ def _adam(ex: WorkedExample, model: LectureVAE, x: np.ndarray, eps: np.ndarray, 
         ex.adam.append(Step(f"{name}_new", f"{name} (new)", f"{name} ← {name} - lr·m̂/(√v̂ + 1e-8),  m̂ = g, v̂ = g²",
                             (f"{vec(weights[name])} - {num(lr)}·{vec(np.sign(grad))}·(|g|/(|g| + 1e-8))",),
                             model.params[key].copy(), (Adam.step,), note="adam_new"))
-    ex.adam.append(Step("total_after", "L", "L = recon + KL", (), loss_exact(model, x, eps), (loss_exact,)))
+    after = loss_after(model, x, eps, exact=ex.exact)
+    if ex.exact:
+        ex.adam.append(Step("total_after", "L", "L = recon + KL", (), after, (loss_after,), note="total_after_exact"))
+    else:
+        ex.adam.append(Step("total_after", "L", "L = recon + KL (ii)", (), after, (loss_after,)))
 
 
-def loss_exact(model: LectureVAE, x: np.ndarray, eps: np.ndarray) -> float:
-    """recon + KL for the model's current weights, σ = exp(½·log σ²) in full precision."""
+def loss_after(model: LectureVAE, x: np.ndarray, eps: np.ndarray, exact: bool) -> float:
+    """recon + KL for the model's current weights under the mode's convention, as the loss before:
+    σ = exp(½·log σ²) in full precision (exact), or σ̃ = round(σ, 2) and KL (ii) of N(μ, σ̃²) (lecture)."""
     h = model.encoder.forward(x)
     mu, logvar = model.mu_head.forward(h), model.logvar_head.forward(h)
+    if not exact:
+        logvar = log_variance(round_std(np.exp(0.5 * logvar)))  # the Gaussian lecture mode samples from
     z = Reparameterize().forward(mu, logvar, eps=eps)
     recon, _ = mse(model.decoder.forward(z), x)
     kl, _, _ = kl_divergence(mu, logvar)
@@ -250,4 +263,4 @@ def _verify_reconstructions(ex: WorkedExample) -> None:
                                f"computed {ex[name]}, printed {LECTURE[name]}")
 
 
-__all__ = ["kl_lecture_formula", "kl_lines", "log_variance", "loss_exact", "round_std", "run"]
+__all__ = ["kl_lecture_formula", "kl_lines", "log_variance", "loss_after", "round_std", "run"]
