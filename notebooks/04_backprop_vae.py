@@ -234,9 +234,8 @@ assert set(by_hand) == set(lib) and worst < 1e-13
 # ## Finally: `gradcheck` on the whole model
 #
 # The strongest single check: nudge every parameter of the model, one number at a time, rerun the
-# whole forward pass with the same `eps`, and compare with the backward. Whole-model checks catch
-# what part-by-part checks cannot, such as one part using `logvar` as if it were σ while another
-# treats it as log σ².
+# whole forward pass with the same `eps`, and compare with the backward. It catches a backward that
+# disagrees with its forward anywhere in the chain. (What it cannot catch is shown at the end.)
 
 # %%
 errors = gradcheck(model, x, eps=eps)
@@ -253,6 +252,87 @@ model_mse = VAE(6, [5], 2, loss="mse", beta=0.5, rng=1)
 errors = gradcheck(model_mse, x, eps=eps)
 print(f"mse, β = 0.5: largest relative error {max(errors.values()):.1e}")
 assert max(errors.values()) < 1e-7
+
+
+# %% [markdown]
+# ## What finite differences cannot catch: one number, two meanings
+#
+# Finite differences check that the backward matches the forward, not what the numbers mean. Here
+# is a model whose sampler reads `logvar` as if it were σ, `z = mu + logvar · eps` (the numpy-ml
+# slip of the style guide), while its KL still reads `logvar` as log σ². Each part has a backward
+# consistent with its own forward (`∂z/∂logvar = eps`), so the whole model passes `gradcheck`:
+
+# %%
+from tinyvae import Reparameterize
+
+
+class LogvarAsSigma(Reparameterize):
+    """A wrong sampler with a right backward: z = mu + logvar · eps, so ∂z/∂mu = 1, ∂z/∂logvar = eps."""
+
+    def forward(self, mu, logvar, eps=None, rng=None):
+        eps = rng.standard_normal(mu.shape) if eps is None else eps
+        self.cache = (logvar, eps)
+        return mu + logvar * eps
+
+    def backward(self, dz):
+        logvar, eps = self.cache
+        return dz, dz * eps
+
+
+wrong = VAE(6, [5], 2, loss="bce", beta=1.0, rng=0)
+wrong.reparam = LogvarAsSigma()
+fd_wrong = gradcheck(wrong, x, eps=eps)
+print(f"finite differences, the wrong model: worst entry {max(fd_wrong.values()):.1e}")
+assert max(fd_wrong.values()) < 1e-7 and fd_wrong.complete
+
+# %% [markdown]
+# Only an independent reference of what the model is meant to compute catches it: torch autograd
+# (float64) running the VAE as the math says, `z = mu + exp(½ logvar) · eps` and the closed-form KL.
+# The right model agrees with it to rounding; the wrong one differs in its loss and in every
+# gradient the sample touches. (A statistical test catches it too: the samples' variance is
+# `exp(logvar)` only for the right sampler, `tests/test_reparam.py::test_logvar_is_log_variance`.)
+# torch comes with tinyvae's test extra (`pip install -e '.[test]'`).
+
+# %%
+try:
+    import torch
+except ImportError:  # the notebook runs without the test extra; the check below needs it
+    torch = None
+
+
+def torch_reference(m, x, eps):
+    """(loss, {name: gradient}) of the VAE as the math says, in torch float64, from m's weights."""
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in m.params.items()}
+
+    def lin(h, name):
+        return h @ P[name + ".W"].T + P[name + ".b"]
+
+    X, E = torch.tensor(x), torch.tensor(eps)
+    h = torch.relu(lin(X, "encoder.0"))
+    mu_t, logvar_t = lin(h, "mu"), lin(h, "logvar")
+    z_t = mu_t + torch.exp(0.5 * logvar_t) * E
+    logits_t = lin(torch.relu(lin(z_t, "decoder.0")), "decoder.2")
+    n = X.shape[0]
+    recon_t = torch.nn.functional.binary_cross_entropy_with_logits(logits_t, X, reduction="sum") / n
+    kl_t = -0.5 * torch.sum(1 + logvar_t - mu_t**2 - torch.exp(logvar_t)) / n
+    loss_t = recon_t + kl_t
+    loss_t.backward()
+    return float(loss_t.detach()), {k: p.grad.numpy() for k, p in P.items()}
+
+
+if torch is not None:
+    for name, m in [("right", VAE(6, [5], 2, loss="bce", beta=1.0, rng=0)), ("wrong", wrong)]:
+        ours = m.loss_and_grads(x, eps=eps).total
+        ref_loss, ref_grads = torch_reference(m, x, eps)
+        worst = max(rel_error(m.grads[k], ref_grads[k]) for k in ref_grads)
+        print(f"{name}: loss {ours:.6f} vs torch {ref_loss:.6f}; worst gradient difference {worst:.1e}")
+        if name == "right":
+            assert abs(ours - ref_loss) < 1e-12 and worst < 1e-10
+        else:
+            assert abs(ours - ref_loss) > 1e-3 and worst > 1e-2
+else:
+    print("torch is not installed: pip install -e '.[test]' to run the torch parity check")
+
 
 # %% [markdown]
 # ## Exercises: the loss's gradient and the whole VAE
