@@ -186,3 +186,77 @@ up = ConvTranspose2d(1, 1, 2, stride=2, bias=False)
 up.params["W"][...] = W.reshape(1, 1, 2, 2)
 assert np.array_equal(up.forward(dout2.reshape(1, 1, 2, 2))[0, 0], dx2)  # 2×2 -> 4×4
 print(dx2)
+
+# %% [markdown]
+# ## 6. How the layer does it: im2col, one matrix product
+#
+# Loops over pixels are slow in Python. `Conv2d` copies every window into a column of a matrix
+# (`im2col`): here 9 windows of 4 numbers, a (4, 9) matrix. The forward is then one matrix product
+# with the kernel as a row, exactly `Linear`'s forward; the backward is `Linear`'s backward,
+# `dW = dout_mat @ colsᵀ`, and the columns' gradient `W_matᵀ @ dout_mat` added back onto the pixels
+# each column came from (`col2im`, the scatter of section 3). `im2col` takes its image channel
+# first, batch last, `(C, H, W, N)`; here N = C = 1.
+
+# %%
+from tinyvae.engine.conv import col2im, im2col
+
+cols = im2col(x.reshape(1, 4, 4, 1), (2, 2), (1, 1), (3, 3))  # (C·kh·kw, Ho·Wo·N)
+print(cols.shape, "first window, x[0:2, 0:2] read row by row:", cols[:, 0])
+assert cols.shape == (4, 9) and np.array_equal(cols[:, 0], x[0:2, 0:2].ravel())
+assert np.array_equal((W.reshape(1, 4) @ cols + b).reshape(3, 3), out)  # the forward of section 1
+assert np.array_equal((dout.reshape(1, 9) @ cols.T).reshape(2, 2), dW)  # dW of section 2
+dcols = W.reshape(1, 4).T @ dout.reshape(1, 9)  # (4, 9): each column is dout[r, c] · W
+assert np.array_equal(col2im(dcols, (1, 4, 4, 1), (2, 2), (1, 1), (3, 3))[0, :, :, 0], dx)  # dx of section 3
+
+# %% [markdown]
+# With a batch and channels the matrix is `(C_in·kh·kw, Ho·Wo·N)`: the whole batch, one product per
+# layer. Two images of three channels through a `Conv2d(3, 5, 2)`:
+
+# %%
+xb = np.random.default_rng(0).standard_normal((2, 3, 4, 4))  # (N, C, H, W)
+conv3 = Conv2d(3, 5, kernel_size=2, rng=1)  # W: (5, 3, 2, 2)
+cols3 = im2col(xb.transpose(1, 2, 3, 0), (2, 2), (1, 1), (3, 3))  # (3·2·2, 3·3·2)
+out3 = conv3.params["W"].reshape(5, 12) @ cols3 + conv3.params["b"][:, None]  # (C_out, Ho·Wo·N)
+print(cols3.shape, "->", out3.shape)
+assert np.allclose(out3.reshape(5, 3, 3, 2).transpose(3, 0, 1, 2), conv3.forward(xb), rtol=1e-12)
+
+# %% [markdown]
+# ## 7. The β-VAE document's conv VAE
+#
+# `ConvVAE()` has document 001's layers: Conv(1 → 32, 3×3, stride 2) → Conv(32 → 64, 3×3, stride 2)
+# → Dense(3136 → 16) → μ, log σ² (latent 2), ReLU after every hidden layer; the decoder mirrors it
+# with Dense(2 → 3136) and three transposed convolutions, the last with a sigmoid; the loss is the
+# squared error summed over pixels plus β·KL. Images come in flat, (N, 784), and are reshaped
+# inside. An image shrinks 28×28 → 14×14 → 7×7 on the way in, so the flatten gives 7·7·64 = 3136
+# features, and grows back to 28×28 on the way out.
+
+# %%
+from tinyvae import ConvVAE, gradcheck
+from tinyvae.engine.layers import Sequential
+
+vae = ConvVAE(rng=0)
+print(vae.encoder)
+print(vae.decoder)
+print("parameters:", vae.num_params())
+assert vae.num_params() == 134165
+images = np.random.default_rng(0).random((2, 784))
+h = images
+for layer in vae.encoder.layers:
+    h = layer.forward(h)
+    print(f"{type(layer).__name__:9s} -> {h.shape}")
+to_flatten = Sequential(*vae.encoder.layers[:6])  # reshape, conv, relu, conv, relu, flatten
+assert to_flatten.forward(images).shape == (2, 3136)
+mu, logvar = vae.encode(images)
+assert mu.shape == (2, 2) and vae.decode(mu).shape == (2, 784)
+
+# %% [markdown]
+# Its backward is the VAE's (notebook 04) unchanged: only the layers inside `encoder` and `decoder`
+# differ, and each conv layer's backward is the im2col product above. Finite differences on a sample
+# of every array's entries agree (`tests/test_conv.py::test_conv_vae_matches_torch` checks every
+# gradient against torch):
+
+# %%
+eps = np.random.default_rng(1).standard_normal((2, 2))
+errors = gradcheck(vae, images, eps=eps, sample=5)
+print(errors.summary())
+assert max(errors.values()) < 1e-6
