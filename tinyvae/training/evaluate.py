@@ -11,16 +11,20 @@ For one image x with encoder q(z|x) = N(mu, diag σ²), prior p(z) = N(0, I) and
 
     log w_k   = log p(x|z_k) + log p(z_k) - log q(z_k|x)
               = log p(x|z_k) - ½ Σ_j z_kj²  + ½ Σ_j (eps_kj² + logvar_j)      (the log 2π terms cancel)
-    -log p(x) ≤ -( logsumexp_k log w_k - log K )  =: IWAE_K(x)
+    IWAE_K(x) := -( logsumexp_k log w_k - log K )          E[IWAE_K(x)] ≥ -log p(x)
 
-computed with logsumexp so no weight under- or overflows. E[IWAE_K] ≥ E[IWAE_{K+1}] ≥ -log p(x), and
-IWAE_1 is the one-sample ELBO with the KL estimated from the same sample instead of in closed form.
+computed with logsumexp so no weight under- or overflows. E[IWAE_K] ≥ E[IWAE_{K+1}] ≥ -log p(x): a
+stochastic upper bound, whose single estimate can fall below -log p(x) (log w_k - log p(x) is
+log p(z_k|x) - log q(z_k|x), positive wherever the posterior's density exceeds q's). IWAE_1 is the
+one-sample ELBO with the KL estimated from the same sample instead of in closed form.
 
 The likelihood p(x|z) follows the model's loss:
 
 - ``bce``: Bernoulli, log p(x|z) = Σ_d [x_d l_d - softplus(l_d)] with l the decoder's logits
-  (x in [0, 1]; for grey pixels this is the usual cross-entropy, not a normalized density,
-  so the two figures below are bounds on -log p(x) only on 0/1 pixels: train with binarize="dynamic").
+  (x in [0, 1]). On 0/1 pixels it is a probability, and the figures bound -log P(x). On a grey pixel
+  it is the usual cross-entropy; read as a density on [0, 1] it integrates to at most ½, so the
+  figures bound -log of a sub-normalised model only, loosely (by at least D·ln 2 nats, 543 for
+  D = 784) and not comparably with binarized figures: train with binarize="dynamic").
 - ``mse``: Gaussian with variance ½ per pixel, the density for which Σ (x - x̂)² is the negative
   log-likelihood up to a constant: log p(x|z) = -Σ_d (x_d - x̂_d)² - (D/2) log π. The bounds reported
   here include the constant ((D/2) log π ≈ 448.7 nats for D = 784); the training loss omits it.
@@ -165,11 +169,13 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     ``neg_elbo``: recon + KL (β = 1, closed-form KL, one z per image, the Gaussian constant included
     for mse); ``iwae``: the K-sample estimate. Both in nats per image; lower is better.
 
-    They are bounds on -log p(x) (-log p(x | y) for a conditional model; ``bound_on`` says which) only
-    where the likelihood is a normalised density of the data: always for mse (a Gaussian density), and
-    for bce only when every pixel is 0 or 1. ``grey_pixels`` is the share of pixels strictly between
-    0 and 1; where it is not 0, a Bernoulli "likelihood" is not a density of the grey images (its best
-    value is their pixel entropy, not 0), ``bound_on`` is None and the two figures bound nothing.
+    They are stochastic upper bounds (in expectation) on -log p(x) (-log p(x | y) for a conditional
+    model; ``bound_on`` says which) where the likelihood is a normalised distribution of the data:
+    always for mse (a Gaussian density), and for bce when every pixel is 0 or 1 (a probability).
+    ``grey_pixels`` is the share of pixels strictly between 0 and 1; where it is not 0, a Bernoulli
+    "likelihood" integrates to at most ½ per grey pixel, so the figures bound -log of a sub-normalised
+    model only (loosely, by at least ln 2 nats per pixel, and not comparably with binarized figures):
+    ``bound_on`` is None.
     ``active_units``: see :func:`active_units`.
     """
     x = model.asarray(x)
@@ -237,9 +243,11 @@ def active_units(
 
     A latent dimension u is *active* when Var_x(E_q[u | x]) > ``threshold`` over the images x, that is
     when its mean ``mu_u`` (an AE: its code) changes from image to image (Burda et al., 2016, with
-    threshold 0.01). Each activation layer of the encoder (the output of a ReLU after a Linear or a
-    convolution, one unit per number) is judged by the same rule: a unit whose output barely varies
-    carries nothing about x. Returns ``{"threshold", "latent": (active, total), "latent_variance":
+    threshold 0.01, a rule for stochastic latent units). Each activation layer of the encoder (the
+    output of a ReLU after a Linear or a convolution, one unit per number) is judged by the same rule:
+    tinyvae's own extension, and scale-dependent (scaling a ReLU layer by c and the next layer by 1/c
+    leaves the model's function unchanged and multiplies each unit's variance by c²). A unit that is 0
+    on every image gets no gradient for its own weights, but can revive when the layers below change. Returns ``{"threshold", "latent": (active, total), "latent_variance":
     [per dimension], "layers": {"encoder.i": (active, total)}}``.
     """
     sums: dict[str, list[np.ndarray]] = {}
