@@ -76,8 +76,10 @@ ERRATA: dict[str, tuple[str, str]] = {
     "var1": ("first bracket, σ₁²", "0.9817 is 0.9801 + 0.0016 = σ̃₁² + μ₁²: μ₁² counted a second time"),
     "var2": ("second bracket, σ₂²", "1.0408 is 1.0404 + 0.0004 = σ̃₂² + μ₂²: μ₂² counted a second time"),
     "sum": ("sum of the brackets", "the brackets are -0.0017 and -0.0008, not 0.0147 and -0.0012"),
-    "kl": ("KL divergence", "(i) is the lecture's line corrected, (ii) the KL of what it sampled, (iii) exact"),
-    "total": ("total loss", "the reconstruction loss 1.485605 is right; the KL added to it is not"),
+    "kl": ("KL divergence", "(i) is the lecture's line corrected, (ii) the KL of what it sampled, (iii) exact; "
+           "at lines 643 and 653 the lecture repeats its 0.00675"),
+    "total": ("total loss", "the reconstruction loss 1.485605 is right; the KL added to it is not "
+              "(the same total is repeated at lines 645 and 655)"),
     "log_mu2": ("symbol for the log-variance", "a typo: the head outputs log σ², not log(μ²)"),
     "psi": ("symbol for the mean", "the same numbers, labelled μ further on"),
     "o_of_x": ("KL definition", "notation: the second distribution is Q"),
