@@ -173,9 +173,9 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     model; ``bound_on`` says which) where the likelihood is a normalised distribution of the data:
     always for mse (a Gaussian density), and for bce when every pixel is 0 or 1 (a probability).
     ``grey_pixels`` is the share of pixels strictly between 0 and 1; where it is not 0, a Bernoulli
-    "likelihood" integrates to at most ½ per grey pixel, so the figures bound -log of a sub-normalised
-    model only (loosely, by at least ln 2 nats per pixel, and not comparably with binarized figures):
-    ``bound_on`` is None.
+    "likelihood", read as a density on [0, 1], integrates to at most ½ per pixel, so the figures bound
+    -log of a sub-normalised model only (loosely, by at least ln 2 nats per pixel, and not comparably
+    with binarized figures): ``bound_on`` is None.
     ``active_units``: see :func:`active_units`.
     """
     x = model.asarray(x)
