@@ -7,6 +7,7 @@ import ast
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinyvae.cli import main
@@ -132,3 +133,16 @@ def test_help_quotes_the_computed_kl_figures():
     ex = we.run()
     for figure in (f"{ex['kl_mixed']:.5f}", f"{ex['kl']:.7f}", f"{ex['kl_exact']:.7f}", str(we.LECTURE["kl"])):
         assert figure in DESCRIPTION, figure
+
+
+def test_no_page_says_the_mixed_figure_is_not_the_kl_of_any_gaussian():
+    """0.00125 is KL(N(0.05, 1) ‖ N(0, 1)); what is true is that the line mixes two Gaussians."""
+    from tinyvae import kl_divergence
+
+    assert float(kl_divergence(np.array([[0.05]]), np.array([[0.0]]))[0]) == pytest.approx(we.run()["kl_mixed"], abs=1e-15)
+    pages = [ROOT / "README.md", *(ROOT / "walkthroughs").rglob("*.md"), *(ROOT / "notebooks").glob("*.py"),
+             *(ROOT / "tinyvae").rglob("*.py")]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for claim in ("KL of any Gaussian", "어떤 정규분포의 KL도 아니"):
+            assert claim not in text, f"{page.relative_to(ROOT)}: {claim}"
