@@ -1,5 +1,6 @@
-"""tinyvae explore: the page's own JavaScript decodes as the Python model does; the page needs no
-network; a real headless Chromium loads it and answers the pointer; bad input is one line."""
+"""tinyvae explore: the page's own JavaScript encodes and decodes as the Python model does (MLP and conv);
+the page needs no network; a real headless Chromium loads it and answers the pointer, the drawing canvas
+and a finger on a phone-sized screen; bad input is one line."""
 
 import base64
 import hashlib
@@ -27,6 +28,7 @@ RUNS = {  # name: extra `tinyvae train` flags
     "vae3": ["--latent", "3", "--hidden", "24", "12"],  # a PCA plane, two hidden layers
     "cvae": ["--model", "cvae"],
     "ae": ["--model", "ae", "--hidden", "20"],
+    "conv": ["--arch", "conv", "--hidden", "8"],
 }
 
 
@@ -41,31 +43,46 @@ def runs(tmp_path_factory):
 
 
 def parts(html: str) -> tuple[dict, list[str]]:
-    """The page's data record and its two inline scripts (decoder.js, explore.js), as embedded."""
+    """The page's data record and its two inline scripts (network.js, explore.js), as embedded."""
     data = re.search(r'<script id="tinyvae-data" type="application/json">(.*?)</script>', html, re.S).group(1)
     scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
     assert len(scripts) == 2
     return json.loads(data), scripts
 
 
+class JSNetwork:
+    """The page's own network.js, run in V8 (mini-racer) on a model description."""
+
+    def __init__(self, model_record: dict, network_js: str) -> None:
+        from py_mini_racer import MiniRacer
+
+        self.js = MiniRacer()
+        self.js.eval(network_js)
+        self.js.eval(f"var net = tinyvaeNetwork.makeNetwork({json.dumps(model_record)});")
+
+    def decode(self, z: np.ndarray, digit: int | None = None) -> np.ndarray:
+        call = f"JSON.stringify(Array.from(net.decode({json.dumps(z.tolist())}, {json.dumps(digit)})))"
+        return np.array(json.loads(self.js.eval(call)))
+
+    def encode(self, x: np.ndarray, digit: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        call = (f"var e = net.encode({json.dumps(x.tolist())}, {json.dumps(digit)}); "
+                "JSON.stringify([Array.from(e.mean), e.logvar && Array.from(e.logvar)])")
+        mean, logvar = json.loads(self.js.eval(call))
+        return np.array(mean), None if logvar is None else np.array(logvar)
+
+
+def js_network(html: str) -> JSNetwork:
+    data, (network_js, _) = parts(html)
+    return JSNetwork(data["model"], network_js)
+
+
 def js_decoder(html: str):
-    """A function (z, digit) -> x_hat that runs the page's own decoder.js in V8 (mini-racer)."""
-    from py_mini_racer import MiniRacer
-
-    data, (decoder_js, _) = parts(html)
-    js = MiniRacer()
-    js.eval(decoder_js)
-    js.eval(f"var decoder = tinyvaeDecoder.makeDecoder({json.dumps(data['model'])});")
-
-    def decode(z: np.ndarray, digit: int | None = None) -> np.ndarray:
-        call = f"JSON.stringify(Array.from(decoder.decode({json.dumps(z.tolist())}, {json.dumps(digit)})))"
-        return np.array(json.loads(js.eval(call)))
-
-    return decode
+    """A function (z, digit) -> x_hat that runs the page's own network.js in V8 (mini-racer)."""
+    return js_network(html).decode
 
 
 # ---- the page's JavaScript against the Python model ---------------------------------------------------
-@pytest.mark.parametrize("name", ["vae", "vae3", "ae"])
+@pytest.mark.parametrize("name", ["vae", "vae3", "ae", "conv"])
 def test_javascript_decoder_matches_python(runs, name):
     model = tinyvae.load(runs / name)
     decode = js_decoder((runs / name / "explore.html").read_text())
@@ -93,8 +110,63 @@ def test_javascript_decoder_refuses_bad_input(runs):
     decode = js_decoder((runs / "cvae" / "explore.html").read_text())
     with pytest.raises(JSEvalException, match="z must have 2 numbers"):
         decode(np.zeros(3), 1)
-    with pytest.raises(JSEvalException, match=r"needs a digit 0..9"):
+    with pytest.raises(JSEvalException, match=r"conditioned on a digit 0..9"):
         decode(np.zeros(2), None)
+    with pytest.raises(JSEvalException, match=r"image\[3\] is not a number in \[0, 1\]"):
+        js_network((runs / "vae" / "explore.html").read_text()).encode(np.r_[np.zeros(3), 1.5, np.zeros(780)])
+
+
+@pytest.mark.parametrize("name", ["vae", "vae3", "ae", "conv", "cvae"])
+def test_javascript_encoder_matches_python(runs, name):
+    """encode gives the posterior's mean and log-variance (an AE: its code), as the model does, to 1e-4
+    on real test digits and on noise (the page reads its drawing canvas as any 784 values in [0, 1])."""
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / name)
+    test = tinyvae.training.runs.run_data(state, model)
+    net = js_network((runs / name / "explore.html").read_text())
+    x = np.concatenate([test.x_test[:3], np.random.default_rng(9).uniform(0, 1, (2, 784))]).astype(np.float32)
+    y = np.array([3, 1, 4, 1, 5])
+    labels = model.labels_for(y)
+    got = [net.encode(xi, None if labels is None else int(yi)) for xi, yi in zip(x, y)]
+    if model.has_posterior:
+        mu, logvar = model.encode(x, labels)
+        np.testing.assert_allclose(np.stack([g[1] for g in got]), logvar, rtol=0, atol=1e-4)
+    else:
+        mu = model.encode(x, labels)
+        assert all(g[1] is None for g in got)
+    assert np.abs(mu - mu.mean(axis=0)).max() > 1e-3  # the images' codes differ
+    np.testing.assert_allclose(np.stack([g[0] for g in got]), mu, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+def test_javascript_convolution_follows_the_described_padding(kind):
+    """network.js reads the padding from the model description: a layer padded on one side only
+    (Keras's 'same' at stride 2: nothing before, one row and column after) against torch, with the
+    padding written out by hand (F.pad before a conv; the full transposed conv cropped after)."""
+    import torch
+    import torch.nn.functional as F
+
+    from tinyvae.explore.network import float32_base64
+
+    rng = np.random.default_rng(3)
+    C_in, C_out, k, s, H = 3, 2, 3, 2, 6
+    Wt = rng.normal(size=(C_in, C_out, k, k) if kind == "conv_transpose2d" else (C_out, C_in, k, k)).astype(np.float32)
+    b = rng.normal(size=C_out).astype(np.float32)
+    x = rng.normal(size=(1, C_in, H, H)).astype(np.float32)
+    tW, tb, tx = (torch.tensor(a, dtype=torch.float64) for a in (Wt, b, x))
+    if kind == "conv2d":  # Keras 'same': 6 -> 3, pad 0 before and 1 after
+        expected = F.conv2d(F.pad(tx, (0, 1, 0, 1)), tW, tb, stride=s)
+    else:  # Keras 'same': 6 -> 12, the full (6 - 1)·2 + 3 = 13 rows cropped to the first 12
+        expected = F.conv_transpose2d(tx, tW, tb, stride=s)[:, :, :12, :12]
+    out = expected.shape[-1]
+    layer = {"kind": kind, "in_channels": C_in, "out_channels": C_out, "kernel": [k, k], "stride": [s, s],
+             "pad": [0, 0], "in_size": [H, H], "out_size": [out, out], "W": float32_base64(Wt), "b": float32_base64(b)}
+    record = {"z_dim": C_in * H * H, "x_dim": C_out * out * out, "n_classes": 0, "output": "identity",
+              "decoder": {"layers": [layer]}, "encoder": {"layers": [], "mean": layer, "logvar": None}}
+    got = JSNetwork(record, (ROOT / "tinyvae" / "explore" / "network.js").read_text()).decode(x.ravel())
+    np.testing.assert_allclose(got, expected.numpy().ravel(), rtol=0, atol=1e-9)
+    record["decoder"]["layers"][0]["pad"] = [1, 1]  # torch's symmetric padding: a different result
+    assert np.abs(JSNetwork(record, (ROOT / "tinyvae" / "explore" / "network.js").read_text())
+                  .decode(x.ravel()) - expected.numpy().ravel()).max() > 1e-2
 
 
 # ---- the page itself ------------------------------------------------------------------------------------
@@ -109,7 +181,15 @@ def test_page_is_self_contained_and_its_csp_runs_exactly_its_scripts(runs):
     # no address and no way to fetch one (the policy would block it anyway: belt and braces)
     assert not re.search(r"https?:|wss?:|url\(|@import|fetch\(|XMLHttpRequest|WebSocket|EventSource|import\(", html)
     assert re.findall(r'(?:src|href)="([^"]*)"', html) == ["data:,"]  # only the empty icon
-    assert data["model"]["kind"] == "vae" and data["plane"]["names"] == ["z1", "z2"]
+    assert data["model"]["name"] == "VAE" and data["model"]["posterior"] and data["plane"]["names"] == ["z1", "z2"]
+    for script in scripts:  # the page follows what the description says the model has, never its name
+        assert not re.search(r'model\.(kind|name)\s*[!=]==?|"(vae|ae|cvae|conv|mlp)"', script)
+    images = np.frombuffer(base64.b64decode(data["points"]["images"]), np.uint8).reshape(-1, 784)
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / "vae")
+    test = tinyvae.training.runs.run_data(state, model)
+    assert len(images) == min(len(data["points"]["digits"]), 500)
+    np.testing.assert_allclose(images / 255, test.x_test[:len(images)], rtol=0, atol=1e-6)  # MNIST's pixels are k/255
+    assert len(html) < 5e6  # the weights of both halves and 500 images: a page of a few MB at most
 
 
 def test_points_are_the_test_means_on_the_plane(runs):
@@ -188,11 +268,16 @@ def test_run_folder_without_checkpoint(tmp_path):
     assert "holds no checkpoint.npz" in one_line_error(run_cli("explore", str(tmp_path)))
 
 
-def test_checkpoint_the_page_cannot_draw(tmp_path):
+def test_a_conv_checkpoint_is_explorable_and_an_unknown_layer_refused(tmp_path):
     model = ConvVAE(hidden_dim=4, channels=(2, 2), rng=0, dtype=np.float32)
     save_checkpoint(tmp_path / "checkpoint.npz", model, Adam(model), epoch=0, rng=np.random.default_rng(0))
-    line = one_line_error(run_cli("explore", str(tmp_path)))
-    assert "MLP decoders only" in line and "conv VAE" in line
+    from tinyvae.engine.layers import Layer
+    from tinyvae.explore import check_drawable
+
+    check_drawable(model)
+    model.decoder.layers[1] = Layer()  # the ReLU after the first Linear, as a layer the page cannot compute
+    with pytest.raises(ValueError, match="the explorer cannot compute a layer"):
+        check_drawable(model)
 
 
 def test_one_dimensional_latent_is_refused(tmp_path):
@@ -316,5 +401,5 @@ def test_page_files_ship_as_package_data():
 
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["tinyvae.explore"]
     assets = [p.name for p in (ROOT / "tinyvae" / "explore").iterdir() if p.suffix != ".py" and p.is_file()]
-    assert sorted(assets) == ["decoder.js", "explore.css", "explore.js", "page.html"]
+    assert sorted(assets) == ["explore.css", "explore.js", "network.js", "page.html"]
     assert all(any(fnmatch.fnmatch(name, pat) for pat in patterns) for name in assets)

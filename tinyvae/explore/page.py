@@ -1,17 +1,17 @@
-"""Build the explorer page: one HTML file with the run's decoder weights, the test set's latent
-means and the JavaScript that decodes z in the browser.
+"""Build the explorer page: one HTML file with the run's encoder and decoder weights, the test set's
+latent means, some test images, and the JavaScript that encodes and decodes in the browser.
 
 The page is assembled from real files that ship with the package (``page.html``, ``explore.css``,
-``decoder.js``, ``explore.js``); this module only adds numbers:
+``network.js``, ``explore.js``); this module only adds numbers:
 
-- ``model``: the decoder, layer by layer (``{"kind": "linear", "in", "out", "W", "b"}`` with W and b
-  as little-endian float32 in base64, or ``{"kind": "relu"}`` and the other activations), the output
-  function, ``z_dim``, and ``n_classes`` for a conditional VAE;
+- ``model``: what the model computes, layer by layer (``network.describe_model``), and ``name``,
+  the words the page shows for it;
 - ``plane``: the plane the learner points at, ``z = center + a * axes[0] + b * axes[1]``: the
   latent axes themselves when z has two dimensions, otherwise the first two principal directions
   of the test means through their mean;
 - ``points``: the test means' coordinates (a, b) on that plane and their digits (the first
-  ``MAX_POINTS`` test images; ``of`` says how many the test set has).
+  ``MAX_POINTS`` test images; ``of`` says how many the test set has), and the pixels of the first
+  ``MAX_IMAGES`` of them (uint8, 0..255, base64), which the page shows when the pointer is on their dot.
 
 A Content-Security-Policy in the page allows nothing from the network (``default-src 'none'``)
 and runs only the two scripts whose SHA-256 it lists.
@@ -29,53 +29,37 @@ from typing import Any
 import numpy as np
 
 from ..engine import backend
-from ..engine.layers import ACTIVATIONS, LeakyReLU, Linear
 from ..figures.draw import principal_axes
 from ..models.base import Model
+from .network import describe_model, float32_base64
 
 MAX_POINTS = 5000  # test means drawn on the plane (the first ones; the test set is shuffled)
-KINDS = ("vae", "ae", "cvae")
+MAX_IMAGES = 500  # of those, the test images the page holds (784 bytes each) to show under the pointer
+NAMES = {"vae": "VAE", "ae": "plain autoencoder (AE)", "cvae": "conditional VAE"}
 
 
 # ---- what the page can draw -----------------------------------------------------------------------
 def check_drawable(model: Model) -> None:
-    """Refuse a model whose decoder the page's JavaScript does not compute (ValueError, one line)."""
-    cfg = model.config()
-    if cfg.get("arch", "mlp") != "mlp":
-        raise ValueError(f"the explorer computes MLP decoders only; this run is a {cfg.get('arch')} "
-                         f"{cfg.get('model', 'vae').upper()} -- train an MLP run (arch=mlp)")
-    if cfg.get("model") not in KINDS:
-        raise ValueError(f"the explorer draws {', '.join(KINDS)} runs, not {cfg.get('model')!r}")
+    """Refuse a model the page cannot encode and decode (ValueError, one line): a latent of one
+    dimension, or a layer ``network.js`` does not compute."""
     if model.z_dim < 2:
         raise ValueError(f"the explorer needs a latent of at least 2 dimensions to draw a plane; this run has "
                          f"{model.z_dim} (train with z_dim=2 or more)")
+    describe_model(model)
 
 
 # ---- the numbers ----------------------------------------------------------------------------------
-def float32_base64(a: Any) -> str:
-    """An array as little-endian float32 bytes in base64, row-major (what ``decoder.js`` reads)."""
-    return base64.b64encode(np.ascontiguousarray(backend.to_numpy(a), dtype="<f4").tobytes()).decode("ascii")
+def model_name(cfg: dict[str, Any]) -> str:
+    """The words the page shows for the model, e.g. "convolutional VAE" (words only: the page's behaviour
+    follows what ``describe_model`` says the model has)."""
+    name = NAMES.get(cfg.get("model"), "model")
+    return f"convolutional {name}" if cfg.get("arch", "mlp") == "conv" else name
 
 
-def decoder_layers(model: Model) -> list[dict[str, Any]]:
-    """The decoder as a list the JavaScript walks in order: Linear layers with their weights, activations."""
-    names = {cls: name for name, cls in ACTIVATIONS.items()}
-    layers: list[dict[str, Any]] = []
-    for layer in model.decoder.layers:
-        if isinstance(layer, Linear):
-            W, b = backend.to_numpy(layer.params["W"]), backend.to_numpy(layer.params["b"])
-            if not (np.isfinite(W).all() and np.isfinite(b).all()):
-                raise ValueError("the decoder's weights are not all finite (did the run diverge?)")
-            layers.append({"kind": "linear", "in": layer.in_features, "out": layer.out_features,
-                           "W": float32_base64(W), "b": float32_base64(b)})
-        elif type(layer) in names:
-            entry: dict[str, Any] = {"kind": names[type(layer)]}
-            if isinstance(layer, LeakyReLU):
-                entry["slope"] = float(layer.slope)
-            layers.append(entry)
-        else:
-            raise ValueError(f"the explorer cannot compute a decoder layer {layer!r}")
-    return layers
+def image_bytes(x: Any) -> str:
+    """Test images (n, 784) in [0, 1] as bytes round(255 x) in base64 (MNIST's own pixels are k/255)."""
+    x = backend.to_numpy(x).astype(np.float64)
+    return base64.b64encode(np.round(255 * np.clip(x, 0, 1)).astype(np.uint8).tobytes()).decode("ascii")
 
 
 def latent_plane(means: np.ndarray) -> dict[str, Any]:
@@ -118,21 +102,18 @@ def page_data(model: Model, x_test: Any, y_test: np.ndarray, *, title: str) -> d
         raise ValueError("the test images' latent means are not all finite (did the run diverge?)")
     plane = latent_plane(means)
     coords = (means - np.asarray(plane["center"])) @ np.asarray(plane["axes"]).T  # (n, 2)
-    plane["view"] = view_box(coords, prior=cfg["model"] != "ae")
+    plane["view"] = view_box(coords, prior=model.has_posterior)
     lo, hi = means.min(axis=0), means.max(axis=0)
     pad = 0.15 * np.maximum(hi - lo, 1e-3)
     slider_lo, slider_hi = lo - pad, hi + pad
-    if cfg["model"] != "ae":  # a VAE's sliders reach at least ±3 standard deviations of the prior
+    if model.has_posterior:  # a VAE's sliders reach at least ±3 standard deviations of the prior
         slider_lo, slider_hi = np.minimum(slider_lo, -3.0), np.maximum(slider_hi, 3.0)
     return {
         "title": title,
-        "model": {
-            "kind": cfg["model"], "z_dim": model.z_dim, "x_dim": cfg["x_dim"],
-            "n_classes": int(cfg.get("n_classes", 0)), "output": cfg["output"],
-            "layers": decoder_layers(model),
-        },
+        "model": {"name": model_name(cfg), **describe_model(model)},
         "plane": plane,
-        "points": {"ab": float32_base64(coords), "digits": y.tolist(), "of": int(len(y_test))},
+        "points": {"ab": float32_base64(coords), "digits": y.tolist(), "of": int(len(y_test)),
+                   "images": image_bytes(x[:MAX_IMAGES])},
         "sliders": {"lo": slider_lo.tolist(), "hi": slider_hi.tolist()},
     }
 
@@ -148,12 +129,12 @@ def _sha256(text: str) -> str:
 
 def render(data: dict[str, Any]) -> str:
     """The HTML page for ``page_data``'s dict: the template with its style, data and scripts inlined."""
-    style, decoder_js, explore_js = _asset("explore.css"), _asset("decoder.js"), _asset("explore.js")
+    style, network_js, explore_js = _asset("explore.css"), _asset("network.js"), _asset("explore.js")
     csp = ("default-src 'none'; base-uri 'none'; form-action 'none'; img-src data:; "
-           f"style-src {_sha256(style)}; script-src {_sha256(decoder_js)} {_sha256(explore_js)}")
+           f"style-src {_sha256(style)}; script-src {_sha256(network_js)} {_sha256(explore_js)}")
     # JSON inside <script>: "<" escaped so that no "</script>" can end the block early
     data_json = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     title = re.sub(r"[^A-Za-z0-9 ._/+()-]", "_", data["title"])
     fill = {"CSP": csp, "TITLE": title, "STYLE": style, "DATA": data_json,
-            "DECODER_JS": decoder_js, "EXPLORE_JS": explore_js}
+            "NETWORK_JS": network_js, "EXPLORE_JS": explore_js}
     return re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: fill[m.group(1)], _asset("page.html"))
