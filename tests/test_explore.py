@@ -368,6 +368,14 @@ def test_browser_cvae_digit_selector_and_ae_note(runs, browser):
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
+def canvas_pixel(driver, canvas_id: str, x: float, y: float) -> list[int]:
+    """The RGBA of a canvas at the window point (x, y) (CSS pixels)."""
+    return driver.execute_script(
+        "var c = document.getElementById(arguments[0]), r = c.getBoundingClientRect();"
+        "var px = Math.floor((arguments[1] - r.left) * c.width / r.width), py = Math.floor((arguments[2] - r.top) * c.height / r.height);"
+        "return Array.from(c.getContext('2d').getImageData(px, py, 1, 1).data);", canvas_id, x, y)
+
+
 def test_browser_keys_and_interpolation(runs, browser):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
@@ -375,15 +383,119 @@ def test_browser_keys_and_interpolation(runs, browser):
 
     open_page(browser, runs / "vae" / "explore.html")
     plane, z_text = browser.find_element("id", "plane"), lambda: browser.find_element("id", "z-value").text
-    assert z_text() == "( 0.00,  0.00)"
+    hint = lambda: browser.find_element("id", "plane-hint").text  # noqa: E731
+    assert z_text() == "( 0.00,  0.00)" and "Click a point" in hint()
     plane.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_UP)
     assert z_text() != "( 0.00,  0.00)"
     strip = browser.execute_script("return document.getElementById('strip').toDataURL()")
-    plane.send_keys(Keys.ENTER)  # the first point, by key
+    plane.send_keys(Keys.ENTER)  # the first point, by key: the page says what to do next
+    assert "Now click the end point B" in hint()
     ActionChains(browser).move_to_element_with_offset(plane, -100, 80).click().perform()  # the second point
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.getElementById('strip').toDataURL()") != strip)
-    assert "10 equal steps" in browser.find_element("id", "strip-caption").text
+    assert "10 equal steps" in browser.find_element("id", "strip-caption").text and "path from A to B" in hint()
+    # the path and its ends are drawn on the plane: A's marker (blue), a step of the path (dark)
+    ends = [[float(v) for v in re.findall(r"-?\d+\.\d+", part)]
+            for part in browser.find_element("id", "strip-caption").text.split(" to ")]
+    a, b = browser.execute_script("return [window.tinyvae.screenXY(arguments[0], arguments[1]),"
+                                  " window.tinyvae.screenXY(arguments[2], arguments[3])]", *ends[0][:2], *ends[1][:2])
+    assert canvas_pixel(browser, "plane", a[0], a[1] + 6.5)[:3] == [0x2b, 0x6c, 0xb0]
+    t = 4 / 9
+    assert canvas_pixel(browser, "plane", (1 - t) * a[0] + t * b[0], (1 - t) * a[1] + t * b[1])[:3] == [0x22, 0x22, 0x22]
+    width = browser.execute_script("return document.getElementById('strip').getBoundingClientRect().width")
+    assert width / 10 >= 48  # each step of the strip at least 48 CSS pixels wide
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_a_test_dot_shows_its_image_and_reconstruction(runs, browser):
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / "vae")
+    test = tinyvae.training.runs.run_data(state, model)
+    open_page(browser, runs / "vae" / "explore.html")
+    k = 7
+    x, y = browser.execute_script("var p = window.tinyvae.dot(arguments[0]); return window.tinyvae.screenXY(p[0], p[1])", k)
+    browser.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+    assert browser.find_element("id", "test-caption").text.startswith(f"Test image {k + 1}, a {test.y_test[k]}:")
+    shown = lambda cid: np.array(browser.execute_script(  # noqa: E731
+        "return Array.from(document.getElementById(arguments[0]).getContext('2d').getImageData(0, 0, 28, 28).data)",
+        cid)).reshape(784, 4)[:, 0]
+    np.testing.assert_array_equal(shown("test-image"), np.round(test.x_test[k] * 255))  # the image itself
+    recon = model.reconstruct(test.x_test[k:k + 1])[0]
+    assert np.abs(shown("test-recon") - np.round(recon * 255)).max() <= 1  # its reconstruction
+
+
+@pytest.mark.parametrize("name", ["vae", "cvae", "conv"])
+def test_browser_drawing_lands_where_the_encoder_puts_it(runs, browser, name):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    model = tinyvae.load(runs / name)
+    open_page(browser, runs / name / "explore.html")
+    assert browser.execute_script("return window.tinyvae.drawnInput()") is None
+    plane_before = browser.execute_script("return document.getElementById('plane').toDataURL()")
+    draw = browser.find_element("id", "draw")
+    ActionChains(browser).move_to_element_with_offset(draw, -30, -40).click_and_hold().move_by_offset(40, 10) \
+        .move_by_offset(-20, 60).move_by_offset(30, 0).release().perform()
+    x = np.array(browser.execute_script("return window.tinyvae.drawnInput()"))
+    assert x.shape == (784,) and 0 <= x.min() and x.max() <= 1 and (x > 0.5).sum() > 20
+    digit = 0 if model.conditional else None  # a model with labels reads the drawing as the selected digit
+    labels = model.labels_for(np.array([0]))
+    expected = model.encode(x[None].astype(np.float32), labels)
+    mean = expected[0][0] if model.has_posterior else expected[0]
+    np.testing.assert_allclose(browser.execute_script("return window.tinyvae.encode(arguments[0], arguments[1])",
+                                                      x.tolist(), digit), mean, rtol=0, atol=1e-4)
+    caption = browser.find_element("id", "draw-caption").text
+    assert "(" + ", ".join(f"{v:.2f}" for v in mean) + ")" in caption.replace("( ", "(").replace(",  ", ", ")
+    assert ("ellipse of q(z|x)" in caption) == model.has_posterior
+    assert browser.execute_script("return document.getElementById('plane').toDataURL()") != plane_before
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_encode_and_decode_of_a_conv_run(runs, browser):
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / "conv")
+    test = tinyvae.training.runs.run_data(state, model)
+    open_page(browser, runs / "conv" / "explore.html")
+    mu, logvar = model.encode(test.x_test[:2])
+    for i in range(2):
+        got = browser.execute_script("return window.tinyvae.posterior(arguments[0])", test.x_test[i].tolist())
+        np.testing.assert_allclose(got["mean"], mu[i], rtol=0, atol=1e-4)
+        np.testing.assert_allclose(got["logvar"], logvar[i], rtol=0, atol=1e-4)
+    z = [0.7, -1.2]
+    got = np.array(browser.execute_script("return window.tinyvae.decode(arguments[0])", z))
+    np.testing.assert_allclose(got, model.decode(np.array([z], np.float32))[0], rtol=0, atol=1e-5)
+    assert "convolutional VAE" in browser.find_element("id", "subtitle").text
+
+
+def test_browser_two_dimensions_show_the_plane_once(runs, browser):
+    open_page(browser, runs / "vae" / "explore.html")
+    assert not browser.find_element("id", "slider-panel").is_displayed()
+    open_page(browser, runs / "vae3" / "explore.html")
+    assert browser.find_element("id", "slider-panel").is_displayed()
+
+
+def test_browser_phone_keeps_the_digit_on_screen_under_a_finger(runs, browser):
+    """At 390×844 (a phone, touch), a finger on the plane, with the page scrolled to the plane: the
+    decoded digit changes and its whole box is inside the viewport."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
+                                                                  "deviceScaleFactor": 3, "mobile": True})
+    browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    try:
+        open_page(browser, runs / "vae" / "explore.html")
+        assert browser.execute_script("return [window.innerWidth, window.innerHeight]") == [390, 844]
+        browser.execute_script("window.scrollTo(0, document.getElementById('plane').getBoundingClientRect().top"
+                               " + window.scrollY - 150)")
+        before = digit_image(browser)
+        plane = browser.execute_script("var r = document.getElementById('plane').getBoundingClientRect();"
+                                       "return [r.left, r.top, r.width, r.height];")
+        assert plane[1] + plane[3] <= 844  # the plane is on screen
+        for i, (u, v) in enumerate([(0.5, 0.5), (0.6, 0.7), (0.75, 0.8)]):
+            browser.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove",
+                                    "touchPoints": [{"x": plane[0] + u * plane[2], "y": plane[1] + v * plane[3]}]})
+        assert digit_image(browser) != before
+        box = browser.execute_script("var r = document.getElementById('digit').getBoundingClientRect();"
+                                     "return [r.left, r.top, r.right, r.bottom];")
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= 390 and box[3] <= 844, box
+        browser.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_browser_network_check_sees_a_request_when_there_is_one(runs, browser, tmp_path):

@@ -9,7 +9,9 @@
 // latent vector z; window.tinyvae.encode(pixels, digit) the posterior mean (an AE: its code) of 784
 // pixel values in [0, 1]; window.tinyvae.posterior(pixels, digit) {mean, logvar} (logvar null without
 // a posterior); window.tinyvae.drawnInput() the 784 values the encoder last read from the drawing
-// (null before any); digit only for a model with labels; window.tinyvae.ready is true once loaded.
+// (null before any); digit only for a model with labels; window.tinyvae.dot(k) test image k's point
+// (a, b) on the plane and window.tinyvae.screenXY(a, b) where a plane point is in the window;
+// window.tinyvae.ready is true once loaded.
 (function () {
   "use strict";
 
@@ -90,7 +92,7 @@
     }
     g.restore();
     g.strokeStyle = "#888888"; g.strokeRect(M.left + 0.5, M.top + 0.5, PW - 1, PH - 1);
-    g.fillStyle = "#333333"; g.font = "12px sans-serif"; g.textAlign = "center"; g.textBaseline = "top";
+    g.fillStyle = "#333333"; g.font = "14px sans-serif"; g.textAlign = "center"; g.textBaseline = "top";
     ticks.a.forEach(function (v) {
       var p = toPixel(v, cb);
       g.fillRect(p[0] - 0.5, M.top + PH, 1, 5); g.fillText(v.toFixed(digitsAfter), p[0], M.top + PH + 7);
@@ -100,7 +102,7 @@
       var p = toPixel(ca, v);
       g.fillRect(M.left - 5, p[1] - 0.5, 5, 1); g.fillText(v.toFixed(digitsAfter), M.left - 8, p[1]);
     });
-    g.font = "bold 13px sans-serif"; g.textAlign = "center"; g.textBaseline = "bottom";
+    g.font = "bold 15px sans-serif"; g.textAlign = "center"; g.textBaseline = "bottom";
     g.fillText(plane.names[0], M.left + PW / 2, H - 4);
     g.save(); g.translate(14, M.top + PH / 2); g.rotate(-Math.PI / 2); g.textBaseline = "middle";
     g.fillText(plane.names[1], 0, 0); g.restore();
@@ -156,7 +158,7 @@
     if (state.hovered >= 0) {
       var h = toPixel(ab[2 * state.hovered], ab[2 * state.hovered + 1]);
       planeCtx.strokeStyle = COLOURS[digits[state.hovered] % 10]; planeCtx.lineWidth = 3;
-      planeCtx.beginPath(); planeCtx.arc(h[0], h[1], 7, 0, 2 * Math.PI); planeCtx.stroke();
+      planeCtx.beginPath(); planeCtx.arc(h[0], h[1], 11, 0, 2 * Math.PI); planeCtx.stroke();
     }
     drawPath();
     if (state.drawn) drawCode();
@@ -197,7 +199,8 @@
     $("z-norm").textContent = Math.sqrt(sq).toFixed(3);
     // log N(z; 0, I) = -(d/2) log 2π - ‖z‖²/2
     var logp = -0.5 * Z * Math.log(2 * Math.PI) - 0.5 * sq;
-    $("z-density").textContent = Math.exp(logp).toPrecision(3) + "  (log p = " + logp.toFixed(2) + ")";
+    $("z-density").textContent = Math.exp(logp).toPrecision(3);
+    $("z-log-density").textContent = logp.toFixed(2);
     $("z-relative").textContent = Math.exp(-0.5 * sq).toPrecision(3);
   }
 
@@ -487,6 +490,11 @@
   };
   hook.encode = function (pixels, digit) { return hook.posterior(pixels, digit).mean; };
   hook.drawnInput = function () { return drawn ? Array.from(drawn) : null; };
+  hook.dot = function (k) { return [ab[2 * k], ab[2 * k + 1]]; };  // test image k's point (a, b) on the plane
+  hook.screenXY = function (a, b) {  // where the plane point (a, b) is in the window (CSS pixels)
+    var r = planeCanvas.getBoundingClientRect(), p = toPixel(a, b);
+    return [r.left + p[0] * r.width / W, r.top + p[1] * r.height / H];
+  };
   if (model.posterior) moveTo(0, 0); else moveTo(ca, cb);  // with a prior, start at its mode z = 0
   if (LABELS) selectDigit(0);
   hook.ready = true;
