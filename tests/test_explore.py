@@ -445,7 +445,27 @@ def test_browser_drawing_lands_where_the_encoder_puts_it(runs, browser, name):
     assert "(" + ", ".join(f"{v:.2f}" for v in mean) + ")" in caption.replace("( ", "(").replace(",  ", ", ")
     assert ("ellipse of q(z|x)" in caption) == model.has_posterior
     assert browser.execute_script("return document.getElementById('plane').toDataURL()") != plane_before
+    if model.conditional:  # another digit selected: the same drawing read again as that digit
+        browser.find_element("id", "digit-3").click()
+        mean = model.encode(x[None].astype(np.float32), np.array([3]))[0][0]
+        caption = browser.find_element("id", "draw-caption").text.replace("( ", "(").replace(",  ", ", ")
+        assert "(" + ", ".join(f"{v:.2f}" for v in mean) + ")" in caption and "encoded as a 3" in caption
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_browser_drawing_is_read_as_mnist_digits_were_made(runs, browser):
+    """The strokes are fitted into a 20 × 20 box and centred by their mass in 28 × 28, as MNIST's digits."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    open_page(browser, runs / "vae" / "explore.html")
+    draw = browser.find_element("id", "draw")  # a small stroke off to one side
+    ActionChains(browser).move_to_element_with_offset(draw, -60, -60).click_and_hold().move_by_offset(15, 25) \
+        .release().perform()
+    x = np.array(browser.execute_script("return window.tinyvae.drawnInput()")).reshape(28, 28)
+    rows, cols = np.nonzero(x > 0.1)
+    assert 18 <= max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 <= 21
+    centre = [(x.sum(axis=1) * np.arange(28)).sum() / x.sum(), (x.sum(axis=0) * np.arange(28)).sum() / x.sum()]
+    np.testing.assert_allclose(centre, [13.5, 13.5], atol=0.75)
 
 
 def test_browser_encode_and_decode_of_a_conv_run(runs, browser):
