@@ -179,7 +179,7 @@ def test_page_is_self_contained_and_its_csp_runs_exactly_its_scripts(runs):
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in csp
     # no address and no way to fetch one (the policy would block it anyway: belt and braces)
-    assert not re.search(r"https?:|wss?:|url\(|@import|fetch\(|XMLHttpRequest|WebSocket|EventSource|import\(", html)
+    assert not re.search(r"https?:|\bwss?:|url\(|@import|fetch\(|XMLHttpRequest|WebSocket|EventSource|import\(", html)
     assert re.findall(r'(?:src|href)="([^"]*)"', html) == ["data:,"]  # only the empty icon
     assert data["model"]["name"] == "VAE" and data["model"]["posterior"] and data["plane"]["names"] == ["z1", "z2"]
     for script in scripts:  # the page follows what the description says the model has, never its name
@@ -396,6 +396,8 @@ def test_browser_keys_and_interpolation(runs, browser):
     # the path and its ends are drawn on the plane: A's marker (blue), a step of the path (dark)
     ends = [[float(v) for v in re.findall(r"-?\d+\.\d+", part)]
             for part in browser.find_element("id", "strip-caption").text.split(" to ")]
+    fmt = lambda v: f"{v:.2f}" if v < 0 else f" {v:.2f}"  # noqa: E731
+    WebDriverWait(browser, 10).until(lambda d: z_text() == f"({fmt(ends[1][0])}, {fmt(ends[1][1])})")  # the walk ends at B
     a, b = browser.execute_script("return [window.tinyvae.screenXY(arguments[0], arguments[1]),"
                                   " window.tinyvae.screenXY(arguments[2], arguments[3])]", *ends[0][:2], *ends[1][:2])
     assert canvas_pixel(browser, "plane", a[0], a[1] + 6.5)[:3] == [0x2b, 0x6c, 0xb0]

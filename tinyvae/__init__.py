@@ -8,7 +8,7 @@ The package, one folder per layer of the architecture (README.md, "The library",
 - ``training/``  data, the training loop, checkpoints, evaluation, the lecture's comparisons
 - ``figures/``   the plots a run writes
 - ``lecture/``   the lecture's worked example and its errata
-- ``explore/``   the page of ``tinyvae explore``: the decoder in JavaScript, to move through z
+- ``explore/``   the page of ``tinyvae explore``: the encoder and decoder in JavaScript, to move through z
 - ``cli/``       ``tinyvae train``, ``evaluate``, ``sample``, ``example``, ``compare``, ``explore``
 """
 

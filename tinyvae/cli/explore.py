@@ -12,10 +12,12 @@ DESCRIPTION = """\
 Write one self-contained HTML page (default RUN_DIR/explore.html) for a trained run: the latent
 plane with the test images' latent means coloured by digit, and beside it the digit the run's
 decoder draws at the point under the pointer (mouse, touch or arrow keys), with z and the prior
-density N(0, I) there. A latent of more than two dimensions is shown on the plane of its first two
-principal directions, with a slider for every coordinate; a conditional VAE gets a digit selector;
-clicking two points walks from one to the other. The decoder runs in the page itself (JavaScript):
-the file needs no network and no server, so open it from disk. MLP runs (vae, ae, cvae) only."""
+density N(0, I) there. Pointing at a test dot shows that image and its reconstruction; a digit drawn
+with the mouse or a finger is encoded, and its mean (with its posterior's ellipse) lands on the
+plane. A latent of more than two dimensions is shown on the plane of its first two principal
+directions, with a slider for every coordinate; a conditional VAE gets a digit selector; clicking a
+start and an end point walks from one to the other. The encoder and decoder (MLP or convolutional)
+run in the page itself (JavaScript): the file needs no network and no server, so open it from disk."""
 
 EPILOG = """\
 examples:
@@ -23,7 +25,8 @@ examples:
   tinyvae explore runs/cvae --out cvae.html
 
 for scripts: in the page, window.tinyvae.decode(z, digit) returns the 784 pixel values for a latent
-vector z (digit only for a conditional VAE); window.tinyvae.ready is true once the weights are loaded."""
+vector z, window.tinyvae.encode(pixels, digit) the posterior mean (an AE: the code) of 784 pixel values
+in [0, 1] (digit only for a conditional VAE); window.tinyvae.ready is true once the weights are loaded."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -1,9 +1,11 @@
-"""``tinyvae explore``: one self-contained HTML page where the learner moves z and watches the digit change.
+"""``tinyvae explore``: one self-contained HTML page where the learner moves z and watches the digit change,
+and draws a digit and sees where the encoder puts it.
 
-- ``page.py``      the numbers the page embeds (decoder weights, test means on a plane) and the assembly
+- ``page.py``      the numbers the page embeds (test means on a plane, test images) and the assembly
+- ``network.py``   the model described layer by layer (weights, convolutions' sizes and padding)
 - ``page.html``    the page's skeleton; ``explore.css`` its look
-- ``decoder.js``   the decoder's forward pass in JavaScript, as plain as the Python one
-- ``explore.js``   the page's behaviour: pointer, keys, sliders, digit selector, interpolation
+- ``network.js``   the encoder's and decoder's forward passes in JavaScript, as plain as the Python ones
+- ``explore.js``   the page's behaviour: pointer, keys, drawing, sliders, digit selector, interpolation
 
 :func:`build_page` returns the HTML for a loaded model and its run's test images.
 """

@@ -58,28 +58,30 @@ var tinyvaeNetwork = (function () {
     return out;
   }
 
+  // the positions y (0 <= y < n) whose s·y + i - top falls inside 0..size-1: [first, last + 1)
+  function inside(s, i, top, n, size) {
+    var lo = Math.max(0, Math.ceil((top - i) / s)), hi = Math.min(n, Math.floor((size - 1 + top - i) / s) + 1);
+    return [lo, Math.max(lo, hi)];
+  }
+
   // conv2d: out[o, y, x] = b[o] + Σ_(c,i,j) W[o, c, i, j] · x[c, s·y + i - top, s·x + j - left]
-  // (pixels outside the image are zeros)
+  // (pixels outside the image are zeros). Loops: one kernel weight at a time over a whole image row.
   function conv2d(L, x) {
-    var C = L.in_channels, O = L.out_channels, kh = L.kernel[0], kw = L.kernel[1];
+    var C = L.in_channels, O = L.out_channels, kh = L.kernel[0], kw = L.kernel[1], sh = L.stride[0], sw = L.stride[1];
     var H = L.in_size[0], Wd = L.in_size[1], Ho = L.out_size[0], Wo = L.out_size[1];
     var out = new Float64Array(O * Ho * Wo);
     for (var o = 0; o < O; o++) {
-      for (var y = 0; y < Ho; y++) {
-        for (var xx = 0; xx < Wo; xx++) {
-          var sum = L.b[o];
-          for (var c = 0; c < C; c++) {
-            for (var i = 0; i < kh; i++) {
-              var iy = L.stride[0] * y + i - L.pad[0];
-              if (iy < 0 || iy >= H) continue;
-              for (var j = 0; j < kw; j++) {
-                var ix = L.stride[1] * xx + j - L.pad[1];
-                if (ix < 0 || ix >= Wd) continue;
-                sum += L.W[((o * C + c) * kh + i) * kw + j] * x[(c * H + iy) * Wd + ix];
-              }
+      for (var p = 0; p < Ho * Wo; p++) out[o * Ho * Wo + p] = L.b[o];
+      for (var c = 0; c < C; c++) {
+        for (var i = 0; i < kh; i++) {
+          var ys = inside(sh, i, L.pad[0], Ho, H);
+          for (var j = 0; j < kw; j++) {
+            var w = L.W[((o * C + c) * kh + i) * kw + j], xs = inside(sw, j, L.pad[1], Wo, Wd);
+            for (var y = ys[0]; y < ys[1]; y++) {
+              var row = (o * Ho + y) * Wo, from = (c * H + sh * y + i - L.pad[0]) * Wd + j - L.pad[1];
+              for (var xx = xs[0]; xx < xs[1]; xx++) out[row + xx] += w * x[from + sw * xx];
             }
           }
-          out[(o * Ho + y) * Wo + xx] = sum;
         }
       }
     }
@@ -89,24 +91,19 @@ var tinyvaeNetwork = (function () {
   // conv_transpose2d: every input pixel x[c, y, x] adds W[c, o, i, j] · x[c, y, x] onto
   // out[o, s·y + i - top, s·x + j - left] (what falls outside the output is dropped); then + b[o]
   function convTranspose2d(L, x) {
-    var C = L.in_channels, O = L.out_channels, kh = L.kernel[0], kw = L.kernel[1];
+    var C = L.in_channels, O = L.out_channels, kh = L.kernel[0], kw = L.kernel[1], sh = L.stride[0], sw = L.stride[1];
     var H = L.in_size[0], Wd = L.in_size[1], Ho = L.out_size[0], Wo = L.out_size[1];
     var out = new Float64Array(O * Ho * Wo);
-    for (var o = 0; o < O; o++) for (var p = 0; p < Ho * Wo; p++) out[o * Ho * Wo + p] = L.b[o];
-    for (var c = 0; c < C; c++) {
-      for (var y = 0; y < H; y++) {
-        for (var xx = 0; xx < Wd; xx++) {
-          var v = x[(c * H + y) * Wd + xx];
-          if (v === 0) continue;  // after a ReLU many are: nothing to add
-          for (o = 0; o < O; o++) {
-            for (var i = 0; i < kh; i++) {
-              var oy = L.stride[0] * y + i - L.pad[0];
-              if (oy < 0 || oy >= Ho) continue;
-              for (var j = 0; j < kw; j++) {
-                var ox = L.stride[1] * xx + j - L.pad[1];
-                if (ox < 0 || ox >= Wo) continue;
-                out[(o * Ho + oy) * Wo + ox] += L.W[((c * O + o) * kh + i) * kw + j] * v;
-              }
+    for (var o = 0; o < O; o++) {
+      for (var p = 0; p < Ho * Wo; p++) out[o * Ho * Wo + p] = L.b[o];
+      for (var c = 0; c < C; c++) {
+        for (var i = 0; i < kh; i++) {
+          var ys = inside(sh, i, L.pad[0], H, Ho);
+          for (var j = 0; j < kw; j++) {
+            var w = L.W[((c * O + o) * kh + i) * kw + j], xs = inside(sw, j, L.pad[1], Wd, Wo);
+            for (var y = ys[0]; y < ys[1]; y++) {
+              var from = (c * H + y) * Wd, to = (o * Ho + sh * y + i - L.pad[0]) * Wo + j - L.pad[1];
+              for (var xx = xs[0]; xx < xs[1]; xx++) out[to + sw * xx] += w * x[from + xx];
             }
           }
         }
