@@ -492,14 +492,16 @@ def test_browser_two_dimensions_show_the_plane_once(runs, browser):
     assert browser.find_element("id", "slider-panel").is_displayed()
 
 
-def test_browser_phone_keeps_the_digit_on_screen_under_a_finger(runs, browser):
+@pytest.mark.parametrize("name", ["vae", "cvae"])
+def test_browser_phone_keeps_the_digit_on_screen_under_a_finger(runs, browser, name):
     """At 390×844 (a phone, touch), a finger on the plane, with the page scrolled to the plane: the
-    decoded digit changes and its whole box is inside the viewport."""
+    decoded digit changes, its whole box is inside the viewport, and nothing covers the plane under the
+    finger (with a model's digit buttons too)."""
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
                                                                   "deviceScaleFactor": 3, "mobile": True})
     browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
     try:
-        open_page(browser, runs / "vae" / "explore.html")
+        open_page(browser, runs / name / "explore.html")
         assert browser.execute_script("return [window.innerWidth, window.innerHeight]") == [390, 844]
         browser.execute_script("window.scrollTo(0, document.getElementById('plane').getBoundingClientRect().top"
                                " + window.scrollY - 150)")
@@ -507,9 +509,11 @@ def test_browser_phone_keeps_the_digit_on_screen_under_a_finger(runs, browser):
         plane = browser.execute_script("var r = document.getElementById('plane').getBoundingClientRect();"
                                        "return [r.left, r.top, r.width, r.height];")
         assert plane[1] + plane[3] <= 844  # the plane is on screen
-        for i, (u, v) in enumerate([(0.5, 0.5), (0.6, 0.7), (0.75, 0.8)]):
+        for i, (u, v) in enumerate([(0.5, 0.5), (0.6, 0.7), (0.75, 0.8), (0.3, 0.15)]):
+            x, y = plane[0] + u * plane[2], plane[1] + v * plane[3]
+            assert browser.execute_script("return document.elementFromPoint(arguments[0], arguments[1]).id", x, y) == "plane"
             browser.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove",
-                                    "touchPoints": [{"x": plane[0] + u * plane[2], "y": plane[1] + v * plane[3]}]})
+                                    "touchPoints": [{"x": x, "y": y}]})
         assert digit_image(browser) != before
         box = browser.execute_script("var r = document.getElementById('digit').getBoundingClientRect();"
                                      "return [r.left, r.top, r.right, r.bottom];")
