@@ -121,7 +121,8 @@ def phone(page: Path, out: Path, finger: tuple[float, float]) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", help="a run directory (its checkpoint.npz and data)")
-    p.add_argument("--out", default=str(ROOT / "docs" / "explore.png"), help="the desktop screenshot (default docs/explore.png)")
+    p.add_argument("--out", default=str(ROOT / "docs" / "explore.png"),
+                   help="the desktop screenshot (default docs/explore.png)")
     p.add_argument("--phone", help="also a phone screenshot (390×844) here")
     p.add_argument("--ends", type=float, nargs=4, default=[-1.5, 1.0, 1.5, -1.0], metavar=("A1", "A2", "B1", "B2"),
                    help="the interpolation's ends on the plane (default -1.5 1.0 1.5 -1.0)")

@@ -372,7 +372,8 @@ def canvas_pixel(driver, canvas_id: str, x: float, y: float) -> list[int]:
     """The RGBA of a canvas at the window point (x, y) (CSS pixels)."""
     return driver.execute_script(
         "var c = document.getElementById(arguments[0]), r = c.getBoundingClientRect();"
-        "var px = Math.floor((arguments[1] - r.left) * c.width / r.width), py = Math.floor((arguments[2] - r.top) * c.height / r.height);"
+        "var px = Math.floor((arguments[1] - r.left) * c.width / r.width);"
+        "var py = Math.floor((arguments[2] - r.top) * c.height / r.height);"
         "return Array.from(c.getContext('2d').getImageData(px, py, 1, 1).data);", canvas_id, x, y)
 
 
@@ -397,12 +398,14 @@ def test_browser_keys_and_interpolation(runs, browser):
     ends = [[float(v) for v in re.findall(r"-?\d+\.\d+", part)]
             for part in browser.find_element("id", "strip-caption").text.split(" to ")]
     fmt = lambda v: f"{v:.2f}" if v < 0 else f" {v:.2f}"  # noqa: E731
-    WebDriverWait(browser, 10).until(lambda d: z_text() == f"({fmt(ends[1][0])}, {fmt(ends[1][1])})")  # the walk ends at B
+    B = f"({fmt(ends[1][0])}, {fmt(ends[1][1])})"
+    WebDriverWait(browser, 10).until(lambda d: z_text() == B)  # the walk has ended at B
     a, b = browser.execute_script("return [window.tinyvae.screenXY(arguments[0], arguments[1]),"
                                   " window.tinyvae.screenXY(arguments[2], arguments[3])]", *ends[0][:2], *ends[1][:2])
     assert canvas_pixel(browser, "plane", a[0], a[1] + 6.5)[:3] == [0x2b, 0x6c, 0xb0]
     t = 4 / 9
-    assert canvas_pixel(browser, "plane", (1 - t) * a[0] + t * b[0], (1 - t) * a[1] + t * b[1])[:3] == [0x22, 0x22, 0x22]
+    step = canvas_pixel(browser, "plane", (1 - t) * a[0] + t * b[0], (1 - t) * a[1] + t * b[1])
+    assert step[:3] == [0x22, 0x22, 0x22]
     width = browser.execute_script("return document.getElementById('strip').getBoundingClientRect().width")
     assert width / 10 >= 48  # each step of the strip at least 48 CSS pixels wide
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
@@ -413,7 +416,8 @@ def test_browser_a_test_dot_shows_its_image_and_reconstruction(runs, browser):
     test = tinyvae.training.runs.run_data(state, model)
     open_page(browser, runs / "vae" / "explore.html")
     k = 7
-    x, y = browser.execute_script("var p = window.tinyvae.dot(arguments[0]); return window.tinyvae.screenXY(p[0], p[1])", k)
+    x, y = browser.execute_script("var p = window.tinyvae.dot(arguments[0]);"
+                                  "return window.tinyvae.screenXY(p[0], p[1])", k)
     browser.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
     assert browser.find_element("id", "test-caption").text.startswith(f"Test image {k + 1}, a {test.y_test[k]}:")
     shown = lambda cid: np.array(browser.execute_script(  # noqa: E731
@@ -511,7 +515,8 @@ def test_browser_phone_keeps_the_digit_on_screen_under_a_finger(runs, browser, n
         assert plane[1] + plane[3] <= 844  # the plane is on screen
         for i, (u, v) in enumerate([(0.5, 0.5), (0.6, 0.7), (0.75, 0.8), (0.3, 0.15)]):
             x, y = plane[0] + u * plane[2], plane[1] + v * plane[3]
-            assert browser.execute_script("return document.elementFromPoint(arguments[0], arguments[1]).id", x, y) == "plane"
+            under = browser.execute_script("return document.elementFromPoint(arguments[0], arguments[1]).id", x, y)
+            assert under == "plane"  # the finger is on the plane, not on the readout held above it
             browser.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove",
                                     "touchPoints": [{"x": x, "y": y}]})
         assert digit_image(browser) != before
