@@ -285,7 +285,7 @@
     paint($("test-recon"), net.decode(code.mean, label(best)));
     $("test-caption").textContent = "Test image " + (best + 1) + ", a " + digits[best] + ": its " +
       (model.posterior ? "mean" : "code") + " is the ringed dot, " + vector(code.mean) + "; the reconstruction " +
-      "is the decoder's digit there.";
+      "is the decoder's digit there" + (LABELS ? ", given the image's own label." : ".");
   }
 
   var draw = $("draw"), drawCtx = draw.getContext("2d"), drawn = null, pending = false;
