@@ -410,10 +410,11 @@ def test_browser_keys_and_interpolation(runs, browser):
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
-def test_browser_a_test_dot_shows_its_image_and_reconstruction(runs, browser):
-    model, state, _ = tinyvae.training.runs.load_with_state(runs / "vae")
+@pytest.mark.parametrize("name", ["vae", "cvae"])
+def test_browser_a_test_dot_shows_its_image_and_reconstruction(runs, browser, name):
+    model, state, _ = tinyvae.training.runs.load_with_state(runs / name)
     test = tinyvae.training.runs.run_data(state, model)
-    open_page(browser, runs / "vae" / "explore.html")
+    open_page(browser, runs / name / "explore.html")
     k = 7
     x, y = browser.execute_script("var p = window.tinyvae.dot(arguments[0]);"
                                   "return window.tinyvae.screenXY(p[0], p[1])", k)
@@ -423,7 +424,7 @@ def test_browser_a_test_dot_shows_its_image_and_reconstruction(runs, browser):
         "return Array.from(document.getElementById(arguments[0]).getContext('2d').getImageData(0, 0, 28, 28).data)",
         cid)).reshape(784, 4)[:, 0]
     np.testing.assert_array_equal(shown("test-image"), np.round(test.x_test[k] * 255))  # the image itself
-    recon = model.reconstruct(test.x_test[k:k + 1])[0]
+    recon = model.reconstruct(test.x_test[k:k + 1], model.labels_for(test.y_test[k:k + 1]))[0]  # its own label
     assert np.abs(shown("test-recon") - np.round(recon * 255)).max() <= 1  # its reconstruction
 
 
