@@ -415,7 +415,7 @@ def test_browser_a_test_dot_shows_its_image_and_reconstruction(runs, browser, na
     model, state, _ = tinyvae.training.runs.load_with_state(runs / name)
     test = tinyvae.training.runs.run_data(state, model)
     open_page(browser, runs / name / "explore.html")
-    k = 7
+    k = 8  # a 5: not the CVAE's first label, so a wrong label shows
     x, y = browser.execute_script("var p = window.tinyvae.dot(arguments[0]);"
                                   "return window.tinyvae.screenXY(p[0], p[1])", k)
     browser.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
