@@ -1,6 +1,7 @@
 """Regenerate docs/explore.png (and a phone view) from a run, with headless Chromium.
 
     python docs/make_explore_png.py runs/latest                       # writes docs/explore.png
+                                                                      # (drawn from a default `tinyvae train` run)
     python docs/make_explore_png.py runs/latest --phone docs/explore_phone.png
 
 The script writes the run's page (as ``tinyvae explore`` does), opens it in headless Chromium at
@@ -124,9 +125,10 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "explore.png"),
                    help="the desktop screenshot (default docs/explore.png)")
     p.add_argument("--phone", help="also a phone screenshot (390×844) here")
-    p.add_argument("--ends", type=float, nargs=4, default=[-1.5, 1.0, 1.5, -1.0], metavar=("A1", "A2", "B1", "B2"),
-                   help="the interpolation's ends on the plane (default -1.5 1.0 1.5 -1.0)")
-    p.add_argument("--dot", type=int, default=0, help="the test image whose dot the pointer ends on (default 0)")
+    p.add_argument("--ends", type=float, nargs=4, default=[-3.0, 2.5, 0.3, -3.0], metavar=("A1", "A2", "B1", "B2"),
+                   help="the interpolation's ends on the plane (default -3 2.5 0.3 -3: from the 1s to the 0s of the "
+                   "default run)")
+    p.add_argument("--dot", type=int, default=3, help="the test image whose dot the pointer ends on (default 3)")
     args = p.parse_args()
     from tinyvae.cli import main as tinyvae
 
