@@ -76,6 +76,39 @@ def test_wrong_shapes_and_errors_are_one_line(answer, expect: str) -> None:
     assert not result.passed and expect in result.message and "\n" not in str(result), str(result)
 
 
+def test_a_wrong_dict_answer_is_a_line() -> None:
+    bad = check("vae_backward", lambda params, x, eps: {k: ("a" if k == "mu.b" else 0 * v) for k, v in params.items()})
+    assert not bad.passed and "mu.b is str, not an array of numbers" in bad.message, str(bad)
+    ragged = check("linear_backward", lambda x, W, b, dout: (dout @ W, [[1.0], [1.0, 2.0]], dout.sum(0)))
+    assert not ragged.passed and "dW is list, not an array of numbers" in ragged.message, str(ragged)
+
+
+def test_a_float32_answer_is_told_so() -> None:
+    result = check("linear_backward", lambda *a: tuple(r.astype(np.float32) for r in solution("linear_backward")(*a)))
+    assert not result.passed and "float32" in result.message, str(result)
+
+
+def test_finite_differences_decide_too(monkeypatch) -> None:
+    """A library answer that were wrong (here: sigmoid without its (1 - σ)) cannot pass a matching answer."""
+    from dataclasses import replace
+
+    from tinyvae.exercises import course
+    wrong = replace(course.EXERCISES["sigmoid_backward"], library=lambda c: (c["dout"] * c["out"],))
+    monkeypatch.setitem(course.EXERCISES, "sigmoid_backward", wrong)
+    result = check("sigmoid_backward", lambda out, dout: dout * out)
+    assert not result.passed and "finite differences disagree" in result.message, str(result)
+
+
+def test_patterns_beyond_the_catalogue() -> None:
+    """Transposed, scaled by B and by 1/B: answers no catalogued mistake produces, named by the pattern."""
+    from tinyvae.exercises.grader import _pattern
+    e = np.arange(9.0).reshape(3, 3) + 1
+    assert "transposed" in _pattern({"dW": e.T}, {"dW": e}, 4)
+    for factor, words in [(4, "a 1/B is missing"), (1 / 4, "an extra 1/B")]:
+        result = check("relu_backward", lambda x, dout, f=factor: f * dout * (x > 0) if x.shape[0] > 1 else dout * (x > 0))
+        assert words in result.message, str(result)
+
+
 def test_an_unknown_mistake_names_its_worst_entry() -> None:
     def off_by_a_bit(x, W, b, dout):
         dx, dW, db = solution("linear_backward")(x, W, b, dout)
@@ -83,7 +116,7 @@ def test_an_unknown_mistake_names_its_worst_entry() -> None:
         dW[1, 2] += 1e-3
         return dx, dW, db
     result = check("linear_backward", off_by_a_bit)
-    assert not result.passed and "dW[1, 2] is" in result.message and "expected" in result.message, str(result)
+    assert not result.passed and "dW[1, 2] is" in result.message and "(off by 0.001)" in result.message, str(result)
 
 
 @pytest.mark.parametrize("factor,words", [(2.0, "a ½ is missing"), (-1.0, "sign"), (0.5, "an extra ½")])

@@ -21,6 +21,7 @@ from .course import Case, Exercise
 from .mistakes import CATALOGUE, TRANSPOSED
 
 RTOL, ATOL = 1e-8, 1e-10  # float64: a correct answer differs from the library's by rounding, ~1e-15
+FD_TOL = 1e-6  # central differences (h = 1e-6) of these small functions agree with a right answer to ~1e-9
 
 
 @dataclass(frozen=True, repr=False)
@@ -63,14 +64,23 @@ def _arrays(out: Any, ex: Exercise) -> list | str:
         return f"returned {len(parts)} value(s); expected {len(ex.outputs)}: ({', '.join(ex.outputs)})"
     read = []
     for name, part in zip(ex.outputs, parts):
-        if isinstance(part, dict):
-            read.append({k: np.asarray(v, dtype=np.float64) for k, v in part.items()})
-            continue
-        try:
-            read.append(np.asarray(part, dtype=np.float64))
-        except (TypeError, ValueError):
-            return f"{name} is {type(part).__name__}, not an array of numbers"
+        items = part.items() if isinstance(part, dict) else [(name, part)]
+        arrays = {}
+        for key, value in items:
+            try:
+                arrays[key] = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                return f"{key} is {type(value).__name__}, not an array of numbers"
+        read.append(arrays if isinstance(part, dict) else arrays[name])
     return read
+
+
+def _dtype_note(out: Any) -> str:
+    """Why an answer that is right to float32 precision is still refused."""
+    parts = out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else [out]
+    if any(getattr(p, "dtype", None) == np.float32 for p in parts):
+        return "; the answer is float32: compute in float64, as the inputs are"
+    return ""
 
 
 def _flat(ex: Exercise, arrays: list) -> dict[str, np.ndarray]:
@@ -131,7 +141,8 @@ def _pattern(got: dict, exp: dict, batch: int) -> str | None:
 def _worst_entry(got: dict, exp: dict) -> str:
     k = max(exp, key=lambda n: float(np.max(np.abs(got[n] - exp[n]), initial=0.0)))
     i = tuple(int(j) for j in np.unravel_index(int(np.argmax(np.abs(got[k] - exp[k]))), exp[k].shape))
-    return f"{k}{list(i) if i else ''} is {float(got[k][i]):.6g}; expected {float(exp[k][i]):.6g}"
+    g, e = float(got[k][i]), float(exp[k][i])
+    return f"{k}{list(i) if i else ''} is {g:.10g}; expected {e:.10g} (off by {g - e:.2g})"
 
 
 def _finite_differences(ex: Exercise, case: Case, got: dict, h: float = 1e-6) -> float:
@@ -176,8 +187,12 @@ def grade(ex: Exercise, fn: Callable, cases: list[Case]) -> Result:
             batch = int(np.shape(_args(case)[0 if ex.name != "vae_backward" else 1])[0]) if ex.name != "adam_step" else 1
             message = (_known_mistake(ex.name, _args(_copy(case)), got, ex) or _shape_problem(got, exp)
                        or _pattern(got, exp, batch) or _worst_entry(got, exp))
-            return Result(ex.name, False, f"{message} {where}")
+            return Result(ex.name, False, f"{message}{_dtype_note(out)} {where}")
         if ex.scalar is not None:
-            fd = max(fd, _finite_differences(ex, _copy(case), got))
+            fd_case = _finite_differences(ex, _copy(case), got)
+            if not fd_case <= FD_TOL:
+                return Result(ex.name, False, f"equal to tinyvae's answer, but finite differences disagree by "
+                                              f"{fd_case:.1e} (more than {FD_TOL:.0e}) {where}: please report this")
+            fd = max(fd, fd_case)
     fd_words = f"; finite differences agree to {fd:.1e}" if ex.scalar is not None else ""
     return Result(ex.name, True, f"passed: equal to tinyvae's own answer on {len(cases)} cases{fd_words}")

@@ -49,11 +49,15 @@ def _vae_one_head(params, x, eps):
     return s.vae_chain(params, x, eps, linear_bw, s.relu_backward, s.reparameterize_backward, s.kl)
 
 
-def _adam(p, g, m, v, t, lr, b1, b2, eps, *, t1=None, t2=None, g2=True, eps_inside=False, correct=True):
-    m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * (g**2 if g2 else g)
-    m_hat = m / (1 - b1 ** (t if t1 is None else t1)) if correct else m
-    v_hat = v / (1 - b2 ** (t if t2 is None else t2)) if correct else v
+def _adam(args: tuple, *, t_shift: int = 0, exponent: bool = True, corrected: bool = True,
+          squared: bool = True, eps_inside: bool = False) -> tuple:
+    """Adam with one classic slip switched on; ``args`` are the exercise's (p, g, m, v, t, lr, beta1, beta2, eps)."""
+    p, g, m, v, t, lr, beta1, beta2, eps = args
+    step = t + t_shift if exponent else 1
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * (g**2 if squared else g)
+    m_hat = m / (1 - beta1**step) if corrected else m
+    v_hat = v / (1 - beta2**step) if corrected else v
     denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
     return p - lr * m_hat / denom, m, v
 
@@ -102,50 +106,56 @@ CATALOGUE: dict[str, list[Mistake]] = {
     "kl": [
         ("sign", "the KL has the wrong sign (a sign error, as in the lecture's document 004): "
                  "KL = -½ Σ (1 + logvar - mu² - e^logvar), which is never negative",
-         lambda mu, lv: (-s.kl(mu, lv)[0], -s.kl(mu, lv)[1], -s.kl(mu, lv)[2])),
+         lambda mu, logvar: (-s.kl(mu, logvar)[0], -s.kl(mu, logvar)[1], -s.kl(mu, logvar)[2])),
         ("exp(logvar) as σ", "exp(logvar) is used as σ: logvar is log σ², so σ² = exp(logvar) and σ = exp(½ logvar)",
-         lambda mu, lv: (_kl_value(mu, lv, np.exp(2 * lv)), mu / mu.shape[0], (np.exp(2 * lv) - 0.5) / mu.shape[0])),
+         lambda mu, logvar: (_kl_value(mu, logvar, np.exp(2 * logvar)), mu / mu.shape[0],
+                             (np.exp(2 * logvar) - 0.5) / mu.shape[0])),
         ("1/B missing", "the KL is summed over the batch instead of averaged: divide by B",
-         lambda mu, lv: tuple(mu.shape[0] * a for a in s.kl(mu, lv))),
+         lambda mu, logvar: tuple(mu.shape[0] * a for a in s.kl(mu, logvar))),
         ("½ missing", "the KL's ½ is missing: KL = -½ Σ (1 + logvar - mu² - e^logvar)",
-         lambda mu, lv: tuple(2 * a for a in s.kl(mu, lv))),
+         lambda mu, logvar: tuple(2 * a for a in s.kl(mu, logvar))),
     ],
     "reparameterize_backward": [
         ("½ forgotten", "the reparameterization's ½ is forgotten: std = exp(½ logvar), so ∂std/∂logvar = ½ std",
          _reparam_without_half),
         ("exp(logvar) as σ", "exp(logvar) is used as σ: logvar is log σ², so σ = exp(½ logvar) and ∂z/∂logvar = eps · ½ σ",
-         lambda mu, lv, eps, dz: (dz, dz * eps * np.exp(lv))),
+         lambda mu, logvar, eps, dz: (dz, dz * eps * np.exp(logvar))),
         ("eps forgotten", "dlogvar forgets eps: z = mu + std · eps, so ∂z/∂logvar = eps · ½ std",
-         lambda mu, lv, eps, dz: (dz, dz * 0.5 * np.exp(0.5 * lv))),
+         lambda mu, logvar, eps, dz: (dz, dz * 0.5 * np.exp(0.5 * logvar))),
         ("dz forgotten", "the upstream gradient dz is forgotten: dmu = dz and dlogvar = dz · eps · ½ std",
-         lambda mu, lv, eps, dz: (np.ones_like(dz), eps * 0.5 * np.exp(0.5 * lv))),
+         lambda mu, logvar, eps, dz: (np.ones_like(dz), eps * 0.5 * np.exp(0.5 * logvar))),
     ],
     "adam_step": [
-        ("bias correction t - 1", "Adam's bias correction uses the wrong step: with t counting from 1, m̂ = m / (1 - β1ᵗ), v̂ = v / (1 - β2ᵗ)",
-         lambda p, g, m, v, t, lr, b1, b2, eps: _adam(p, g, m, v, t, lr, b1, b2, eps, t1=t + 1, t2=t + 1)),
-        ("bias correction exponent", "Adam's bias correction has the wrong exponent: m̂ = m / (1 - β1ᵗ) with β1 raised to the step t",
-         lambda p, g, m, v, t, lr, b1, b2, eps: _adam(p, g, m, v, t, lr, b1, b2, eps, t1=1, t2=1)),
+        ("bias correction t + 1", "Adam's bias correction uses step t + 1: with t counting from 1, m̂ = m / (1 - β1ᵗ), "
+                                  "v̂ = v / (1 - β2ᵗ)",
+         lambda *a: _adam(a, t_shift=1)),
+        ("bias correction exponent", "Adam's bias correction has the wrong exponent: m̂ = m / (1 - β1ᵗ) with β1 raised "
+                                     "to the step t",
+         lambda *a: _adam(a, exponent=False)),
+        ("bias correction t - 1", "Adam's bias correction uses step t - 1 (t counts from 1, so the first step divides "
+                                  "by 1 - β⁰ = 0): m̂ = m / (1 - β1ᵗ)",
+         lambda *a: _adam(a, t_shift=-1)),
         ("no bias correction", "Adam's bias correction is missing: m̂ = m / (1 - β1ᵗ), v̂ = v / (1 - β2ᵗ)",
-         lambda p, g, m, v, t, lr, b1, b2, eps: _adam(p, g, m, v, t, lr, b1, b2, eps, correct=False)),
+         lambda *a: _adam(a, corrected=False)),
         ("g instead of g²", "the second moment must average g², not g: v = β2 v + (1 - β2) g²",
-         lambda p, g, m, v, t, lr, b1, b2, eps: _adam(p, g, m, v, t, lr, b1, b2, eps, g2=False)),
+         lambda *a: _adam(a, squared=False)),
         ("eps inside the root", "eps is inside the square root: the step divides by √v̂ + eps",
-         lambda p, g, m, v, t, lr, b1, b2, eps: _adam(p, g, m, v, t, lr, b1, b2, eps, eps_inside=True)),
+         lambda *a: _adam(a, eps_inside=True)),
     ],
     "vae_backward": [
         ("KL gradient missing", "mu's and logvar's gradients miss the KL term: dmu = dmu_recon + mu / B, "
                                 "dlogvar = dlogvar_recon + (e^logvar - 1) / 2B",
-         lambda P, x, eps: s.vae_chain(P, x, eps, s.linear_backward, s.relu_backward, s.reparameterize_backward,
+         lambda params, x, eps: s.vae_chain(params, x, eps, s.linear_backward, s.relu_backward, s.reparameterize_backward,
                                        _kl_without_gradient)),
         ("½ forgotten", "the reparameterization's ½ is forgotten: std = exp(½ logvar), so ∂std/∂logvar = ½ std",
-         lambda P, x, eps: s.vae_chain(P, x, eps, s.linear_backward, s.relu_backward, _reparam_without_half, s.kl)),
+         lambda params, x, eps: s.vae_chain(params, x, eps, s.linear_backward, s.relu_backward, _reparam_without_half, s.kl)),
         ("one head", "h feeds both heads, so its gradient is the sum of both: dh = dmu W_mu + dlogvar W_logvar",
          _vae_one_head),
         ("mask from dout", "a ReLU mask is taken from the wrong tensor (dout); it comes from that layer's input",
-         lambda P, x, eps: s.vae_chain(P, x, eps, s.linear_backward, _relu_mask_from_dout,
+         lambda params, x, eps: s.vae_chain(params, x, eps, s.linear_backward, _relu_mask_from_dout,
                                        s.reparameterize_backward, s.kl)),
         ("db not summed", "a bias gradient is not summed over the batch: db = Σ_batch dout",
-         lambda P, x, eps: s.vae_chain(P, x, eps, _linear_no_bias_sum, s.relu_backward,
+         lambda params, x, eps: s.vae_chain(params, x, eps, _linear_no_bias_sum, s.relu_backward,
                                        s.reparameterize_backward, s.kl)),
     ],
 }

@@ -73,7 +73,7 @@ def vae_backward(params, x, eps):
 
 def vae_chain(params, x, eps, linear_bw, relu_bw, reparam_bw, kl_fn):
     """The chain rule through the exercise's VAE, built from the four pieces (so a test can swap one)."""
-    P = params
+    P = params  # short, so that each line below reads as one equation
     # forward
     a1 = x @ P["encoder.0.W"].T + P["encoder.0.b"]
     h = np.maximum(a1, 0)
@@ -81,13 +81,13 @@ def vae_chain(params, x, eps, linear_bw, relu_bw, reparam_bw, kl_fn):
     logvar = h @ P["logvar.W"].T + P["logvar.b"]
     z = mu + np.exp(0.5 * logvar) * eps
     a2 = z @ P["decoder.0.W"].T + P["decoder.0.b"]
-    g = np.maximum(a2, 0)
-    logits = g @ P["decoder.2.W"].T + P["decoder.2.b"]
+    h_dec = np.maximum(a2, 0)
+    logits = h_dec @ P["decoder.2.W"].T + P["decoder.2.b"]
     # backward
     grads = {}
     dlogits = bce_with_logits_backward(logits, x)
-    dg, grads["decoder.2.W"], grads["decoder.2.b"] = linear_bw(g, P["decoder.2.W"], P["decoder.2.b"], dlogits)
-    da2 = relu_bw(a2, dg)
+    dh_dec, grads["decoder.2.W"], grads["decoder.2.b"] = linear_bw(h_dec, P["decoder.2.W"], P["decoder.2.b"], dlogits)
+    da2 = relu_bw(a2, dh_dec)
     dz, grads["decoder.0.W"], grads["decoder.0.b"] = linear_bw(z, P["decoder.0.W"], P["decoder.0.b"], da2)
     dmu, dlogvar = reparam_bw(mu, logvar, eps, dz)
     _, dmu_kl, dlogvar_kl = kl_fn(mu, logvar)
@@ -104,6 +104,6 @@ h      = relu(x @ encoder.0.W.T + encoder.0.b)          (B, 5)
 mu     = h @ mu.W.T + mu.b                              (B, 2)
 logvar = h @ logvar.W.T + logvar.b                      (B, 2)   log σ²
 z      = mu + exp(logvar / 2) * eps                     (B, 2)
-g      = relu(z @ decoder.0.W.T + decoder.0.b)          (B, 5)
-logits = g @ decoder.2.W.T + decoder.2.b                (B, 6)
+h_dec  = relu(z @ decoder.0.W.T + decoder.0.b)          (B, 5)
+logits = h_dec @ decoder.2.W.T + decoder.2.b            (B, 6)
 loss   = BCE(σ(logits), x) + KL(N(mu, σ²) ‖ N(0, I))    summed over features, averaged over B"""
