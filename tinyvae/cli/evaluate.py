@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                        f"decodes K samples of every test image (the IWAE paper's largest K is 5,000)")
     check_seed(args.seed)
     model, state, path = load_with_state(args.run_dir)
-    data = run_data(state, model, source=args.data)
+    data = run_data(state, model, source=args.data, run_dir=path.parent)
     _check_iwae_fits(model, args.iwae)
     report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     _check_writable(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"--out {out}: name an .html file")
-    data = run_data(state, model, source=args.data)
+    data = run_data(state, model, source=args.data, run_dir=path.parent)
     html = build_page(model, data.x_test, data.y_test,
                       title=f"{path.parent.name or path.parent} (epoch {state['epoch']}, {data.name})")
     try:

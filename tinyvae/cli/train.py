@@ -105,6 +105,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(model config, run settings, the checkpoint to resume or None), in one direction: the flags
     given, over the saved run's settings (with --resume) or the defaults, make one config."""
+    from ..training.runs import recorded_source
+
     given = {k: getattr(args, k) for k in (*ARCH_FLAGS, *RUN_FLAGS) if getattr(args, k) is not None}
     saved, path = None, _checkpoint_path(args.out) if args.resume else None
     if path is not None:
@@ -115,8 +117,10 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
     if "data" in given:
         from ..training.data import resolve_source
 
-        given["data"] = str(resolve_source(given["data"]).resolve())  # recorded absolute; a name as its folder
+        given["data"] = str(resolve_source(given["data"]))  # recorded absolute; a name as its folder
     run = {k: given.get(k, saved_run.get(k, DEFAULTS[k])) for k in RUN_FLAGS}
+    if "data" not in given and run["data"] is not None:  # an older record's relative path: in the run folder
+        run["data"] = str(recorded_source(run["data"], Path(args.out)))
     run["saved_hash"] = saved_run.get("data_hash")
     _check_run(run)
     arch_given = {k: given[k] for k in ARCH_FLAGS if k in given}
@@ -124,7 +128,7 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
         from ..training.checkpoint import check_architecture
 
         saved_arch = saved.meta["architecture"]
-        _check_resume(given, saved_arch, saved_run)
+        _check_resume(given, saved_arch, saved_run, Path(args.out))
         check_architecture(saved_arch, _model_config(arch_given, saved_arch), path)
         return saved_arch, run, saved
     defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
@@ -139,12 +143,14 @@ RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-siz
                 "seed": "--seed", "dtype": "--dtype"}
 
 
-def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any]) -> None:
+def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any], out: Path) -> None:
     """Refuse flags that would make a resumed run differ from one uninterrupted run."""
+    from ..training.runs import recorded_source
+
     for key, flag in RESUME_FIXED.items():
         saved = saved_run.get(key)
         if key == "data" and saved is not None:
-            saved = str(Path(saved).expanduser().resolve())  # a relative path recorded by an older tinyvae
+            saved = str(recorded_source(saved, out))  # a relative path recorded by an older tinyvae: in --out
         if key in given and key in saved_run and given[key] != saved:
             raise CLIError(f"--resume continues the run as it was started, with {flag} {saved_run[key]}; "
                            f"{flag} {given[key]} would change it (start a new run in another --out instead)")

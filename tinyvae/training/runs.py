@@ -65,12 +65,15 @@ def load_with_state(run_dir: str | Path) -> tuple[Model, dict[str, Any], Path]:
     return model, state, path
 
 
-def run_data(state: dict[str, Any], model: Model, source: str | Path | None = None) -> Dataset:
+def run_data(state: dict[str, Any], model: Model, source: str | Path | None = None, *,
+             run_dir: str | Path | None = None) -> Dataset:
     """The digits the run was trained on (its data source, binarization and limit), in the model's dtype.
 
     ``source`` replaces the data source the run recorded (e.g. when the data was moved). Without it,
     the recorded source must still be there and hold the same bytes (its SHA-256 is recorded with the
-    run); otherwise FileNotFoundError or ValueError says so.
+    run); otherwise FileNotFoundError or ValueError says so. A relative path (recorded by an older
+    tinyvae) is taken relative to ``run_dir``, the run folder, and refused without one. The file is
+    read (its format and size checked, cheaply) before it is hashed.
     """
     from .data import binarize_mode, fingerprint, load as load_data
 
@@ -79,13 +82,27 @@ def run_data(state: dict[str, Any], model: Model, source: str | Path | None = No
         binarize = binarize_mode(r.get("binarize"))  # "none", "static", "dynamic"; an older run's True/False
     except ValueError as e:
         raise ValueError(f"the saved run configuration is damaged: {e}") from None
-    if source is None and r.get("data") is not None:
-        source = r["data"]
-        if not Path(source).exists():
+    recorded = source is None and r.get("data") is not None
+    if recorded:
+        source = recorded_source(r["data"], run_dir)
+        if not source.exists():
             raise FileNotFoundError(f"this run was trained on {source}, which is not there (any more); point to "
                                     f"the data with source=PATH")
-        if r.get("data_hash") and fingerprint(source) != r["data_hash"]:
-            raise ValueError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
-                             f"source={source} to use it as it is now")
     data = load_data(source, binarize=binarize, dtype=model.dtype)
+    if recorded and r.get("data_hash") and fingerprint(source) != r["data_hash"]:
+        raise ValueError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
+                         f"source={source} to use it as it is now")
     return data.subset(int(r["limit"])) if r.get("limit") else data
+
+
+def recorded_source(data: str, run_dir: str | Path | None) -> Path:
+    """The data path a run recorded, absolute: a relative one (older records) against the run folder
+    ``run_dir``; ValueError if it is relative and there is no run folder, or it cannot be resolved."""
+    from .paths import resolve
+
+    if not data.startswith("~") and not Path(data).is_absolute():
+        if run_dir is None:
+            raise ValueError(f"this run recorded its data as the relative path {data!r}, and no run folder is "
+                             f"given to read it against; point to the data with source=PATH")
+        return resolve(Path(run_dir) / data, "source")
+    return resolve(data, "source")

@@ -36,8 +36,8 @@ from ..engine import backend
 from ..engine.backend import Array
 from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
                          restore_optimizer, restore_rng)
-from .data import Dataset, bernoulli_draw
-from .runs import CHECKPOINT, save_epoch
+from .data import Dataset, bernoulli_draw, binarize_mode
+from .runs import CHECKPOINT, recorded_source, save_epoch
 from .schema import RUN_CONFIG
 from .evaluate import eval_loss
 from .parallel import DataParallel
@@ -245,6 +245,16 @@ def train_epoch(
 RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)
 
 
+def _as_read(key: str, saved: Any, folder: Path) -> Any:
+    """A saved run_config value as today's reader reads it: an older record's binarize True/False as
+    "static"/"none", its relative data path in the run folder ``folder``."""
+    if key == "binarize":
+        return binarize_mode(saved)
+    if key == "data" and saved is not None:
+        return str(recorded_source(saved, folder))
+    return saved
+
+
 def _read_for_resume(path: Path) -> Checkpoint:
     if not path.is_file():
         raise FileNotFoundError(f"nothing to resume: no {path.name} in {path.parent}; pass resume=False to start a "
@@ -259,7 +269,7 @@ def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
     meta, params, opt_state = saved
     check_architecture(meta["architecture"], model.config(), path)
     run = meta["run_config"]
-    changed = [k for k in RESUME_SAME if k in run and k in config and run[k] != config[k]]
+    changed = [k for k in RESUME_SAME if k in run and k in config and _as_read(k, run[k], path.parent) != config[k]]
     if changed:
         k = changed[0]
         raise ValueError(f"{path.parent} was trained with {k}={run[k]!r}, not {config[k]!r}; a resumed run keeps "

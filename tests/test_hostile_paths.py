@@ -1,0 +1,93 @@
+"""Hostile input, second review: paths Python cannot resolve, inputs that are not regular files,
+older records' relative paths, and figures of a 1-D latent space. Each ends in one line, or works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_check import one_line
+from test_hostile import TINY, craft, digits_npz, meta_of, setp
+from tinyvae.cli import main
+
+
+@pytest.fixture(scope="module")
+def good_npz(tmp_path_factory):
+    """A run trained on an .npz file: (run folder, data file)."""
+    d = tmp_path_factory.mktemp("good_npz")
+    data = digits_npz(d / "d.npz")
+    assert main(["train", *TINY, "--data", str(data), "--out", str(d / "run")]) == 0
+    return d / "run", data
+
+
+def _loop(tmp_path: Path) -> Path:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    return tmp_path / "loop"
+
+
+BAD_PATHS = {  # name: (make(tmp) -> the path string, what the one line says)
+    "symlink-loop": (lambda t: str(_loop(t)), "cannot resolve this path"),
+    "no-such-user": (lambda t: "~nosuchuser_tinyvae/x.npz", "--data ~nosuchuser_tinyvae/x.npz: cannot resolve"),
+    "dev-null": (lambda t: "/dev/null", "not a regular file or a directory (a device)"),
+    "dev-zero": (lambda t: "/dev/zero", "not a regular file or a directory (a device)"),
+    "fifo": (lambda t: (os.mkfifo(t / "f.npz"), str(t / "f.npz"))[1], "not a regular file or a directory (a FIFO)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PATHS)
+@pytest.mark.parametrize("command", ["train", "evaluate", "explore", "compare"])
+def test_a_path_that_cannot_be_resolved_or_is_not_a_file_is_one_line(good_npz, tmp_path, capsys, case, command):
+    make, message = BAD_PATHS[case]
+    path = make(tmp_path)
+    argv = {"train": ["train", *TINY, "--out", str(tmp_path / "o")], "evaluate": ["evaluate", str(good_npz[0])],
+            "explore": ["explore", str(good_npz[0]), "--out", str(tmp_path / "e.html")],
+            "compare": ["compare", "beta", "--out", str(tmp_path / "c")]}[command]
+    assert message in one_line([*argv, "--data", path], capsys)
+
+
+@pytest.mark.parametrize("case", ["symlink-loop", "no-such-user", "dev-null", "fifo"])
+def test_the_same_paths_inside_a_checkpoint_are_one_line(good_npz, tmp_path, capsys, case):
+    make, message = BAD_PATHS[case]
+    path = make(tmp_path)
+    run = craft(good_npz[0], tmp_path / "run", meta=setp("run_config", "data", path))
+    message = message.replace("--data ~", "~")  # the recorded path is named as it is
+    assert message.split(":")[-1].strip() in one_line(["train", "--resume", "--epochs", "2", "--out", str(run)], capsys)
+    assert message.split(":")[-1].strip() in one_line(["evaluate", str(run)], capsys)
+
+
+def test_a_relative_path_in_an_older_record_is_read_in_the_run_folder(good_npz, tmp_path, capsys, monkeypatch):
+    """An older tinyvae recorded --data as given; the run folder, not the current directory, is where it
+    is looked for: an unrelated d.npz in the current directory is not used."""
+    run, data = good_npz
+    folder = tmp_path / "old"
+    craft(run, folder, meta=setp("run_config", "data", "d.npz"))
+    (folder / "d.npz").write_bytes(data.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    digits_npz(tmp_path / "d.npz", y_test=np.zeros(10, int))  # unrelated: the hash would differ
+    assert main(["evaluate", str(folder), "--iwae", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == "d"
+    assert main(["explore", str(folder), "--out", str(tmp_path / "e.html")]) == 0
+    assert main(["train", "--resume", "--epochs", "2", "--no-plots", "--out", str(folder)]) == 0
+    assert meta_of(folder / "checkpoint.npz")["run_config"]["data"] == str(folder / "d.npz")  # recorded absolute
+
+
+def test_a_relative_recorded_path_without_a_run_folder_is_refused(good_npz):
+    from tinyvae.training.runs import load_with_state, run_data
+
+    model, state, _ = load_with_state(good_npz[0])
+    state["run_config"]["data"] = "d.npz"
+    with pytest.raises(ValueError, match="relative path 'd.npz', and no run folder"):
+        run_data(state, model)
+
+
+@pytest.mark.parametrize("which", ["beta", "all"])
+def test_compare_with_a_one_dimensional_latent_space_draws_every_figure(tmp_path, which):
+    out = tmp_path / which
+    tiny = ["--epochs", "1", "--limit", "100", "--hidden", "8", "--betas", "0", "4"]
+    assert main(["compare", which, "--latent", "1", "--out", str(out), *tiny]) == 0
+    assert (out / "beta_sweep_manifold.png").stat().st_size > 0 and (out / "compare.json").is_file()
