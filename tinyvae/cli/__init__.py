@@ -15,6 +15,8 @@ import re
 import sys
 from typing import Sequence
 
+import numpy as np
+
 COMMANDS = ("train", "evaluate", "sample", "example", "compare", "explore", "data")
 
 
@@ -55,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        status = int(args._run(args) or 0)
+        # numpy's overflow warnings would be lines of their own: every result is checked for NaN/inf
+        # where it is made (the divergence guard, evaluate's report, sample's pixels) and refused in one
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            status = int(args._run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
         return status
     except KeyboardInterrupt:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1, allow_nan=False))  # valid JSON, or a ValueError
         return 0
     print(f"{path.parent}: {report['model']} ({report['loss']}) after {state['epoch']} epochs, "
           f"{report['images']} test images of {data.name}")

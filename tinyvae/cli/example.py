@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+
+import numpy as np
 
 from ..lecture import worked_example as we
 from . import CLIError
@@ -67,12 +70,27 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--lr must be positive, got {args.lr}")
     if args.lang not in we.LANGUAGES:
         raise CLIError(f"--lang {args.lang!r} is not available; choose one of: {', '.join(we.LANGUAGES)}")
-    ex = we.run(exact=args.exact, lr=args.lr)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, in one line
+        ex = we.run(exact=args.exact, lr=args.lr)
+    bad = _not_finite(ex.as_dict())
+    if bad:
+        raise CLIError(f"--lr {args.lr:g} makes the Adam step's {bad} overflow (NaN or inf); choose a smaller "
+                       f"--lr (the lecture's is {we.ADAM_LR:g})")
     if args.json:
-        print(json.dumps(ex.as_dict(), ensure_ascii=False))
+        print(json.dumps(ex.as_dict(), ensure_ascii=False, allow_nan=False))
         return 0
     print(we.format_trace(ex, lang=args.lang))
     if not args.no_errata:
         print()
         print(we.format_errata(we.errata(), lang=args.lang))
     return 0
+
+
+def _not_finite(values: dict) -> str | None:
+    """The name of the first value (number or nested list of numbers) that is NaN or inf, else None."""
+    def finite(v: object) -> bool:
+        if isinstance(v, (list, tuple)):
+            return all(finite(u) for u in v)
+        return not isinstance(v, float) or math.isfinite(v)
+
+    return next((k for k, v in values.items() if not finite(v)), None)

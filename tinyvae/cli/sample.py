@@ -62,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
                            f"{model.config().get('model')}") from None
         except ValueError as e:  # a digit outside the model's labels
             raise CLIError(f"--digit {args.digit}: {e}") from None
-        xs = np.clip(backend.to_numpy(xs), 0.0, 1.0)  # (m, 784); an identity output may step outside [0, 1]
+        xs = backend.to_numpy(xs)
+        if not np.isfinite(xs).all():  # before the clip, which would turn inf into 1
+            raise CLIError(f"{args.run_dir}: the decoder gives NaN or inf pixels: its weights are so large that "
+                           f"the arithmetic overflows; retrain the run (with a lower --lr)")
+        xs = np.clip(xs, 0.0, 1.0)  # (m, 784); an identity output may step outside [0, 1]
         if x is None:
             x = np.empty((args.n, xs.shape[1]), dtype=xs.dtype)
         x[s : s + len(xs)] = xs

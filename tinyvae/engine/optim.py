@@ -14,6 +14,8 @@ saved in a checkpoint and moved with :meth:`to`.
 
 from __future__ import annotations
 
+import math
+import numbers
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -32,9 +34,7 @@ class Optimizer:
     """Base: holds the module, the learning rate and a ``state`` dict of named arrays."""
 
     def __init__(self, module: HasParams, lr: float) -> None:
-        if not 0 < lr < float("inf"):
-            raise ValueError(f"learning rate must be positive (and finite), got {lr}")
-        self.module, self.lr = module, float(lr)
+        self.module, self.lr = module, hyperparameter("learning rate", lr, 0.0, math.inf, "positive (and finite)")
         self.t = 0  # steps taken
         self.state: dict[str, Array] = {}
 
@@ -47,6 +47,21 @@ class Optimizer:
         return self
 
 
+def hyperparameter(name: str, value: Any, lo: float, hi: float, what: str, *, closed_lo: bool = False) -> float:
+    """``value`` as a float if it is a real number (not a bool) with lo < value < hi (lo <= value with
+    ``closed_lo``); TypeError or ValueError naming the ``name`` and ``what`` it must be otherwise."""
+    if not _real(value):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not ((lo <= v if closed_lo else lo < v) and v < hi):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return v
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum as torch defines it::
 
@@ -56,7 +71,8 @@ class SGD(Optimizer):
 
     def __init__(self, module: HasParams, lr: float = 1e-2, momentum: float = 0.0) -> None:
         super().__init__(module, lr)
-        self.momentum = float(momentum)
+        self.momentum = hyperparameter("SGD momentum", momentum, 0.0, 1.0, "a number in [0, 1)",
+                                       closed_lo=True)
         if self.momentum:
             self.state = {f"buf.{k}": p * 0 for k, p in module.params.items()}
 
@@ -74,6 +90,14 @@ class SGD(Optimizer):
                     buf += g
                 g = buf
             p -= self.lr * g
+
+
+def _smallest_normal(module: HasParams) -> float:
+    """The smallest normal number of the parameters' float dtype (1.2e-38 for float32; 0 if none)."""
+    import numpy as np
+
+    kinds = [np.dtype(str(p.dtype)) for p in module.params.values()]
+    return max((float(np.finfo(d).tiny) for d in kinds if d.kind == "f"), default=0.0)
 
 
 class Adam(Optimizer):
@@ -98,12 +122,15 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(module, lr)
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam betas must be two numbers in [0, 1), got {tuple(betas)}")
-        if not 0 < eps < float("inf"):
-            raise ValueError(f"Adam eps must be a positive number, got {eps}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_real(b) and 0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam betas must be two numbers in [0, 1), got "
+                             f"{tuple(betas) if isinstance(betas, (tuple, list)) else betas!r}")
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps = float(eps)
+        self.eps = hyperparameter("Adam eps", eps, 0.0, math.inf, "a positive number (and finite)")
+        tiny = _smallest_normal(module)
+        if self.eps < tiny:  # it would round to 0 (or lose its digits) in the parameters' dtype: 0/0 = NaN
+            raise ValueError(f"Adam eps must be at least {tiny:.3g}, the smallest normal number of the "
+                             f"parameters' dtype, got {eps!r}")
         for k, p in module.params.items():
             self.state[f"m.{k}"] = p * 0
             self.state[f"v.{k}"] = p * 0

@@ -235,7 +235,10 @@ class Model:
         return self.decoder.forward(z)
 
     def decode(self, z: Array, y: Any = None) -> Array:
-        """x_hat (batch, x_dim) = output_act(decoder(z)) for z (batch, z_dim)."""
+        """x_hat (batch, x_dim) = output_act(decoder(z)) for z (batch, z_dim); z must be finite, like eps."""
+        self.check_latent(z)
+        if not self._values_checked:
+            check_finite(z, who=f"{type(self).__name__}.decode", name="z")
         return self.output_act.forward(self.decode_logits(z, y))
 
     def embed(self, x: Array, y: Any = None) -> Array:

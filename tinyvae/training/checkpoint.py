@@ -113,7 +113,7 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     """``obj`` as indented JSON in ``path``, atomically (see :func:`atomic_write`)."""
-    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1) + "\n").encode()))
+    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1, allow_nan=False) + "\n").encode()))
 
 
 def _umask() -> int:

@@ -187,7 +187,7 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     report.update(grey_pixels=grey, active_units=active_units(model, x, y))
     if not model.has_posterior:
         report.update(recon=loss.recon)
-        return report
+        return _finite(report)
     is_density = model.recon_loss == "mse" or grey == 0.0
     report["bound_on"] = None if not is_density else ("-log p(x | y)" if model.conditional else "-log p(x)")
     const = _gaussian_constant(model, x.shape[1])
@@ -196,6 +196,17 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
         iwae_k=int(k), iwae=iwae_bound(model, x, y, k=k, rng=np.random.default_rng(seed + 1)),
         likelihood="bernoulli" if model.recon_loss == "bce" else "gaussian, variance 1/2",
     )
+    return _finite(report)
+
+
+def _finite(report: dict[str, Any]) -> dict[str, Any]:
+    """``report``, refused with a ValueError if a figure in it is NaN or inf (weights so large that the
+    model's arithmetic overflows): a report never prints a non-finite number, nor invalid JSON."""
+    bad = [k for k in ("recon", "kl", "neg_elbo", "iwae") if k in report and not math.isfinite(report[k])]
+    if bad:
+        raise ValueError(f"the model's {bad[0]} on these images is {report[bad[0]]} (not a finite number): its "
+                         f"weights are so large that the arithmetic overflows; retrain it (with a lower learning "
+                         f"rate)")
     return report
 
 

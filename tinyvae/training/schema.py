@@ -161,8 +161,10 @@ _U128 = Int(0, 2**128 - 1)
 BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
 _RNG = Dict({"bit_generator": Str(*BIT_GENERATORS), "state": Dict({"state": _U128, "inc": _U128}),
              "has_uint32": Int(0, 1), "uinteger": Int(0, 2**32 - 1)})
+ADAM_MIN_EPS = 1e-30  # well above float32's smallest normal number, 1.2e-38: the eps every dtype trains with
 _OPTIMIZER = Dict({"name": Str("Adam"), "lr": Float(0, 1e6, open_lo=True), "t": Int(0, 10**12),
-                   "betas": List(Float(0, 1, open_hi=True), 2, 2), "eps": Float(0, 1, open_lo=True)})
+                   "betas": List(Float(0, 1, open_hi=True), 2, 2),
+                   "eps": Float(ADAM_MIN_EPS, 1)})  # a smaller eps is 0 (or subnormal) in float32: 0/0 on a zero gradient
 
 
 def check_meta(meta: Any, where: str = "checkpoint") -> dict[str, Any]:

@@ -112,7 +112,8 @@ def fit(
     with the weights changing as it goes), ``test_loss``, ``test_recon``, ``test_kl`` (per test image,
     one z each, noise fixed), ``seconds`` (training and test pass) and ``train_seconds``.
     Raises :class:`TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a loss above
-    ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of that epoch is saved.
+    ``BLOWUP`` (10,000) times the first batch's loss of this call, or a test loss above that (so one step
+    that explodes is caught); nothing of that epoch is saved.
     """
     epochs, batch_size, lr, workers = _check_run(epochs, batch_size, lr, workers)
     x_train, x_test, y_train, y_test = _on_model(model, data)
@@ -179,6 +180,9 @@ def _epochs(model: Model, workers: int, x_train: Any, x_test: Any, y_train: Any,
                 test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
             if not math.isfinite(test.total):
                 raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
+            if first is not None and abs(test.total) > BLOWUP * max(abs(first), 1.0):  # one step can explode
+                raise TrainingDiverged(epoch, "the test pass", f"the test loss exploded to {test.total:.3g} (more "
+                                       f"than {BLOWUP:,.0f} times the first training loss here, {first:.4g})", lr)
             row = {"epoch": epoch, "train_loss": total, "test_loss": test.total, "test_recon": test.recon,
                    "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
             metrics.append(row)
@@ -245,14 +249,16 @@ def train_epoch(
 RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)
 
 
-def _as_read(key: str, saved: Any, folder: Path) -> Any:
-    """A saved run_config value as today's reader reads it: an older record's binarize True/False as
-    "static"/"none", its relative data path in the run folder ``folder``."""
+def _same(key: str, saved: Any, now: Any, folder: Path) -> bool:
+    """Whether a saved run_config value is ``now``'s, read as today's reader reads it: an older record's
+    binarize True/False as "static"/"none", its relative data path in the run folder ``folder``."""
+    if saved == now:
+        return True
     if key == "binarize":
-        return binarize_mode(saved)
-    if key == "data" and saved is not None:
-        return str(recorded_source(saved, folder))
-    return saved
+        return binarize_mode(saved) == binarize_mode(now)
+    if key == "data" and isinstance(saved, str) and isinstance(now, str):
+        return str(recorded_source(saved, folder)) == now
+    return False
 
 
 def _read_for_resume(path: Path) -> Checkpoint:
@@ -269,7 +275,7 @@ def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
     meta, params, opt_state = saved
     check_architecture(meta["architecture"], model.config(), path)
     run = meta["run_config"]
-    changed = [k for k in RESUME_SAME if k in run and k in config and _as_read(k, run[k], path.parent) != config[k]]
+    changed = [k for k in RESUME_SAME if k in run and k in config and not _same(k, run[k], config[k], path.parent)]
     if changed:
         k = changed[0]
         raise ValueError(f"{path.parent} was trained with {k}={run[k]!r}, not {config[k]!r}; a resumed run keeps "

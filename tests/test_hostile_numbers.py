@@ -1,0 +1,122 @@
+"""Hostile input, second review: absurd numbers are refused, never printed or trained on.
+
+Weights so large that the arithmetic overflows, learning rates that explode in one step, NaN latents,
+optimizer hyper-parameters out of range: each ends in one line (or one ValueError/TypeError), and
+nothing prints NaN, inf or invalid JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from cli_check import one_line
+from test_hostile import TINY, craft, good, npy, setp  # noqa: F401 (good: the shared trained run)
+from tinyvae.cli import main
+
+
+def _huge(m: dict) -> None:
+    """Every parameter at ±3e38: finite float32, but its products overflow."""
+    for name in [n for n in m if n.startswith("param/")]:
+        a = np.load(io.BytesIO(m[name]))
+        m[name] = npy(np.where(np.arange(a.size).reshape(a.shape) % 2, 3e38, -3e38).astype(a.dtype))
+
+
+@pytest.fixture(scope="module")
+def huge(good, tmp_path_factory):
+    return craft(good, tmp_path_factory.mktemp("huge"), files=_huge)
+
+
+@pytest.mark.parametrize("argv", [["evaluate", "{run}"], ["evaluate", "{run}", "--json"],
+                                  ["evaluate", "{run}", "--iwae", "1", "--json"]])
+def test_huge_weights_give_one_line_not_nan(huge, capsys, argv):
+    line = one_line([a.replace("{run}", str(huge)) for a in argv], capsys)
+    assert "not a finite number" in line and "arithmetic overflows" in line
+    assert capsys.readouterr().out == ""  # no NaN printed, no half-written JSON
+
+
+def test_sample_of_huge_weights_is_one_line(huge, tmp_path, capsys):
+    line = one_line(["sample", str(huge), "--out", str(tmp_path / "s.npy")], capsys)
+    assert "the decoder gives NaN or inf pixels" in line and not (tmp_path / "s.npy").exists()
+
+
+def test_evaluate_json_is_valid_json(good, capsys):
+    assert main(["evaluate", str(good), "--iwae", "2", "--json"]) == 0
+    json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+
+def test_example_refuses_an_lr_that_overflows(capsys):
+    line = one_line(["example", "--lr", "1e308"], capsys)
+    assert "--lr 1e+308 makes the Adam step's W_e_new overflow" in line
+    assert capsys.readouterr().out == ""
+    assert main(["example", "--lr", "1e6", "--json"]) == 0  # huge but finite: printed, as valid JSON
+    json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+
+def test_one_exploding_step_is_caught_by_the_divergence_guard(tmp_path, capsys):
+    line = one_line(["train", "--lr", "1e6", "--limit", "50", "--epochs", "1", "--no-plots",
+                     "--out", str(tmp_path / "r")], capsys, status=1)
+    assert "training diverged at epoch 1, the test pass: the test loss exploded to" in line
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_decode_refuses_a_non_finite_z(bad):
+    from tinyvae import VAE
+
+    model = VAE(784, [8], 2, rng=0)
+    z = np.array([[0.0, bad]], dtype=model.dtype)
+    with pytest.raises(ValueError, match="VAE.decode got z with NaN or inf values"):
+        model.decode(z)
+    assert np.isfinite(model.decode(np.nan_to_num(z))).all()
+
+
+OPTIMIZERS = [
+    ("SGD", dict(momentum=-1), ValueError, r"SGD momentum must be a number in \[0, 1\), got -1"),
+    ("SGD", dict(momentum=1.0), ValueError, "SGD momentum must be a number in"),
+    ("SGD", dict(momentum=float("nan")), ValueError, "SGD momentum must be"),
+    ("SGD", dict(momentum="0.9"), TypeError, "SGD momentum must be a number in .*, got str"),
+    ("SGD", dict(lr=True), TypeError, "learning rate must be positive"),
+    ("Adam", dict(lr="1e-3"), TypeError, "learning rate must be positive .*got str"),
+    ("Adam", dict(lr=float("nan")), ValueError, "learning rate must be positive"),
+    ("Adam", dict(betas=None), ValueError, "Adam betas must be two numbers"),
+    ("Adam", dict(betas=(0.9, "0.999")), ValueError, "Adam betas must be two numbers"),
+    ("Adam", dict(betas=(float("nan"), 0.999)), ValueError, "Adam betas must be two numbers"),
+    ("Adam", dict(eps=float("inf")), ValueError, "Adam eps must be a positive number"),
+    ("Adam", dict(eps=1e-320), ValueError, r"Adam eps must be at least 1.18e-38, the smallest normal number"),
+    ("Adam", dict(eps=1e-40), ValueError, "Adam eps must be at least 1.18e-38"),
+]
+
+
+@pytest.mark.parametrize("name,kw,error,message", OPTIMIZERS)
+def test_optimizers_validate_every_hyperparameter(name, kw, error, message):
+    from tinyvae.engine import optim
+    from tinyvae.engine.layers import Linear
+
+    layer = Linear(3, 2, rng=0)
+    layer.params["W"] = layer.params["W"].astype(np.float32)
+    with pytest.raises(error, match=message):
+        getattr(optim, name)(layer, **kw)
+
+
+def test_a_checkpoint_eps_training_would_not_survive_is_refused(good, tmp_path, capsys):
+    run = craft(good, tmp_path / "r", meta=setp("optimizer", "eps", 1e-320))
+    line = one_line(["train", "--resume", "--epochs", "2", "--no-plots", "--out", str(run)], capsys)
+    assert "optimizer.eps: expected a finite number in [1e-30, 1]" in line
+
+
+def test_overflow_warnings_do_not_add_lines_in_a_real_process(huge, tmp_path):
+    """In-process tests see numpy's RuntimeWarnings only as pytest's warnings; a real run writes them to
+    stderr, where they would be lines of their own beside the refusal."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OPENBLAS_NUM_THREADS": "1"}
+    for argv in (["evaluate", str(huge), "--iwae", "2"], ["sample", str(huge), "--out", str(tmp_path / "s.npy")]):
+        r = subprocess.run([sys.executable, "-m", "tinyvae", *argv], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Warning" not in r.stderr, r.stderr
