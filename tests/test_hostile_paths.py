@@ -91,3 +91,44 @@ def test_compare_with_a_one_dimensional_latent_space_draws_every_figure(tmp_path
     tiny = ["--epochs", "1", "--limit", "100", "--hidden", "8", "--betas", "0", "4"]
     assert main(["compare", which, "--latent", "1", "--out", str(out), *tiny]) == 0
     assert (out / "beta_sweep_manifold.png").stat().st_size > 0 and (out / "compare.json").is_file()
+
+
+# ---- messages that name the right thing ------------------------------------------------------------
+def _neg_shape_npz(path: Path) -> Path:
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (-1, -2)})
+    return digits_npz(path, x_train=header.getvalue() + b"\0\0")
+
+
+def _idx_255_dims(d: Path) -> Path:
+    from test_hostile import mnist_dir
+
+    mnist_dir(d, gz=False)
+    (d / "t10k-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 255]) + (1).to_bytes(4, "big") * 255 + b"\0")
+    return d
+
+
+MESSAGES = {  # name: (make(tmp) -> data path, what the one line must say)
+    "int8-minus-5": (lambda t: digits_npz(t / "d.npz", x_train=np.full((20, 784), -5, np.int8)),
+                     "x_train integer pixels must lie in [0, 255], got [-5, -5]"),
+    "int8-minus-5-to-1": (lambda t: digits_npz(t / "d.npz", x_train=np.tile(np.int8([-5, 1]), (20, 392))),
+                          "integer pixels must lie in [0, 255], got [-5, 1]"),
+    "label-1e20": (lambda t: digits_npz(t / "d.npz", y_test=np.full(10, 1e20)),
+                   "y_test labels must lie in 0-9, got values in [1e+20, 1e+20]"),
+    "label-2**64-1": (lambda t: digits_npz(t / "d.npz", y_test=np.full(10, 2**64 - 1, np.uint64)),
+                      "got values in [18446744073709551615, 18446744073709551615]"),
+    "label-int64-min": (lambda t: digits_npz(t / "d.npz", y_test=np.full(10, -2**63)),
+                        "got values in [-9223372036854775808, -9223372036854775808]"),
+    "npy-negative-shape": (lambda t: _neg_shape_npz(t / "d.npz"),
+                           "d.npz: member 'x_train.npy' declares shape (-1, -2), not an array shape"),
+    "idx-255-dims": (lambda t: _idx_255_dims(t / "m"), "t10k-labels-idx1-ubyte: IDX header says 255 dimensions"),
+}
+
+
+@pytest.mark.parametrize("case", MESSAGES)
+def test_messages_name_the_right_thing(tmp_path, capsys, case):
+    make, message = MESSAGES[case]
+    line = one_line(["train", *TINY, "--data", str(make(tmp_path)), "--out", str(tmp_path / "o")], capsys)
+    assert message in line

@@ -284,12 +284,12 @@ def _images(x: np.ndarray, key: str, source: str, binarize: bool, dtype: Any) ->
         raise ValueError(f"{source}: {key} is empty")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError(f"{source}: {key} holds NaN or inf values")
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = (x.min().item(), x.max().item()) if x.dtype.kind != "b" else (0, 1)  # exact Python numbers
+    if x.dtype.kind in "ui" and (lo < 0 or hi > 255):  # first: -5..1 is out of range, not "0-1"
+        raise ValueError(f"{source}: {key} integer pixels must lie in [0, 255], got [{lo}, {hi}]")
     if x.dtype.kind == "b" or (x.dtype.kind in "ui" and hi <= 1):
         raise ValueError(f"{source}: {key} holds integer pixels 0-1; tinyvae reads integer pixels as 0-255 "
                          f"and float pixels as 0-1: save binary images as floats")
-    if x.dtype.kind in "ui" and (lo < 0 or hi > 255):
-        raise ValueError(f"{source}: {key} integer pixels must lie in [0, 255], got [{lo:g}, {hi:g}]")
     if x.dtype.kind == "f" and (lo < 0 or hi > 1):
         raise ValueError(f"{source}: {key} float pixels must lie in [0, 1], got [{lo:g}, {hi:g}] (pixels 0-255? "
                          f"store them as integers, e.g. uint8, or divide by 255)")
@@ -306,7 +306,8 @@ def _labels(y: np.ndarray, key: str, source: str) -> np.ndarray:
         raise ValueError(f"{source}: {key} must be a vector of labels (N,), got shape {y.shape}")
     if y.dtype.kind not in "uif" or (y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y)))):
         raise ValueError(f"{source}: {key} must hold integer labels 0-9, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if len(y) and (y.min() < 0 or y.max() > 9):
-        raise ValueError(f"{source}: {key} labels must lie in 0-9, got values in [{y.min()}, {y.max()}]")
-    return y
+    if len(y) and (y.min() < 0 or y.max() > 9):  # before the cast, which would wrap 2**64 - 1 or 1e20
+        lo, hi = y.min().item(), y.max().item()
+        raise ValueError(f"{source}: {key} labels must lie in 0-9, got values in [{lo:g}, {hi:g}]"
+                         if y.dtype.kind == "f" else f"{source}: {key} labels must lie in 0-9, got values in [{lo}, {hi}]")
+    return y.astype(np.int64)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+MAX_NDIM = 32  # numpy 1.x's limit on an array's dimensions
 MAX_ARRAY_BYTES = 8 << 30  # one array of a data file (full MNIST's training images: 47 MB as bytes)
 
 IDX_FILES = {
@@ -60,6 +61,9 @@ def _read_idx_stream(f: Any, path: Path, size: int | None) -> np.ndarray:
             f"{path} is not an IDX file: magic 0x{magic:08x} (expected 0x0000 then a type code "
             f"0x08-0x0e and the number of dimensions, e.g. 0x00000803 for images)"
         )
+    if ndim > MAX_NDIM:
+        raise ValueError(f"{path}: IDX header says {ndim} dimensions, more than tinyvae reads ({MAX_NDIM}; "
+                         f"MNIST's files have 1 or 3); the file is damaged or not MNIST")
     header = 4 + 4 * ndim
     dims = f.read(4 * ndim)
     if len(dims) < 4 * ndim:

@@ -26,6 +26,7 @@ from typing import IO
 import numpy as np
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.]+)?\.npy$")
+MAX_NDIM = 32  # numpy 1.x's limit; no array tinyvae reads has more than 3 dimensions
 _HEADER_MAX = 4096  # an .npy header is padded to a few hundred bytes; numpy itself reads at most 10,000
 
 
@@ -88,7 +89,11 @@ def _header(f: IO[bytes], where: str, name: str) -> tuple[np.dtype, tuple[int, .
             raise ValueError(f"unknown .npy version {version}")
     except Exception as e:  # numpy parses the header as Python (ast, tokenize): any failure there is a bad header
         raise ValueError(f"{where}: member {name!r} is not a readable .npy array ({e})") from None
-    return np.dtype(dtype), tuple(int(s) for s in shape), bool(fortran)
+    shape = tuple(int(s) for s in shape)
+    if len(shape) > MAX_NDIM or any(s < 0 for s in shape):
+        raise ValueError(f"{where}: member {name!r} declares shape {shape[:8]}{'...' if len(shape) > 8 else ''}, "
+                         f"not an array shape (sizes must be >= 0, at most {MAX_NDIM} dimensions)")
+    return np.dtype(dtype), shape, bool(fortran)
 
 
 def _read_exactly(f: IO[bytes], n: int, where: str, name: str) -> bytes:
