@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models import memory
     from ..models.base import LabelsRefused
     from . import check_fits, check_seed
+    from ..training.checkpoint import atomic_write
     from ..training.runs import load
 
     out = Path(args.out)
@@ -72,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         x[s : s + len(xs)] = xs
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix == ".npy":
-            np.save(out, x)
+        if out.suffix == ".npy":  # atomically: a full disk leaves the old file, never half of a new one
+            atomic_write(out, lambda f: np.save(f, x))
         else:
             save_grid(x, out)
     except OSError as e:

@@ -113,20 +113,24 @@ def show_images(ax: Any, grid: np.ndarray, cmap: str = "gray", **kwargs: Any) ->
 
 
 def save(fig: Any, path: str | Path, **kwargs: Any) -> Path:
-    """Write ``fig`` to ``path`` (folders created); returns the path."""
+    """Write ``fig`` to ``path`` (folders created), atomically; returns the path."""
+    from ..training.checkpoint import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, **kwargs)
+    kwargs.setdefault("format", path.suffix[1:].lower() or "png")
+    atomic_write(path, lambda f: fig.savefig(f, **kwargs))  # a figure already there is replaced whole, or kept
     return path
 
 
 def save_image_grid(x: Any, path: str | Path, pad: int = 2) -> Path:
     """Images x (n, side²) as one PNG, the most nearly square grid, white digits on black, ``pad``
-    black pixels around and between the tiles, one pixel per pixel."""
+    black pixels around and between the tiles, one pixel per pixel; written atomically."""
     from matplotlib.image import imsave
 
     rows, cols = square_shape(len(x))
     grid = np.pad(image_grid(x, rows, cols, pad=pad, pad_value=0.0), pad)
+    from ..training.checkpoint import atomic_write
+
     path = Path(path)
-    imsave(path, grid, cmap="gray", vmin=0.0, vmax=1.0)
+    atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"))
     return path

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, NamedTuple
@@ -122,12 +123,19 @@ def _umask() -> int:
     return mask
 
 
+# what atomic_write names its temporary files: "." + the file's name + "." + mkstemp's letters + ".tmp",
+# for the files tinyvae writes into a run folder (checkpoint.npz, metrics.json, config.json, the figures,
+# explore.html); nothing else a user keeps there (".my notes.tmp") looks like this
+_OWN_TEMPORARY = re.compile(r"^\.[A-Za-z0-9_]+\.(npz|json|png|html|npy)\.[a-z0-9_]+\.tmp$")
+
+
 def clean_stale_temporaries(directory: Path) -> list[Path]:
-    """Remove the ``.NAME.*.tmp`` files a killed write left in ``directory``; call it holding the
-    run folder's lock (:func:`lock_run_folder`), so that no live writer's file is removed."""
+    """Remove the temporary files a killed :func:`atomic_write` left in ``directory`` (only names of its
+    own pattern); call it holding the run folder's lock (:func:`lock_run_folder`), so that no live
+    writer's file is removed."""
     removed = []
     for p in directory.glob(".*.tmp") if directory.is_dir() else []:
-        if p.is_file() and not p.is_symlink():
+        if _OWN_TEMPORARY.match(p.name) and p.is_file() and not p.is_symlink():
             try:
                 p.unlink()
                 removed.append(p)
@@ -139,14 +147,23 @@ def clean_stale_temporaries(directory: Path) -> list[Path]:
 @contextlib.contextmanager
 def lock_run_folder(directory: Path) -> Iterator[None]:
     """Hold an exclusive lock on the run folder ``directory`` (a ``.lock`` file in it) while writing;
-    a second writer is refused with a ``ValueError`` at once instead of silently racing the first."""
+    a second writer is refused with a ``ValueError`` at once instead of silently racing the first.
+    The lock file is opened relative to the folder itself and never through a symbolic link
+    (``O_NOFOLLOW``): a ``.lock`` that is a link is refused, its target never created."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # no flock (Windows): run unlocked
         yield
         return
-    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    folder = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fd = os.open(".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666, dir_fd=folder)
+    except OSError as e:
+        raise ValueError(f"cannot lock the run folder {directory}: its .lock is not a plain file ({e.strerror}); "
+                         f"remove {directory / '.lock'} or pass another out_dir=DIR") from None
+    finally:
+        os.close(folder)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -19,7 +19,6 @@ components and the manifold varies the first two coordinates with the others at 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .checkpoint import atomic_write_json
 from .data import Dataset
 from ..models.base import Model
 from ..figures.draw import figure, image_grid, pca_2d, save, show_images, to_host
@@ -139,7 +139,7 @@ def run(which: str, data: Dataset, out: str | Path, settings: Settings | None = 
         paths += {"ae-vae": ae_vs_vae, "beta": beta_sweep, "cvae": conditional}[name](c)
     c.results["settings"] = asdict(c.settings)
     c.results["data"] = {"name": data.name, "train": int(len(data.y_train)), "test": int(len(data.y_test))}
-    (out / "compare.json").write_text(json.dumps(c.results, indent=1) + "\n")
+    atomic_write_json(out / "compare.json", c.results)
     return paths
 
 
