@@ -46,6 +46,27 @@ def adam_plain(opt: tinyvae.Adam) -> Callable[[], None]:
     return step
 
 
+def adam_folded(opt: tinyvae.Adam) -> Callable[[], None]:
+    """Adam as tinyvae wrote it before issue 25: lr and both bias corrections folded into the denominator,
+    ``p -= m / ((√v / √(1 - β2ᵗ) + eps) · (1 - β1ᵗ) / lr)``; one array pass fewer, but 1 / lr overflows
+    float32 for lr below about 3e-39."""
+    def step() -> None:
+        opt.t += 1
+        b1, b2, t, grads = opt.beta1, opt.beta2, opt.t, opt.module.grads
+        step_size, bias2_sqrt = opt.lr / (1 - b1**t), (1 - b2**t) ** 0.5
+        for name, p in opt.module.params.items():
+            g, m, v = grads[name], opt.state[f"m.{name}"], opt.state[f"v.{name}"]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            denom = np.sqrt(v)
+            denom *= 1 / (bias2_sqrt * step_size)
+            denom += opt.eps / step_size
+            p -= m / denom
+    return step
+
+
 def bce_plain(logits: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
     """softplus(l) - x·l summed, σ(l) - x: the equations with where/log1p, every step a new array."""
     B = x.shape[0]
@@ -95,14 +116,15 @@ def main(argv: list[str] | None = None) -> int:
             self.params = {k: v.copy() for k, v in model.params.items()}
             self.grads = {k: v.copy() for k, v in model.grads.items()}
 
-    opts = {k: tinyvae.Adam(Copy()) for k in ("plain", "tinyvae")}
+    opts = {k: tinyvae.Adam(Copy()) for k in ("plain", "folded", "tinyvae")}
     opts["step"] = tinyvae.Adam(model)
     fns: dict[str, Callable[[], object]] = {
         "step (loss_and_grads + Adam)": lambda: (model.loss_and_grads(x, rng=rng), opts["step"].step()),
         "loss_and_grads": lambda: model.loss_and_grads(x, rng=rng),
         "the five large products (floor)": products,
         "Adam, plain (equations, new arrays)": adam_plain(opts["plain"]),
-        "Adam, tinyvae (constants folded)": opts["tinyvae"].step,
+        "Adam, folded (before issue 25)": adam_folded(opts["folded"]),
+        "Adam, tinyvae (torch's order)": opts["tinyvae"].step,
         "BCE, plain (where, log1p)": lambda: bce_plain(logits, x),
         "BCE, tinyvae": lambda: bce_with_logits(logits, x),
         "input checks (model.check_x)": lambda: model.check_x(x),

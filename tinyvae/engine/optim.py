@@ -93,11 +93,10 @@ class SGD(Optimizer):
 
 
 def _smallest_normal(module: HasParams) -> float:
-    """The smallest normal number of the parameters' float dtype (1.2e-38 for float32; 0 if none)."""
+    """The smallest normal number of the parameters' float dtype, on any backend (1.2e-38 for float32)."""
     import numpy as np
 
-    kinds = [np.dtype(str(p.dtype)) for p in module.params.values()]
-    return max((float(np.finfo(d).tiny) for d in kinds if d.kind == "f"), default=0.0)
+    return max((float(np.finfo(backend.host_dtype(p)).tiny) for p in module.params.values()), default=0.0)
 
 
 class Adam(Optimizer):
@@ -108,10 +107,12 @@ class Adam(Optimizer):
         m̂ = m / (1 - β1ᵗ),  v̂ = v / (1 - β2ᵗ)
         p -= lr · m̂ / (√v̂ + eps)
 
-    The last line is computed as ``p -= m / denom`` with ``denom = (√v / √(1 - β2ᵗ) + eps) · (1 - β1ᵗ) / lr``:
-    the constants gathered below the line, so that the update costs one array division and no extra
-    temporaries. It is torch's formula with the operations in another order, so trajectories agree
-    with ``torch.optim.Adam`` to rounding.
+    computed in the order torch computes it, ``p -= (lr / (1 - β1ᵗ)) · m / (√v / √(1 - β2ᵗ) + eps)``,
+    which cannot overflow for any legal lr and eps: √v / √(1 - β2ᵗ) is at most √v / √(1 - β2); the
+    ratio m / (√v̂ + eps) is bounded, |m| / √v̂ <= (1 - β1) / √((1 - β2)(1 - β1²/β2)) (Cauchy-Schwarz on
+    the two moving sums, for β1² < β2: 7.3 for the defaults); and the scalar lr / (1 - β1ᵗ) is formed
+    in float64 before it meets the array. (Folding lr into the denominator, as an earlier version did,
+    made 1 / lr overflow float32 for lr below about 3e-39: 0 · inf = NaN.)
     """
 
     def __init__(
@@ -138,8 +139,8 @@ class Adam(Optimizer):
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        step_size = self.lr / (1 - b1**self.t)
-        bias2_sqrt = (1 - b2**self.t) ** 0.5
+        step_size = self.lr / (1 - b1**self.t)  # lr / (1 - β1ᵗ): turns m into m̂ and scales it, a float64 scalar
+        bias2_sqrt = (1 - b2**self.t) ** 0.5  # √(1 - β2ᵗ): turns √v into √v̂
         xp = None
         grads = self.module.grads
         for name, p in self.module.params.items():
@@ -150,8 +151,9 @@ class Adam(Optimizer):
             m += (1 - b1) * g  # m = β1 m + (1 - β1) g
             v *= b2
             v += (1 - b2) * (g * g)  # v = β2 v + (1 - β2) g²
-            # p -= lr·m̂ / (√v̂ + eps) = m / denom,  denom = (√v / √(1 - β2ᵗ) + eps) · (1 - β1ᵗ) / lr
             denom = xp.sqrt(v)
-            denom *= 1 / (bias2_sqrt * step_size)
-            denom += self.eps / step_size
-            p -= m / denom
+            denom /= bias2_sqrt
+            denom += self.eps  # √v̂ + eps
+            update = m / denom  # m / (√v̂ + eps)
+            update *= step_size  # lr · m̂ / (√v̂ + eps)
+            p -= update
