@@ -132,3 +132,16 @@ def test_messages_name_the_right_thing(tmp_path, capsys, case):
     make, message = MESSAGES[case]
     line = one_line(["train", *TINY, "--data", str(make(tmp_path)), "--out", str(tmp_path / "o")], capsys)
     assert message in line
+
+
+@pytest.mark.parametrize("old,mode", [(False, "none"), (True, "static")])
+def test_an_older_records_binarize_true_false_is_read_on_resume_too(good_npz, tmp_path, capsys, old, mode):
+    """The reader reads binarize true/false as static/none; resume (with or without the flag) does too."""
+    for name, flags in (("bare", []), ("flag", ["--binarize", mode])):
+        run = craft(good_npz[0], tmp_path / name, meta=setp("run_config", "binarize", old))
+        assert main(["train", "--resume", "--epochs", "2", "--no-plots", "--out", str(run), *flags]) == 0, name
+        assert meta_of(run / "checkpoint.npz")["run_config"]["binarize"] == mode
+    run = craft(good_npz[0], tmp_path / "other", meta=setp("run_config", "binarize", old))
+    other = "dynamic"
+    assert "--binarize dynamic would change it" in one_line(
+        ["train", "--resume", "--epochs", "2", "--out", str(run), "--binarize", other], capsys)

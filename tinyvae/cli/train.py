@@ -145,12 +145,15 @@ RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-siz
 
 def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any], out: Path) -> None:
     """Refuse flags that would make a resumed run differ from one uninterrupted run."""
+    from ..training.data import binarize_mode
     from ..training.runs import recorded_source
 
     for key, flag in RESUME_FIXED.items():
         saved = saved_run.get(key)
         if key == "data" and saved is not None:
             saved = str(recorded_source(saved, out))  # a relative path recorded by an older tinyvae: in --out
+        if key == "binarize" and key in saved_run:
+            saved = binarize_mode(saved)  # an older record's True/False, as the reader reads it
         if key in given and key in saved_run and given[key] != saved:
             raise CLIError(f"--resume continues the run as it was started, with {flag} {saved_run[key]}; "
                            f"{flag} {given[key]} would change it (start a new run in another --out instead)")
