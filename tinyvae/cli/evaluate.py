@@ -37,6 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "IDX directory or an .npz) "
                    "instead of the data the run recorded, e.g. when the run was moved")
     p.add_argument("--json", action="store_true", help="print one JSON object, for machines")
+    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
+                   help="a progress bar over the IWAE's samples, on stderr (auto: only on a terminal)")
     return p
 
 
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     model, state, path = load_with_state(args.run_dir)
     data = run_data(state, model, source=args.data, run_dir=path.parent)
     _check_iwae_fits(model, args.iwae)
-    report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
+    show = {"auto": None, "on": True, "off": False}[args.progress]
+    report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed, progress=show)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))  # valid JSON, or a ValueError

@@ -37,6 +37,7 @@ batches of images, and for large K chunks of samples, keep the memory bounded wh
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -113,7 +114,7 @@ def logsumexp(a: Array, axis: int = -1) -> Array:
     return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(a - m), axis=axis))
 
 
-def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.random.Generator) -> float:
+def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.random.Generator, bar: Any) -> float:
     """logsumexp_k log w_k - log K for one image (1, D), K samples in chunks of ``chunk_rows`` (model, ROWS_PER_CHUNK).
 
     Keeps a running maximum m and Σ exp(log w - m), so memory is one chunk whatever K is; the noise is
@@ -126,6 +127,7 @@ def _iwae_one_image_streamed(model: Model, x: Array, y: Any, k: int, rng: np.ran
         m_new = max(m, float(lw.max()))
         total = total * math.exp(m - m_new) + float(np.sum(np.exp(lw - m_new)))
         m, done = m_new, done + kc
+        _advance(bar, kc)
     return m + math.log(total) - math.log(k)
 
 
@@ -136,6 +138,7 @@ def iwae_bound(
     *,
     k: int,
     rng: np.random.Generator,
+    progress: bool | None = None,
 ) -> float:
     """The IWAE estimate of -log p(x) with ``k`` samples, nats per image averaged over x (N, D): a bound
     on it only where the likelihood is a density of the data (see :func:`evaluate`).
@@ -143,6 +146,7 @@ def iwae_bound(
     At most ``chunk_rows(model, ROWS_PER_CHUNK)`` decoder rows are held at once (16,192 for the default
     MLP in float32, 347 for the convolutional model in float32; ``models/memory.py``): several images
     with all their samples when k is small, one image and a chunk of its samples at a time when k is large.
+    ``progress``: a tqdm bar over the N·K samples (None: only when stderr is a terminal, as ``fit``'s).
     """
     if not model.has_posterior:
         raise ValueError("the IWAE bound needs an encoder distribution q(z|x); a plain autoencoder has none")
@@ -150,20 +154,41 @@ def iwae_bound(
         raise ValueError(f"the IWAE bound needs k >= 1 samples (an integer), got {k!r}")
     k, y = int(k), model.labels_for(y)
     n, total, rows = x.shape[0], 0.0, chunk_rows(model, ROWS_PER_CHUNK)
-    if k > rows:
-        for i in range(n):
-            total -= _iwae_one_image_streamed(model, x[i : i + 1], _labels(y, i, i + 1), k, rng)
+    bar = _bar(n * k, progress, f"IWAE, K = {k:,}")
+    try:
+        if k > rows:
+            for i in range(n):
+                total -= _iwae_one_image_streamed(model, x[i : i + 1], _labels(y, i, i + 1), k, rng, bar)
+            return total / n
+        step = rows // k
+        for s in range(0, n, step):
+            xb, yb = x[s : s + step], _labels(y, s, s + step)
+            xp = namespace(xb)
+            lw = log_weights(model, xb, yb, eps=draw_eps(rng, (xb.shape[0], k, model.z_dim), model.ref))
+            total += -float(xp.sum(logsumexp(lw, axis=1) - math.log(k)))
+            _advance(bar, xb.shape[0] * k)
         return total / n
-    step = rows // k
-    for s in range(0, n, step):
-        xb, yb = x[s : s + step], _labels(y, s, s + step)
-        xp = namespace(xb)
-        lw = log_weights(model, xb, yb, eps=draw_eps(rng, (xb.shape[0], k, model.z_dim), model.ref))
-        total += -float(xp.sum(logsumexp(lw, axis=1) - math.log(k)))
-    return total / n
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int = 0, batch_size: int = 1000) -> dict:
+def _bar(total: int, show: bool | None, desc: str) -> Any:
+    """A tqdm bar over ``total`` samples, or None (``show`` None: only when stderr is a terminal)."""
+    if not (sys.stderr.isatty() if show is None else show):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sample", unit_scale=True, leave=False)
+
+
+def _advance(bar: Any, n: int) -> None:
+    if bar is not None:
+        bar.update(n)
+
+
+def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int = 0, batch_size: int = 1000,
+             progress: bool | None = None) -> dict:
     """A report (JSON-able dict) of the test loss terms and, for models with q(z|x), the IWAE bound.
 
     ``neg_elbo``: recon + KL (β = 1, closed-form KL, one z per image, the Gaussian constant included
@@ -176,7 +201,7 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     "likelihood", read as a density on [0, 1], integrates to at most ½ per pixel, so the figures bound
     -log of a sub-normalised model only (loosely, by at least ln 2 nats per pixel, and not comparably
     with binarized figures): ``bound_on`` is None.
-    ``active_units``: see :func:`active_units`.
+    ``active_units``: see :func:`active_units`. ``progress``: the IWAE's bar (see :func:`iwae_bound`).
     """
     x = model.asarray(x)
     loss = eval_loss(model, x, y, rng=np.random.default_rng(seed), batch_size=batch_size)
@@ -193,7 +218,7 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     const = _gaussian_constant(model, x.shape[1])
     report.update(
         recon=loss.recon + const, kl=loss.kl, neg_elbo=loss.recon + loss.kl + const,
-        iwae_k=int(k), iwae=iwae_bound(model, x, y, k=k, rng=np.random.default_rng(seed + 1)),
+        iwae_k=int(k), iwae=iwae_bound(model, x, y, k=k, rng=np.random.default_rng(seed + 1), progress=progress),
         likelihood="bernoulli" if model.recon_loss == "bce" else "gaussian, variance 1/2",
     )
     return _finite(report)
