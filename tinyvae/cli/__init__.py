@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..models.memory import memory_budget  # noqa: F401 (check_fits's budget; re-exported)
+
 COMMANDS = ("train", "evaluate", "sample", "example", "compare", "explore", "data")
 
 
@@ -100,7 +102,8 @@ def _stdout_closed() -> bool:
 # ``--flag value``, in this one table, so that neither side speaks the other's language.
 PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "source": "--data",
                    "out_dir": "--out", "batch_size": "--batch-size", "epochs": "--epochs", "seed": "--seed",
-                   "arch": "--arch", "z_dim": "--latent", "directory": "--dir", "mirror": "--mirror"}
+                   "arch": "--arch", "z_dim": "--latent", "directory": "--dir", "mirror": "--mirror",
+                   "limit": "--limit"}
 _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
 
 
@@ -121,40 +124,6 @@ def _one_line(e: BaseException) -> str:
         return "input nested too deeply to be a tinyvae file"
     text = as_flags(" ".join(str(e).split())) or type(e).__name__
     return text if len(text) <= 1000 else text[:997] + "..."
-
-
-def memory_budget() -> int:
-    """Bytes this process may still allocate: what the machine has available, or less under RLIMIT_AS."""
-    budget = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    budget = int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    if budget is None:
-        try:
-            budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            budget = 1 << 34
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            budget = min(budget, soft - _address_space_in_use())
-    except (ImportError, OSError, ValueError):
-        pass
-    return max(budget, 0)
-
-
-def _address_space_in_use() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def check_fits(nbytes: float, what: str, fix: str) -> None:

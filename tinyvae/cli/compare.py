@@ -97,9 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--limit must be at least 10 (a few images of each digit), got {args.limit}")
     settings = Settings(epochs=args.epochs, seed=args.seed, hidden=tuple(args.hidden), latent=args.latent,
                         batch_size=args.batch_size, lr=args.lr, betas=tuple(args.betas))
-    data = load(args.data)
-    if args.limit:
-        data = data.subset(args.limit)
+    data = load(args.data, limit=args.limit)  # only --limit's rows are read
     t0 = time.perf_counter()
     from threadpoolctl import threadpool_limits
 

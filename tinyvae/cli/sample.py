@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models import memory
     from ..models.base import LabelsRefused
     from . import check_fits, check_seed
+    from ..figures.draw import image_grid_bytes
     from ..training.checkpoint import atomic_write
     from ..training.runs import load
 
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     rows = memory.chunk_rows(model, CHUNK)  # images decoded at once: the decoder's activations stay small
     if model.conditional:  # whole cycles of the digits 0, 1, ..., C-1 in every chunk, as in one draw
         rows = max(model.n_classes, rows - rows % model.n_classes)
-    check_fits(args.n * model.x_dim * 8 + min(args.n, rows) * memory.image_bytes(model), f"--n {args.n} samples",
-               "ask for fewer with a smaller --n")
+    grid = image_grid_bytes(args.n, model.x_dim) if out.suffix == ".png" else 0  # the .png grid, any image size
+    check_fits(args.n * model.x_dim * 8 + min(args.n, rows) * memory.image_bytes(model) + grid,
+               f"--n {args.n} samples" + (" and their .png grid" if grid else ""), "ask for fewer with a smaller --n")
     rng = np.random.default_rng(args.seed)
     x = None
     for s in range(0, args.n, rows):

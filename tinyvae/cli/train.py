@@ -277,13 +277,11 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
 
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
-    data = load(r["data"], binarize=r["binarize"], dtype=dtype)
+    data = load(r["data"], binarize=r["binarize"], dtype=dtype, limit=r["limit"])  # only --limit's rows read
     r["data_hash"] = fingerprint(r["data"])
     if args.resume and r.get("saved_hash") and r["data_hash"] != r["saved_hash"]:
         raise CLIError(f"--data {r['data']} has changed since this run was trained (its SHA-256 differs); "
                        f"a resumed run must see the same data (start a new run in another --out instead)")
-    if r["limit"]:
-        data = data.subset(r["limit"])
     weights_rng, _, figures_rng = seed_streams(r["seed"])  # fit draws the training stream from the seed itself
     model = build_model(cfg, rng=weights_rng, dtype=dtype)
     if xp is not np:

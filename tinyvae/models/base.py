@@ -316,7 +316,27 @@ def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any,
         raise ValueError(f"hidden_dims must be a non-empty list of positive widths, got {hidden_dims!r}")
     hidden = [check_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
     check_dtype(dtype)
-    return check_int("x_dim", x_dim), hidden, check_int("z_dim", z_dim), check_beta(beta)
+    x_dim, z_dim = check_int("x_dim", x_dim), check_int("z_dim", z_dim)
+    check_size({"model": "vae", "x_dim": x_dim, "hidden_dims": hidden, "z_dim": z_dim})
+    return x_dim, hidden, z_dim, check_beta(beta)
+
+
+def check_size(cfg: dict[str, Any]) -> None:
+    """Refuse, before a weight is allocated, an architecture ``cfg`` (``model.config()``'s form) with a
+    width above ``schema.MAX_WIDTH`` or more than ``schema.MAX_PARAMS`` parameters: the limits of the
+    command line and of the checkpoint reader, so that the library builds nothing they would refuse."""
+    from ..training import schema
+
+    widths = {"z_dim": cfg["z_dim"], **{f"hidden_dims[{i}]": h for i, h in enumerate(cfg.get("hidden_dims", []))},
+              **({"hidden_dim": cfg["hidden_dim"]} if "hidden_dim" in cfg else {}),
+              **{f"channels[{i}]": c for i, c in enumerate(cfg.get("channels", []))}}
+    name, widest = max(widths.items(), key=lambda kv: kv[1])
+    if widest > schema.MAX_WIDTH:
+        raise ValueError(f"{name} must be at most {schema.MAX_WIDTH:,}, got {widest:,}")
+    n = schema.count_params(cfg)
+    if n > schema.MAX_PARAMS:
+        raise ValueError(f"this architecture has {n:,} parameters, more than tinyvae builds ({schema.MAX_PARAMS:,}); "
+                         f"choose smaller widths")
 
 
 def check_beta(beta: Any) -> float:

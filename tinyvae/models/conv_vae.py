@@ -43,7 +43,7 @@ import numpy as np
 
 from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from ..engine.layers import Linear, ReLU, Sequential
-from .base import check_beta, check_dtype, check_int
+from .base import check_beta, check_dtype, check_int, check_size
 from .vae import VAE, LossName
 
 
@@ -90,6 +90,8 @@ class ConvVAE(VAE):
         if loss not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
         self.hidden_dim, z_dim = check_int("hidden_dim", hidden_dim), check_int("z_dim", z_dim)
+        check_size({"arch": "conv", "model": "vae", "x_dim": x_dim, "z_dim": z_dim, "hidden_dim": self.hidden_dim,
+                    "channels": self.channels, "kernel_size": k})  # the CLI's and the checkpoint's limits
         self.side, self.output = side, "sigmoid"
         rng, dtype = np.random.default_rng(rng), check_dtype(dtype)
         encoder, decoder = self._encoder(rng, dtype), lambda: self._decoder(z_dim, rng, dtype)

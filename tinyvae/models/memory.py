@@ -20,6 +20,7 @@ peak per image of a forward, of a forward and backward, and of the IWAE's log-we
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Iterator
 
 from ..engine import backend
@@ -76,3 +77,38 @@ def chunks(model: Any, n: int, cap: int) -> Iterator[slice]:
     rows = chunk_rows(model, cap)
     for s in range(0, max(n, 1), rows):
         yield slice(s, min(s + rows, n))
+
+
+def memory_budget() -> int:
+    """Bytes this process may still allocate: what the machine has available, or less under RLIMIT_AS
+    (what the command line's memory checks and the data readers compare their estimates with)."""
+    budget = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    budget = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if budget is None:
+        try:
+            budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            budget = 1 << 34
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            budget = min(budget, soft - _address_space_in_use())
+    except (ImportError, OSError, ValueError):
+        pass
+    return max(budget, 0)
+
+
+def _address_space_in_use() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0

@@ -88,10 +88,13 @@ def load(
     binarize: bool | str = False,
     dtype: Any = np.float32,
     seed: int = 0,
+    limit: int | None = None,
 ) -> Dataset:
     """The digits from ``source``: None (the bundled 5,000), an MNIST IDX directory, or an .npz file.
 
     ``seed`` fixes the bundled split only (see the module docstring); the other sources come split.
+    ``limit``: the first ``limit`` training and test images only (``Dataset.subset``); from a file, only
+    they are read (nothing after them is inflated), after its size and memory need are checked.
     Raises FileNotFoundError for a missing path or file, ValueError for malformed contents.
     """
     if source is None:
@@ -108,16 +111,18 @@ def load(
             raise FileNotFoundError(f"source={path}: no such file or directory (for the full MNIST, run "
                                     f"`tinyvae data get mnist`, then use source='mnist')") from None
         if kind == "dir":
-            arrays = read_idx_dir(path)
+            arrays = read_idx_dir(path, max_rows=limit, out_itemsize=np.dtype(dtype).itemsize)
             name = _named(path) or "mnist"
             what = f"{'Fashion-MNIST' if name == 'fashion-mnist' else 'MNIST'} from the IDX files in {path}"
         else:
             if path.suffix != ".npz":
                 raise ValueError(f"source={path}: expected a directory of MNIST IDX files or an .npz file")
-            arrays = _read_npz(path)
+            arrays = _read_npz(path, limit, np.dtype(dtype).itemsize)
             name, what = path.stem, f"arrays from {path}"
     mode = binarize_mode(binarize)
     data = _finish(arrays, name=name, description=what, binarize=mode == "static", dtype=dtype)
+    if limit is not None:
+        data = data.subset(limit)
     if mode != "dynamic":
         return replace(data, binarize=mode)
     x_test = bernoulli_draw(data.x_test, np.random.default_rng(DYNAMIC_TEST_SEED))
@@ -223,7 +228,7 @@ def _parse_int_csv(raw: bytes, columns: int) -> np.ndarray:
 
 
 # ---- .npz files ---------------------------------------------------------------------------------
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def _read_npz(path: Path, max_rows: int | None = None, out_itemsize: int = 0) -> dict[str, np.ndarray]:
     """The four arrays of an .npz file, and nothing else of it (see :mod:`tinyvae.training.safe_npz`)."""
     keys = ("x_train", "y_train", "x_test", "y_test")
     with open(path, "rb") as f:
@@ -237,7 +242,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                 f"{path} lacks array(s) {', '.join(missing)} (it has {_few(names)}); "
                 f"save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
             )
-        return {k: safe_npz.read_member(zf, k + ".npy", where=str(path), max_bytes=MAX_ARRAY_BYTES, kinds="uifb")
+        return {k: safe_npz.read_member(zf, k + ".npy", where=str(path), max_bytes=MAX_ARRAY_BYTES, kinds="uifb",
+                                        max_rows=max_rows, out_itemsize=out_itemsize if k[0] == "x" else 0)
                 for k in keys}
 
 

@@ -88,11 +88,11 @@ def run_data(state: dict[str, Any], model: Model, source: str | Path | None = No
         if not source.exists():
             raise FileNotFoundError(f"this run was trained on {source}, which is not there (any more); point to "
                                     f"the data with source=PATH")
-    data = load_data(source, binarize=binarize, dtype=model.dtype)
+    data = load_data(source, binarize=binarize, dtype=model.dtype, limit=int(r["limit"]) if r.get("limit") else None)
     if recorded and r.get("data_hash") and fingerprint(source) != r["data_hash"]:
         raise ValueError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
                          f"source={source} to use it as it is now")
-    return data.subset(int(r["limit"])) if r.get("limit") else data
+    return data
 
 
 def recorded_source(data: str, run_dir: str | Path | None) -> Path:

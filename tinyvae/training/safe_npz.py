@@ -28,6 +28,7 @@ import numpy as np
 _NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.]+)?\.npy$")
 MAX_NDIM = 32  # numpy 1.x's limit; no array tinyvae reads has more than 3 dimensions
 _HEADER_MAX = 4096  # an .npy header is padded to a few hundred bytes; numpy itself reads at most 10,000
+MAX_DEFLATE_RATIO = 1032  # deflate's largest possible inflation: 258 bytes from 2 bits (the zlib FAQ)
 
 
 def open_npz(path: Path, what: str) -> zipfile.ZipFile:
@@ -47,8 +48,14 @@ def open_npz(path: Path, what: str) -> zipfile.ZipFile:
     return zf
 
 
-def read_member(zf: zipfile.ZipFile, name: str, *, where: str, max_bytes: int, kinds: str = "fiu") -> np.ndarray:
-    """The array stored as member ``name`` of ``zf`` (see the module docstring)."""
+def read_member(zf: zipfile.ZipFile, name: str, *, where: str, max_bytes: int, kinds: str = "fiu",
+                max_rows: int | None = None, out_itemsize: int = 0) -> np.ndarray:
+    """The array stored as member ``name`` of ``zf`` (see the module docstring).
+
+    ``max_rows``: read only the first rows of a C-ordered array (``limit``: nothing beyond them is
+    inflated); ``out_itemsize``: the float width its values will be converted to, for the memory estimate
+    (:func:`check_read_fits`).
+    """
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -68,14 +75,34 @@ def read_member(zf: zipfile.ZipFile, name: str, *, where: str, max_bytes: int, k
             if nbytes > max_bytes or nbytes > info.file_size:
                 raise ValueError(f"{where}: member {name!r} claims shape {shape} ({nbytes:,} bytes), more than "
                                  f"the {min(max_bytes, info.file_size):,} it may hold; refused before reading it")
-            data = _read_exactly(f, nbytes, where, name)
-            if f.read(1):
+            if info.compress_type != zipfile.ZIP_STORED and nbytes > MAX_DEFLATE_RATIO * info.compress_size + _HEADER_MAX:
+                raise ValueError(f"{where}: member {name!r} claims shape {shape} ({nbytes:,} bytes) from "
+                                 f"{info.compress_size:,} compressed bytes, more than deflate can inflate them to "
+                                 f"({MAX_DEFLATE_RATIO:,}:1); damaged or a decompression bomb, refused before inflating it")
+            if max_rows is not None and shape and not fortran and shape[0] > max_rows:
+                shape = (max_rows, *shape[1:])  # only the rows asked for are inflated
+            want = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            check_read_fits(want, int(np.prod(shape, dtype=object)) * out_itemsize, f"{where}: member {name!r}")
+            data = _read_exactly(f, want, where, name)
+            if want == nbytes and f.read(1):
                 raise ValueError(f"{where}: member {name!r} holds more bytes than its header says")
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, struct.error, OverflowError,
             zlib.error) as e:
         raise ValueError(f"{where}: member {name!r} is damaged ({type(e).__name__}: {e})") from None
     a = np.frombuffer(data, dtype=dtype)
     return a.reshape(shape, order="F" if fortran else "C").astype(dtype.newbyteorder("="), copy=True)
+
+
+def check_read_fits(raw_bytes: int, converted_bytes: int, what: str) -> None:
+    """Refuse, before reading it, data whose reading needs more memory than the process has left
+    (``models.memory.memory_budget``): the raw bytes about three times over (the pieces read, joined,
+    and copied to native byte order) and the converted floats twice (the cast, then the scaling)."""
+    from ..models.memory import memory_budget
+
+    need, budget = 3 * raw_bytes + 2 * converted_bytes, memory_budget()
+    if need > budget:
+        raise ValueError(f"{what}: reading it needs about {need / 2**30:,.1f} GiB of memory, more than the "
+                         f"{budget / 2**30:,.1f} GiB available; read fewer images with limit=N, or free memory")
 
 
 def _header(f: IO[bytes], where: str, name: str) -> tuple[np.dtype, tuple[int, ...], bool]:

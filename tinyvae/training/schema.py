@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 MAX_PARAMS = 50_000_000  # parameters of a model a checkpoint may describe (784-400-20: 0.65 M)
 MAX_WIDTH = 1 << 16  # one layer's width, a latent size
+MAX_THREADS = 1024  # the threads (and so batch workers) a run may use and record
 MAX_META_BYTES = 8 << 20  # the JSON record itself
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 BACKENDS = ("numpy", "cupy")
@@ -152,7 +153,7 @@ RUN_CONFIG = Dict({}, {
     "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
     "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
     "binarize": Optional(Either(Bool, Str("none", "static", "dynamic"))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
-    "limit": Optional(Int(1, 10**9)), "threads": Int(1, 1024),
+    "limit": Optional(Int(1, 10**9)), "threads": Int(1, MAX_THREADS),
 })
 _NUM = Float(-1e30, 1e30)
 _METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,

@@ -27,6 +27,8 @@ import os
 import time
 from pathlib import Path
 
+from .schema import MAX_THREADS
+
 CAP = 4  # at most this many threads by default (a guess: see the module docstring)
 
 
@@ -105,6 +107,8 @@ def resolve_threads(value: int | str, name: str = "--threads") -> int:
         n = 0
     if n < 1:
         raise ValueError(f"{name} must be at least 1 or 'auto', got {value}")
+    if n > MAX_THREADS:
+        raise ValueError(f"{name} must be at most {MAX_THREADS:,} (or 'auto'), got {value}")
     return n
 
 

@@ -38,7 +38,7 @@ from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries
                          restore_optimizer, restore_rng)
 from .data import Dataset, bernoulli_draw, binarize_mode
 from .runs import CHECKPOINT, recorded_source, save_epoch
-from .schema import RUN_CONFIG
+from .schema import MAX_THREADS, RUN_CONFIG
 from .evaluate import eval_loss
 from .parallel import DataParallel
 from ..models.base import Model
@@ -246,6 +246,7 @@ def train_epoch(
     return total / max(n, 1), first
 
 
+MAX_WORKERS = MAX_THREADS  # each worker is a thread and a model replica; the CLI's --threads has the same cap
 RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)
 
 
@@ -299,8 +300,9 @@ def _check_run(epochs: Any, batch_size: Any, lr: Any, workers: Any = 1) -> tuple
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"learning rate must be a positive number, got {lr!r}")
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be a positive integer (1: the batch whole), got {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be a positive integer (1: the batch whole), at most {MAX_WORKERS:,} (the "
+                         f"most threads a run records), got {workers!r}")
     return int(epochs), int(batch_size), float(lr), int(workers)
 
 
