@@ -52,7 +52,8 @@ def test_example_refuses_an_lr_that_overflows(capsys):
     line = one_line(["example", "--lr", "1e308"], capsys)
     assert "--lr 1e+308 makes the Adam step's W_e_new overflow" in line
     assert capsys.readouterr().out == ""
-    assert main(["example", "--lr", "1e6", "--json"]) == 0  # huge but finite: printed, as valid JSON
+    assert "--lr 10 makes the Adam step's total_after overflow" in one_line(["example", "--lr", "10"], capsys)
+    assert main(["example", "--lr", "3", "--json"]) == 0  # large but finite: printed, as valid JSON
     json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
 
 
