@@ -145,3 +145,11 @@ def test_an_older_records_binarize_true_false_is_read_on_resume_too(good_npz, tm
     other = "dynamic"
     assert "--binarize dynamic would change it" in one_line(
         ["train", "--resume", "--epochs", "2", "--out", str(run), "--binarize", other], capsys)
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_an_out_that_is_a_device_or_fifo_is_not_called_a_file(tmp_path, capsys, command):
+    os.mkfifo(tmp_path / "fifo")
+    for out, what in (("/dev/null", "not a regular file (a device, FIFO or socket)"),
+                      (str(tmp_path / "fifo"), "not a regular file")):
+        assert f"--out {out} is {what}" in one_line([command, "--out", out], capsys)

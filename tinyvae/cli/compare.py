@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--batch-size must be at least 1, got {args.batch_size}")
     check_seed(args.seed)
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise CLIError(f"--out {args.out} is a file; name a directory for the figures")
+        what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
+        raise CLIError(f"--out {args.out} is {what}; name a directory for the figures")
     if max(args.latent, *args.hidden) > 1 << 16:
         raise CLIError(f"--latent and --hidden widths must be at most 65,536, got {max(args.latent, *args.hidden):,}")
     from ..training import schema

@@ -252,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
 
     threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise CLIError(f"--out {args.out} is a file, not a run directory; name a directory (new or existing)")
+        what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
+        raise CLIError(f"--out {args.out} is {what}, not a run directory; name a directory (new or existing)")
     if args.seed is not None:
         check_seed(args.seed)
     cfg, r, saved = resolve(args)
