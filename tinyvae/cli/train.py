@@ -18,12 +18,12 @@ DEFAULT_OUT = "runs/latest"
 DEFAULTS: dict[str, Any] = {
     "model": "vae", "arch": "mlp", "hidden": [400], "latent": 2, "loss": "bce", "beta": 1.0,
     "epochs": 30, "batch_size": 128, "lr": 1e-3, "seed": 0, "data": None, "binarize": "none",
-    "backend": "numpy", "dtype": "float32", "limit": None,
+    "backend": "numpy", "dtype": "float32", "limit": None, "free_bits": 0.0, "kl_warmup": 0,
 }
 # --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error
 CONV_DEFAULTS = {"hidden": [16], "loss": "mse"}
-ARCH_FLAGS = ("model", "arch", "hidden", "latent", "loss", "beta")
-RUN_FLAGS = ("epochs", "batch_size", "lr", "seed", "data", "binarize", "backend", "dtype", "limit")
+ARCH_FLAGS = ("model", "arch", "hidden", "latent", "loss", "beta", "free_bits")
+RUN_FLAGS = ("epochs", "batch_size", "lr", "seed", "data", "binarize", "backend", "dtype", "limit", "kl_warmup")
 
 DESCRIPTION = """\
 Train a VAE (or an AE, a conditional VAE, a convolutional VAE) on handwritten digits with tinyvae's
@@ -32,8 +32,10 @@ hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled w
 lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on two CPU cores.
 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
-atomically after every epoch), metrics.json (per epoch: train_loss, test_loss, test_recon, test_kl,
-seconds), config.json, and the figures (PNG) unless --no-plots."""
+atomically after every epoch), metrics.json (per epoch: train_loss, train_recon, train_kl, test_loss,
+test_recon, test_kl, kl_per_dim (each latent dimension's KL on the test images), active_units, seconds),
+config.json, and the figures (PNG) unless --no-plots. The run ends with a line on the latent code, and
+a warning if it has collapsed (the code carries less than one bit, log 2 nats, about the image)."""
 
 EPILOG = """\
 examples:
@@ -44,6 +46,8 @@ examples:
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)
   tinyvae train --resume --epochs 50             train a finished run for more epochs
+  tinyvae train --arch conv --kl-warmup 10       remedies for posterior collapse: KL warm-up ...
+  tinyvae train --arch conv --free-bits 0.5      ... or free bits (walkthroughs/09_when_a_vae_fails.md)
 """
 
 
@@ -78,10 +82,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']}; "
                    f"{CONV_DEFAULTS['loss']} with --arch conv, as the β-VAE document)")
     g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {d['beta']:g})")
+    g.add_argument("--free-bits", type=float, metavar="λ", help="free bits (Kingma et al. 2016): each latent "
+                   "dimension's KL, averaged over the batch, counts at least λ nats, so the KL term stops pushing a "
+                   "dimension below λ; a remedy for posterior collapse (vae, cvae, conv; default 0: the plain KL)")
     g = p.add_argument_group("run")
     g.add_argument("--epochs", type=int, help=f"total epochs (default {d['epochs']})")
     g.add_argument("--batch-size", type=int, metavar="B", help=f"mini-batch size (default {d['batch_size']})")
     g.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d['lr']:g})")
+    g.add_argument("--kl-warmup", type=int, metavar="N", help="KL warm-up: β rises linearly over the first N "
+                   "epochs, β·e/N in epoch e, then stays at --beta; a remedy for posterior collapse (default 0: "
+                   "none; at most --epochs; --resume keeps it)")
     g.add_argument("--seed", type=int, help="fixes the run: the initial weights, the shuffles and noise of "
                    "training, and the figures' noise, each drawn from its own stream of this one seed "
                    f"(default {d['seed']})")
@@ -136,7 +146,7 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
 
 
 RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-size", "binarize": "--binarize",
-                "seed": "--seed", "dtype": "--dtype"}
+                "seed": "--seed", "dtype": "--dtype", "kl_warmup": "--kl-warmup"}
 
 
 def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any]) -> None:
@@ -183,6 +193,9 @@ def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
             cfg.update({"hidden_dim": value[0]} if conv else {"hidden_dims": list(value)})
         elif flag == "latent":
             cfg["z_dim"] = value
+        elif flag == "free_bits":  # 0 is the plain KL, which a model's config leaves unnamed
+            cfg.pop("free_bits", None)
+            cfg.update({"free_bits": float(value)} if value else {})
         elif flag == "arch" and conv:
             cfg["arch"] = "conv"
         elif flag == "arch":
@@ -203,6 +216,10 @@ def _check_arch(a: dict[str, Any], given: dict[str, Any]) -> None:
         raise CLIError(f"--beta must be at most 1e6, got {a['beta']:g}")
     if a["model"] == "ae" and "beta" in given:
         raise CLIError("--beta weighs the KL term, which a plain autoencoder (--model ae) does not have")
+    if not (math.isfinite(a["free_bits"]) and 0 <= a["free_bits"] <= 1e6):
+        raise CLIError(f"--free-bits must be a number of nats from 0 to 1e6, got {a['free_bits']:g}")
+    if a["model"] == "ae" and "free_bits" in given:
+        raise CLIError("--free-bits floors the KL term, which a plain autoencoder (--model ae) does not have")
     if a["arch"] == "conv" and a["model"] != "vae":
         raise CLIError(f"--arch conv is available for --model vae only, not {a['model']}")
     if a["arch"] == "conv" and len(a["hidden"]) != 1:
@@ -217,6 +234,9 @@ def _check_run(r: dict[str, Any]) -> None:
             raise CLIError(f"{flag} must be at least 1, got {r[key]}")
         if r[key] is not None and r[key] > top:
             raise CLIError(f"{flag} must be at most {top:,}, got {r[key]:,}")
+    if not 0 <= r["kl_warmup"] <= r["epochs"]:
+        raise CLIError(f"--kl-warmup must be from 0 to --epochs ({r['epochs']}) epochs, got {r['kl_warmup']}: "
+                       f"a longer warm-up would end the run before β reaches its value")
     if not (math.isfinite(r["lr"]) and r["lr"] > 0):
         raise CLIError(f"--lr must be a positive number, got {r['lr']}")
     if r["lr"] > 1e6:
@@ -252,7 +272,8 @@ def run(args: argparse.Namespace) -> int:
         # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
         threads = saved.meta["run_config"]["threads"]
     r["threads"] = threads
-    blas, r["workers"] = plan(threads, cfg.get("arch", "mlp"), r["backend"])  # conv: the batch split over cores
+    whole = cfg.get("free_bits")  # free bits need the whole batch's KL: no split (training/parallel.py)
+    blas, r["workers"] = plan(threads, "mlp" if whole else cfg.get("arch", "mlp"), r["backend"])  # conv: batch split
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(blas):
@@ -302,13 +323,16 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
                   out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
-                  workers=r["workers"],
+                  workers=r["workers"], kl_warmup=r["kl_warmup"],
                   run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
                                                 "threads")})
     if not done_now:
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)
     last = metrics[-1]
+    from ..training.diagnostics import report_code
+
+    report_code(model, metrics)  # a line on the latent code; the collapse warning (stderr) when it holds
     if _explorable(model):
         print(f"move through the latent space in a browser: tinyvae explore {out}")
     print(f"done: test loss {last['test_loss']:.2f} {names['unit']}, the {names['total']}, after {last['epoch']} epochs; "
