@@ -34,8 +34,8 @@ lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
 atomically after every epoch), metrics.json (per epoch: train_loss, train_recon, train_kl, test_loss,
 test_recon, test_kl, kl_per_dim (each latent dimension's KL on the test images), active_units, seconds),
-config.json, and the figures (PNG) unless --no-plots. The run ends with a line on the latent code, and
-a warning if it has collapsed (the code carries less than one bit, log 2 nats, about the image)."""
+config.json, and the figures (PNG) unless --no-plots. It ends with a line on the latent code, and a
+warning of posterior collapse if the code carries under one bit (log 2 nats) once its KL has peaked."""
 
 EPILOG = """\
 examples:
@@ -342,7 +342,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
 
 def _describe(model: Any) -> str:
     """E.g. ``VAE(784 → [400] → 2), bce loss``."""
-    return f"{model.describe()}, {model.recon_loss} loss"
+    return f"{model.describe()}, {model.recon_loss} loss" + (f", free bits {model.free_bits:g}" if model.free_bits else "")
 
 
 def _explorable(model: Any) -> bool:
