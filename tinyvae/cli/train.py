@@ -32,10 +32,11 @@ hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled w
 lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on two CPU cores.
 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
-atomically after every epoch), metrics.json (per epoch: train_loss, train_recon, train_kl, test_loss,
-test_recon, test_kl, kl_per_dim (each latent dimension's KL on the test images), active_units, seconds),
-config.json, and the figures (PNG) unless --no-plots. It ends with a line on the latent code, and a
-warning of posterior collapse if the code carries under one bit (log 2 nats) once its KL has peaked."""
+atomically after every epoch), metrics.json (per epoch: train_loss, train_recon, train_kl,
+test_loss, test_recon, test_kl, kl_per_dim (each latent dimension's KL on the test images),
+active_units, seconds), config.json, and the figures (PNG) unless --no-plots. It ends with a line on
+the latent code, and a warning of posterior collapse if the code carries under one bit (log 2 nats)
+once its KL has peaked."""
 
 EPILOG = """\
 examples:
@@ -46,8 +47,7 @@ examples:
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)
   tinyvae train --resume --epochs 50             train a finished run for more epochs
-  tinyvae train --arch conv --kl-warmup 10       remedies for posterior collapse: KL warm-up ...
-  tinyvae train --arch conv --free-bits 0.5      ... or free bits (walkthroughs/09_when_a_vae_fails.md)
+  tinyvae train --kl-warmup 10 --free-bits 0.5   two remedies for posterior collapse
 """
 
 
@@ -82,16 +82,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']}; "
                    f"{CONV_DEFAULTS['loss']} with --arch conv, as the β-VAE document)")
     g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {d['beta']:g})")
-    g.add_argument("--free-bits", type=float, metavar="λ", help="free bits (Kingma et al. 2016): each latent "
-                   "dimension's KL, averaged over the batch, counts at least λ nats, so the KL term stops pushing a "
-                   "dimension below λ; a remedy for posterior collapse (vae, cvae, conv; default 0: the plain KL)")
+    g.add_argument("--free-bits", type=float, metavar="λ", help="free bits (Kingma et al. 2016), against posterior "
+                   "collapse: each latent dimension's KL, averaged over the batch, counts at least λ nats (default 0)")
     g = p.add_argument_group("run")
     g.add_argument("--epochs", type=int, help=f"total epochs (default {d['epochs']})")
     g.add_argument("--batch-size", type=int, metavar="B", help=f"mini-batch size (default {d['batch_size']})")
     g.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d['lr']:g})")
-    g.add_argument("--kl-warmup", type=int, metavar="N", help="KL warm-up: β rises linearly over the first N "
-                   "epochs, β·e/N in epoch e, then stays at --beta; a remedy for posterior collapse (default 0: "
-                   "none; at most --epochs; --resume keeps it)")
+    g.add_argument("--kl-warmup", type=int, metavar="N", help="KL warm-up, against posterior collapse: epoch e trains "
+                   "with β·min(1, e/N), rising to --beta over N epochs (default 0: none; N <= --epochs; --resume keeps it)")
     g.add_argument("--seed", type=int, help="fixes the run: the initial weights, the shuffles and noise of "
                    "training, and the figures' noise, each drawn from its own stream of this one seed "
                    f"(default {d['seed']})")
@@ -235,8 +233,7 @@ def _check_run(r: dict[str, Any]) -> None:
         if r[key] is not None and r[key] > top:
             raise CLIError(f"{flag} must be at most {top:,}, got {r[key]:,}")
     if not 0 <= r["kl_warmup"] <= r["epochs"]:
-        raise CLIError(f"--kl-warmup must be from 0 to --epochs ({r['epochs']}) epochs, got {r['kl_warmup']}: "
-                       f"a longer warm-up would end the run before β reaches its value")
+        raise CLIError(f"--kl-warmup must be 0 to --epochs ({r['epochs']}), got {r['kl_warmup']}; longer, β never reaches --beta")
     if not (math.isfinite(r["lr"]) and r["lr"] > 0):
         raise CLIError(f"--lr must be a positive number, got {r['lr']}")
     if r["lr"] > 1e6:
@@ -284,6 +281,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     from ..engine import backend
     from ..models.registry import build_model
     from ..training.data import fingerprint, load
+    from ..training.diagnostics import report_code
     from ..training.evaluate import loss_labels
     from ..training.train import fit, seed_streams
 
@@ -330,8 +328,6 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)
     last = metrics[-1]
-    from ..training.diagnostics import report_code
-
     report_code(model, metrics)  # a line on the latent code; the collapse warning (stderr) when it holds
     if _explorable(model):
         print(f"move through the latent space in a browser: tinyvae explore {out}")

@@ -119,7 +119,8 @@ def _kl_per_dim_panel(ax: Any, rows: list[dict]) -> None:
     if all("kl_per_dim" in r for r in rows):
         per_dim = np.array([r["kl_per_dim"] for r in rows], dtype=float)  # (epochs, z_dim)
         for j in range(per_dim.shape[1]):
-            ax.plot(epochs, per_dim[:, j], "-o", lw=1, markersize=2, label=f"z{j + 1}" if per_dim.shape[1] <= 8 else None)
+            label = f"z{j + 1}" if per_dim.shape[1] <= 8 else None  # a legend of 8 at most
+            ax.plot(epochs, per_dim[:, j], "-o", lw=1, markersize=2, label=label)
         ax.plot(epochs, per_dim.sum(axis=1), "k-", lw=1.8, label="sum over dimensions")
         ax.axhline(math.log(2), color="tab:red", ls=":", lw=1.2, label="log 2: a sum below it is collapse")
     else:

@@ -77,7 +77,8 @@ def summary(row: dict[str, Any], z_dim: int, young: bool = False) -> str:
     ``young``: the code is collapsed but the KL still rising (the line says it is too early to judge)."""
     active = f"active units {row['active_units']}/{z_dim}"
     if "kl_per_dim" not in row:
-        return f"latent code (test images): {active}; an AE has no posterior, so no KL per dimension and no collapse check"
+        return (f"latent code (test images): {active}; an AE has no posterior, so no KL per dimension and no "
+                f"collapse check")
     kl = row["kl_per_dim"]
     shown = ", ".join(f"{v:.2f}" for v in kl[:SHOWN_DIMS]) + (", …" if len(kl) > SHOWN_DIMS else "")
     note = "; under log 2 but still rising: too early to call it collapse" if young else ""
@@ -97,11 +98,12 @@ def should_warn(kl_dims: list[float], metrics: list[dict[str, Any]]) -> bool:
 
 
 def collapse_warning(config: dict[str, Any], kl_dims: list[float], active: int) -> str:
-    """The one warning line for a collapsed run (:func:`should_warn`): what, the likely cause, the remedies, the page."""
+    """The warning line of a collapsed run (:func:`should_warn`): what, its likely cause, the remedies, the page."""
     beta = float(config.get("beta", 1.0))
     why = f"the KL term (β = {beta:g}) costs more than the code would save in reconstruction"
     if config.get("loss") == "mse":
-        why += " (squared error is a Gaussian decoder of fixed variance ½, whose errors on [0, 1] pixels are small next to the KL)"
+        why += (" (squared error is a Gaussian decoder of fixed variance ½, whose errors on [0, 1] pixels are small "
+                "next to the KL)")
     return (f"warning: posterior collapse: the code carries {math.fsum(kl_dims):.2f} nats per image, less than "
             f"one bit (log 2), with {active}/{len(kl_dims)} active units, so the decoder draws about the same image "
             f"whatever the input; likely cause: {why}; remedies: --kl-warmup N, --free-bits λ (e.g. 0.5), "
