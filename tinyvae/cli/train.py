@@ -33,10 +33,9 @@ lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on 
 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
 atomically after every epoch), metrics.json (per epoch: train_loss, train_recon, train_kl,
-test_loss, test_recon, test_kl, kl_per_dim (each latent dimension's KL on the test images),
-active_units, seconds), config.json, and the figures (PNG) unless --no-plots. It ends with a line on
-the latent code, and a warning of posterior collapse if the code carries under one bit (log 2 nats)
-once its KL has peaked."""
+test_loss, test_recon, test_kl, kl_per_dim (the test KL of each latent dimension), active_units, seconds),
+config.json, and the figures (PNG) unless --no-plots. It ends with a line on the latent code, and a
+warning of posterior collapse when the code carries under one bit (log 2 nats) past its KL's peak."""
 
 EPILOG = """\
 examples:
@@ -216,8 +215,9 @@ def _check_arch(a: dict[str, Any], given: dict[str, Any]) -> None:
         raise CLIError("--beta weighs the KL term, which a plain autoencoder (--model ae) does not have")
     if not (math.isfinite(a["free_bits"]) and 0 <= a["free_bits"] <= 1e6):
         raise CLIError(f"--free-bits must be a number of nats from 0 to 1e6, got {a['free_bits']:g}")
-    if a["model"] == "ae" and "free_bits" in given:
-        raise CLIError("--free-bits floors the KL term, which a plain autoencoder (--model ae) does not have")
+    for flag in ("--free-bits", "--kl-warmup"):
+        if a["model"] == "ae" and flag[2:].replace("-", "_") in given:  # (``given`` holds the run flags too)
+            raise CLIError(f"{flag} acts on the KL term, which a plain autoencoder (--model ae) does not have")
     if a["arch"] == "conv" and a["model"] != "vae":
         raise CLIError(f"--arch conv is available for --model vae only, not {a['model']}")
     if a["arch"] == "conv" and len(a["hidden"]) != 1:
@@ -269,8 +269,8 @@ def run(args: argparse.Namespace) -> int:
         # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
         threads = saved.meta["run_config"]["threads"]
     r["threads"] = threads
-    whole = cfg.get("free_bits")  # free bits need the whole batch's KL: no split (training/parallel.py)
-    blas, r["workers"] = plan(threads, "mlp" if whole else cfg.get("arch", "mlp"), r["backend"])  # conv: batch split
+    arch = "mlp" if cfg.get("free_bits") else cfg.get("arch", "mlp")  # free bits: the batch whole (parallel.py)
+    blas, r["workers"] = plan(threads, arch, r["backend"])  # conv: the batch split over cores
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(blas):
