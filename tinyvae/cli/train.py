@@ -32,10 +32,9 @@ hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled w
 lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on two CPU cores.
 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
-atomically after every epoch), metrics.json (per epoch: train_loss, train_recon, train_kl,
-test_loss, test_recon, test_kl, kl_per_dim (the test KL of each latent dimension), active_units, seconds),
-config.json, and the figures (PNG) unless --no-plots. It ends with a line on the latent code, and a
-warning of posterior collapse when the code carries under one bit (log 2 nats) past its KL's peak."""
+atomically after every epoch), metrics.json (per epoch: train and test loss and terms, kl_per_dim,
+active_units, seconds), config.json, and the figures (PNG) unless --no-plots. It ends with a line on
+the latent code, and a collapse warning when it carries under one bit (log 2 nats) past its KL peak."""
 
 EPILOG = """\
 examples:
@@ -191,8 +190,7 @@ def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
         elif flag == "latent":
             cfg["z_dim"] = value
         elif flag == "free_bits":  # 0 is the plain KL, which a model's config leaves unnamed
-            cfg.pop("free_bits", None)
-            cfg.update({"free_bits": float(value)} if value else {})
+            cfg = {k: v for k, v in cfg.items() if k != "free_bits"} | ({"free_bits": float(value)} if value else {})
         elif flag == "arch" and conv:
             cfg["arch"] = "conv"
         elif flag == "arch":
