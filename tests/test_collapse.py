@@ -231,6 +231,8 @@ def test_the_collapse_rule_is_less_than_one_bit():
     assert "\n" not in line and "collapse" in line and "variance ½" in line and diagnostics.PAGE in line
     for remedy in ("--kl-warmup", "--free-bits", "--beta"):
         assert remedy in line
+    more = diagnostics.collapse_warning({"loss": "bce", "beta": 30.0, "free_bits": 0.5}, [0.01, 0.0], 0, kl_warmup=10)
+    assert "a --kl-warmup longer than 10, --free-bits above 0.5, a lower --beta" in more and "β = 30" in more
     young, settled = [{"test_kl": 0.01}, {"test_kl": 0.05}], [{"test_kl": 0.5}, {"test_kl": 0.05}]
     assert not diagnostics.should_warn([0.05], young) and diagnostics.should_warn([0.05], settled)
     assert not diagnostics.should_warn([0.7], settled)

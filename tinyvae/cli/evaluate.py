@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
     if model.has_posterior and should_warn(report["kl_per_dim"], state["metrics"]):  # stderr: --json stays JSON
-        print(collapse_warning(model.config(), report["kl_per_dim"], report["active_units"]["latent"][0]), file=sys.stderr)
+        print(collapse_warning(model.config(), report["kl_per_dim"], report["active_units"]["latent"][0],
+                               state["run_config"].get("kl_warmup", 0)), file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

@@ -326,7 +326,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)
     last = metrics[-1]
-    report_code(model, metrics)  # a line on the latent code; the collapse warning (stderr) when it holds
+    report_code(model, metrics, r["kl_warmup"])  # a line on the latent code; the collapse warning when it holds
     if _explorable(model):
         print(f"move through the latent space in a browser: tinyvae explore {out}")
     print(f"done: test loss {last['test_loss']:.2f} {names['unit']}, the {names['total']}, after {last['epoch']} epochs; "

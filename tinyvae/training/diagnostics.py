@@ -97,25 +97,27 @@ def should_warn(kl_dims: list[float], metrics: list[dict[str, Any]]) -> bool:
     return collapsed(kl_dims) and not still_rising(metrics)
 
 
-def collapse_warning(config: dict[str, Any], kl_dims: list[float], active: int) -> str:
-    """The warning line of a collapsed run (:func:`should_warn`): what, its likely cause, the remedies, the page."""
+def collapse_warning(config: dict[str, Any], kl_dims: list[float], active: int, kl_warmup: int = 0) -> str:
+    """The warning line of a collapsed run (:func:`should_warn`): what, its likely cause, the remedies (more of
+    one the run already uses: its ``kl_warmup`` epochs, the model ``config``'s free bits), the page."""
     beta = float(config.get("beta", 1.0))
     why = f"the KL term (β = {beta:g}) costs more than the code would save in reconstruction"
     if config.get("loss") == "mse":
-        why += (" (squared error is a Gaussian decoder of fixed variance ½, whose errors on [0, 1] pixels are small "
-                "next to the KL)")
+        why += (" (squared error is a Gaussian decoder of fixed variance ½: on [0, 1] pixels a blurred average digit "
+                "costs it little more than a sharp one)")
+    warmup = f"a --kl-warmup longer than {kl_warmup}" if kl_warmup else "--kl-warmup N"
+    free = f"--free-bits above {config['free_bits']:g}" if config.get("free_bits") else "--free-bits λ (e.g. 0.5)"
     return (f"warning: posterior collapse: the code carries {math.fsum(kl_dims):.2f} nats per image, less than "
             f"one bit (log 2), with {active}/{len(kl_dims)} active units, so the decoder draws about the same image "
-            f"whatever the input; likely cause: {why}; remedies: --kl-warmup N, --free-bits λ (e.g. 0.5), "
-            f"a lower --beta; see {PAGE}")
+            f"whatever the input; likely cause: {why}; remedies: {warmup}, {free}, a lower --beta; see {PAGE}")
 
 
-def report_code(model: Model, metrics: list[dict[str, Any]]) -> None:
+def report_code(model: Model, metrics: list[dict[str, Any]], kl_warmup: int = 0) -> None:
     """Print :func:`summary` of the last epoch of ``metrics``, and :func:`collapse_warning` on stderr when the
-    run has collapsed (what ``tinyvae train`` ends with)."""
+    run (its warm-up ``kl_warmup`` epochs) has collapsed (what ``tinyvae train`` ends with)."""
     row = metrics[-1]
     kl = row.get("kl_per_dim")
     if "active_units" in row:  # a run resumed from before tinyvae recorded it has none
         print(summary(row, model.z_dim, young=kl is not None and collapsed(kl) and still_rising(metrics)))
     if kl is not None and should_warn(kl, metrics):
-        print(collapse_warning(model.config(), kl, row["active_units"]), file=sys.stderr)
+        print(collapse_warning(model.config(), kl, row["active_units"], kl_warmup), file=sys.stderr)
