@@ -231,7 +231,7 @@ def test_conv_vae_shapes_and_interface(rng):
 
 
 def test_config_rebuilds_the_model_through_the_registry():
-    model = ConvVAE(x_dim=64, channels=[4, 6], hidden_dim=5, z_dim=3, loss="bce", beta=2.0, rng=0)
+    model = ConvVAE(x_dim=64, channels=[4, 6], hidden_dim=5, z_dim=3, loss="bce", beta=2.0, free_bits=0.5, rng=0)
     cfg = model.config()
     assert cfg["model"] == "vae" and cfg["arch"] == "conv"
     assert set(cfg) - {"model", "arch"} == set(inspect.signature(ConvVAE).parameters) - {"rng", "dtype"}

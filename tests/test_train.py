@@ -41,7 +41,8 @@ def test_short_run_lowers_the_test_loss(digits, tmp_path):
     metrics = fit(model, data, epochs=3, batch_size=64, out_dir=tmp_path, on_epoch=seen.append)
     assert [m["epoch"] for m in metrics] == [1, 2, 3] and seen == metrics
     assert metrics[-1]["test_loss"] < metrics[0]["test_loss"] - 100 and metrics[0]["test_loss"] < before
-    assert set(metrics[0]) == {"epoch", "train_loss", "test_loss", "test_recon", "test_kl", "seconds", "train_seconds"}
+    assert set(metrics[0]) == {"epoch", "train_loss", "train_recon", "train_kl", "test_loss", "test_recon", "test_kl",
+                               "kl_per_dim", "active_units", "seconds", "train_seconds"}
     import json
 
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"epochs": metrics}

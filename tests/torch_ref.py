@@ -65,6 +65,12 @@ def kl_torch(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / mu.shape[0]
 
 
+def kl_free_bits_torch(mu: torch.Tensor, logvar: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """Free bits (Kingma et al., 2016): Σ_j max(λ, batch-mean KL of dimension j); autograd finds the mask."""
+    kl_j = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)
+    return torch.clamp(kl_j, min=free_bits).sum()
+
+
 def recon_torch(logits: torch.Tensor, x: torch.Tensor, loss: str, output: str) -> torch.Tensor:
     """Reconstruction term per example: the PyTorch example's BCE on σ(logits), or squared error."""
     B = x.shape[0]
@@ -74,10 +80,11 @@ def recon_torch(logits: torch.Tensor, x: torch.Tensor, loss: str, output: str) -
     return torch.sum((x_hat - x) ** 2) / B
 
 
-def model_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, y=None, eps=None):
+def model_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, y=None, eps=None, beta=None):
     """(total, recon, kl) tensors of any tinyvae model's loss, computed by torch on the leaves ``tp``.
 
-    The label, if the model takes one, joins the encoder's and the decoder's input as ``F.one_hot``
+    ``beta`` replaces the model's β (KL warm-up's β of an epoch); a model with free bits λ > 0 adds
+    β·Σ_j max(λ, kl_j) instead of β·kl (``kl`` is returned plain either way). The label, if the model takes one, joins the encoder's and the decoder's input as ``F.one_hot``
     (torch.cat); a model without a posterior (the AE) maps h to its code z with its one head, no noise.
     """
     tx = t(x)
@@ -92,12 +99,14 @@ def model_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, y=None, 
         logvar = run_layer(heads["logvar"], h, tp, "logvar.")
         z = mu + torch.exp(0.5 * logvar) * t(eps)
         kl = kl_torch(mu, logvar)
+        kl_loss = kl_free_bits_torch(mu, logvar, model.free_bits) if model.free_bits else kl
     else:
         ((name, head),) = heads.items()
         z, kl = run_layer(head, h, tp, f"{name}."), torch.zeros((), dtype=torch.float64)
+        kl_loss = kl
     logits = run_layer(model.decoder, join(z), tp, "decoder.")
     recon = recon_torch(logits, tx, model.recon_loss, model.output)
-    return recon + model.beta * kl, recon, kl
+    return recon + (model.beta if beta is None else beta) * kl_loss, recon, kl
 
 
 def vae_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, eps: np.ndarray):
@@ -105,19 +114,19 @@ def vae_loss_torch(model, tp: dict[str, torch.Tensor], x: np.ndarray, eps: np.nd
     return model_loss_torch(model, tp, x, None, eps)
 
 
-def model_reference(model, x: np.ndarray, y=None, eps=None):
+def model_reference(model, x: np.ndarray, y=None, eps=None, beta=None):
     """(total, recon, kl, grads) of a tinyvae model's loss computed by torch autograd."""
     tp = leaves(model.params)
-    total, recon, kl = model_loss_torch(model, tp, x, y, eps)
+    total, recon, kl = model_loss_torch(model, tp, x, y, eps, beta)
     total.backward()
     grads = {k: v.grad.numpy() for k, v in tp.items()}
     return total.item(), recon.item(), kl.item(), grads
 
 
-def assert_matches_torch(model, x: np.ndarray, y=None, eps=None):
+def assert_matches_torch(model, x: np.ndarray, y=None, eps=None, beta=None):
     """Run ``model.loss_and_grads`` and compare its loss terms and every gradient with autograd's."""
-    got = model.loss_and_grads(x, y, eps=eps)
-    total, recon, kl, grads = model_reference(model, x, y, eps)
+    got = model.loss_and_grads(x, y, eps=eps, beta=beta)
+    total, recon, kl, grads = model_reference(model, x, y, eps, beta)
     assert_close(got.total, total, "total")
     assert_close(got.recon, recon, "recon")
     assert_close(got.kl, kl, "kl")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from . import CLIError
@@ -23,7 +24,10 @@ protocol, not on the bundled 4,000/1,000 split. For the
 mse loss both use a Gaussian likelihood with variance 1/2, so they include the constant
 (784/2)·log π = 448.73 nats that the training loss leaves out. Also reported: active units: latent
 dimensions whose mean varies over the test set by more than 0.01 (Burda et al.'s rule), and, by
-tinyvae's own extension of that rule, encoder ReLU units (a count that depends on the layer's scale)."""
+tinyvae's own extension of that rule, encoder ReLU units (a count that depends on the layer's scale);
+and the KL of each latent dimension: when they sum to less than log 2 nats (the code carries less than
+one bit about the image: posterior collapse) past the run's KL peak, a warning line says so, why, and
+what to try."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -46,6 +50,7 @@ MAX_IWAE = 100_000  # samples per image; the estimate's time grows with K × tes
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..training.diagnostics import collapse_warning, should_warn
     from ..training.evaluate import evaluate
     from ..training.runs import load_with_state, run_data
     from . import check_seed
@@ -60,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     show = {"auto": None, "on": True, "off": False}[args.progress]
     report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed, progress=show)
     report.update(run=str(path.parent), epoch=state["epoch"], data=data.name)
+    if model.has_posterior and should_warn(report["kl_per_dim"], state["metrics"]):  # stderr: --json stays JSON
+        print(collapse_warning(model.config(), report["kl_per_dim"], report["active_units"]["latent"][0],
+                               state["run_config"].get("kl_warmup", 0)), file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))  # valid JSON, or a ValueError
         return 0
@@ -72,11 +80,15 @@ def run(args: argparse.Namespace) -> int:
     if not model.has_posterior:
         unit = "nats/image" if model.recon_loss == "bce" else "per image (squared error, not nats)"
         print(f"  reconstruction loss       {report['recon']:9.3f} {unit}  (an AE has no ELBO or IWAE bound)")
+        print("  an AE has no posterior q(z|x): no KL per dimension and no collapse check")
         return 0
     bound = report["bound_on"]
     print(f"  negative ELBO             {report['neg_elbo']:9.3f} nats/image  "
           f"(recon {report['recon']:.3f} + KL {report['kl']:.3f}; one z per image)")
     print(f"  IWAE, K = {report['iwae_k']:<14d}  {report['iwae']:9.3f} nats/image")
+    kl = report["kl_per_dim"]
+    print(f"  KL per latent dimension   {', '.join(f'{v:.3f}' for v in kl[:8])}{', …' if len(kl) > 8 else ''} nats "
+          f"(total {sum(kl):.3f}; a total under log 2 = 0.693 is posterior collapse)")
     if bound:
         print(f"  both estimate upper bounds on {bound} (E[IWAE] >= {bound}; binarization: {data.binarize}; "
               f"likelihood: {report['likelihood']})")

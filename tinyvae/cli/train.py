@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import CLIError
+from .train_checks import check_arch, check_resume, check_run, check_size
 
 DEFAULT_OUT = "runs/latest"
 # What `tinyvae train` with no flags trains: PyTorch's example network with a 2-D latent space,
@@ -18,12 +18,12 @@ DEFAULT_OUT = "runs/latest"
 DEFAULTS: dict[str, Any] = {
     "model": "vae", "arch": "mlp", "hidden": [400], "latent": 2, "loss": "bce", "beta": 1.0,
     "epochs": 30, "batch_size": 128, "lr": 1e-3, "seed": 0, "data": None, "binarize": "none",
-    "backend": "numpy", "dtype": "float32", "limit": None,
+    "backend": "numpy", "dtype": "float32", "limit": None, "free_bits": 0.0, "kl_warmup": 0,
 }
 # --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error
 CONV_DEFAULTS = {"hidden": [16], "loss": "mse"}
-ARCH_FLAGS = ("model", "arch", "hidden", "latent", "loss", "beta")
-RUN_FLAGS = ("epochs", "batch_size", "lr", "seed", "data", "binarize", "backend", "dtype", "limit")
+ARCH_FLAGS = ("model", "arch", "hidden", "latent", "loss", "beta", "free_bits")
+RUN_FLAGS = ("epochs", "batch_size", "lr", "seed", "data", "binarize", "backend", "dtype", "limit", "kl_warmup")
 
 DESCRIPTION = """\
 Train a VAE (or an AE, a conditional VAE, a convolutional VAE) on handwritten digits with tinyvae's
@@ -32,8 +32,9 @@ hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled w
 lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on two CPU cores.
 
 Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
-atomically after every epoch), metrics.json (per epoch: train_loss, test_loss, test_recon, test_kl,
-seconds), config.json, and the figures (PNG) unless --no-plots."""
+atomically after every epoch), metrics.json (per epoch: train and test loss and terms, kl_per_dim,
+active_units, seconds), config.json, and the figures (PNG) unless --no-plots. It ends with a line on
+the latent code, and a collapse warning when it carries under one bit (log 2 nats) past its KL peak."""
 
 EPILOG = """\
 examples:
@@ -44,6 +45,7 @@ examples:
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)
   tinyvae train --resume --epochs 50             train a finished run for more epochs
+  tinyvae train --kl-warmup 10 --free-bits 0.5   two remedies for posterior collapse
 """
 
 
@@ -78,10 +80,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']}; "
                    f"{CONV_DEFAULTS['loss']} with --arch conv, as the β-VAE document)")
     g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {d['beta']:g})")
+    g.add_argument("--free-bits", type=float, metavar="λ", help="free bits (Kingma et al. 2016), against posterior "
+                   "collapse: each latent dimension's KL, averaged over the batch, counts at least λ nats (default 0)")
     g = p.add_argument_group("run")
     g.add_argument("--epochs", type=int, help=f"total epochs (default {d['epochs']})")
     g.add_argument("--batch-size", type=int, metavar="B", help=f"mini-batch size (default {d['batch_size']})")
     g.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d['lr']:g})")
+    g.add_argument("--kl-warmup", type=int, metavar="N", help="KL warm-up, against posterior collapse: epoch e trains "
+                   "with β·min(1, e/N), rising to --beta over N epochs (default 0: none; N <= --epochs; --resume keeps it)")
     g.add_argument("--seed", type=int, help="fixes the run: the initial weights, the shuffles and noise of "
                    "training, and the figures' noise, each drawn from its own stream of this one seed "
                    f"(default {d['seed']})")
@@ -122,64 +128,21 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
     if "data" not in given and run["data"] is not None:  # an older record's relative path: in the run folder
         run["data"] = str(recorded_source(run["data"], Path(args.out)))
     run["saved_hash"] = saved_run.get("data_hash")
-    _check_run(run)
+    check_run(run)
     arch_given = {k: given[k] for k in ARCH_FLAGS if k in given}
     if saved is not None:
         from ..training.checkpoint import check_architecture
 
         saved_arch = saved.meta["architecture"]
-        _check_resume(given, saved_arch, saved_run, Path(args.out))
+        check_resume(given, saved_arch, saved_run, Path(args.out))
         check_architecture(saved_arch, _model_config(arch_given, saved_arch), path)
         return saved_arch, run, saved
     defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
     arch = {k: given.get(k, defaults[k]) for k in ARCH_FLAGS}
-    _check_arch(arch, given)
+    check_arch(arch, given)
     cfg = _model_config(arch, {"x_dim": 784})
-    _check_size(cfg, run)
+    check_size(cfg, run)
     return cfg, run, None
-
-
-RESUME_FIXED = {"data": "--data", "limit": "--limit", "batch_size": "--batch-size", "binarize": "--binarize",
-                "seed": "--seed", "dtype": "--dtype"}
-
-
-def _check_resume(given: dict[str, Any], saved_arch: dict[str, Any], saved_run: dict[str, Any], out: Path) -> None:
-    """Refuse flags that would make a resumed run differ from one uninterrupted run."""
-    from ..training.data import binarize_mode
-    from ..training.runs import recorded_source
-
-    for key, flag in RESUME_FIXED.items():
-        saved = saved_run.get(key)
-        if key == "data" and saved is not None:
-            saved = str(recorded_source(saved, out))  # a relative path recorded by an older tinyvae: in --out
-        if key == "binarize" and key in saved_run:
-            saved = binarize_mode(saved)  # an older record's True/False, as the reader reads it
-        if key in given and key in saved_run and given[key] != saved:
-            raise CLIError(f"--resume continues the run as it was started, with {flag} {saved_run[key]}; "
-                           f"{flag} {given[key]} would change it (start a new run in another --out instead)")
-    if "beta" in given and saved_arch.get("model") == "ae":
-        raise CLIError("--beta weighs the KL term, which this run's plain autoencoder (--model ae) does not have")
-
-
-def _check_size(cfg: dict[str, Any], run: dict[str, Any]) -> None:
-    """Refuse, before building anything, a model tinyvae would not read back or memory cannot hold."""
-    from ..models import memory
-    from ..training import schema
-    from . import check_fits
-
-    widths = [*cfg.get("hidden_dims", [cfg.get("hidden_dim", 1)]), cfg["z_dim"]]
-    if max(widths) > schema.MAX_WIDTH:
-        raise CLIError(f"--hidden and --latent widths must be at most {schema.MAX_WIDTH:,}, got {max(widths):,}")
-    n = schema.count_params(cfg)
-    if n > schema.MAX_PARAMS:
-        raise CLIError(f"--hidden {' '.join(map(str, cfg.get('hidden_dims', [cfg.get('hidden_dim')])))} "
-                       f"--latent {cfg['z_dim']} makes a model of {n:,} parameters, more than tinyvae builds "
-                       f"({schema.MAX_PARAMS:,}); choose smaller widths")
-    item = np.dtype(run["dtype"]).itemsize
-    batch = min(run["batch_size"], run["limit"] or 60_000)
-    check_fits(4 * n * item + batch * memory.bytes_per_image(cfg, item),
-               "this model (weights, gradients, Adam state, one batch)",
-               "choose smaller --hidden/--latent widths or a smaller --batch-size")
 
 
 def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +155,8 @@ def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
             cfg.update({"hidden_dim": value[0]} if conv else {"hidden_dims": list(value)})
         elif flag == "latent":
             cfg["z_dim"] = value
+        elif flag == "free_bits":  # 0 is the plain KL, which a model's config leaves unnamed
+            cfg = {k: v for k, v in cfg.items() if k != "free_bits"} | ({"free_bits": float(value)} if value else {})
         elif flag == "arch" and conv:
             cfg["arch"] = "conv"
         elif flag == "arch":
@@ -199,43 +164,6 @@ def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
         elif flag != "beta" or flags.get("model", cfg.get("model")) != "ae":  # an AE has no β
             cfg[flag] = value  # model, loss, beta: the config's own names
     return cfg
-
-
-def _check_arch(a: dict[str, Any], given: dict[str, Any]) -> None:
-    if any(w < 1 for w in a["hidden"]):
-        raise CLIError(f"--hidden widths must be positive, got {' '.join(map(str, a['hidden']))}")
-    if a["latent"] < 1:
-        raise CLIError(f"--latent must be at least 1, got {a['latent']}")
-    if not (math.isfinite(a["beta"]) and a["beta"] >= 0):
-        raise CLIError(f"--beta must be a number >= 0, got {a['beta']}")
-    if a["beta"] > 1e6:
-        raise CLIError(f"--beta must be at most 1e6, got {a['beta']:g}")
-    if a["model"] == "ae" and "beta" in given:
-        raise CLIError("--beta weighs the KL term, which a plain autoencoder (--model ae) does not have")
-    if a["arch"] == "conv" and a["model"] != "vae":
-        raise CLIError(f"--arch conv is available for --model vae only, not {a['model']}")
-    if a["arch"] == "conv" and len(a["hidden"]) != 1:
-        raise CLIError("--arch conv takes one --hidden width (the dense layer after the convolutions)")
-
-
-def _check_run(r: dict[str, Any]) -> None:
-    """The run flags, in the ranges a checkpoint may record (tinyvae.training.schema.RUN_CONFIG)."""
-    for flag, key, top in (("--epochs", "epochs", 10**6), ("--batch-size", "batch_size", 10**9),
-                           ("--limit", "limit", 10**9)):
-        if r[key] is not None and r[key] < 1:
-            raise CLIError(f"{flag} must be at least 1, got {r[key]}")
-        if r[key] is not None and r[key] > top:
-            raise CLIError(f"{flag} must be at most {top:,}, got {r[key]:,}")
-    if not (math.isfinite(r["lr"]) and r["lr"] > 0):
-        raise CLIError(f"--lr must be a positive number, got {r['lr']}")
-    if r["lr"] > 1e6:
-        raise CLIError(f"--lr must be at most 1e6, got {r['lr']:g}")
-    from ..training.data import binarize_mode
-
-    try:
-        r["binarize"] = binarize_mode(r["binarize"])  # a saved True/False (older runs) reads as static/none
-    except ValueError as e:
-        raise CLIError(f"{e}; pass --binarize none, static or dynamic") from None
 
 
 def _checkpoint_path(out: str) -> Path:
@@ -262,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
         # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
         threads = saved.meta["run_config"]["threads"]
     r["threads"] = threads
-    blas, r["workers"] = plan(threads, cfg.get("arch", "mlp"), r["backend"])  # conv: the batch split over cores
+    arch = "mlp" if cfg.get("free_bits") else cfg.get("arch", "mlp")  # free bits: the batch whole (parallel.py)
+    blas, r["workers"] = plan(threads, arch, r["backend"])  # conv: the batch split over cores
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(blas):
@@ -273,6 +202,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     from ..engine import backend
     from ..models.registry import build_model
     from ..training.data import fingerprint, load
+    from ..training.diagnostics import report_code
     from ..training.evaluate import loss_labels
     from ..training.train import fit, seed_streams
 
@@ -310,13 +240,14 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     show = {"auto": None, "on": True, "off": False}[args.progress]
     metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
                   out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
-                  workers=r["workers"],
+                  workers=r["workers"], kl_warmup=r["kl_warmup"],
                   run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
                                                 "threads")})
     if not done_now:
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)
     last = metrics[-1]
+    report_code(model, metrics, r["kl_warmup"])  # a line on the latent code; the collapse warning when it holds
     if _explorable(model):
         print(f"move through the latent space in a browser: tinyvae explore {out}")
     print(f"done: test loss {last['test_loss']:.2f} {names['unit']}, the {names['total']}, after {last['epoch']} epochs; "
@@ -326,7 +257,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
 
 def _describe(model: Any) -> str:
     """E.g. ``VAE(784 → [400] → 2), bce loss``."""
-    return f"{model.describe()}, {model.recon_loss} loss"
+    return f"{model.describe()}, {model.recon_loss} loss" + (f", free bits {model.free_bits:g}" if model.free_bits else "")
 
 
 def _explorable(model: Any) -> bool:

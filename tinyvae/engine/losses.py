@@ -104,6 +104,45 @@ def kl_divergence(mu: Array, logvar: Array) -> tuple[Array, Array, Array]:
     return kl, dmu, dlogvar
 
 
+def kl_free_bits(mu: Array, logvar: Array, free_bits: float) -> tuple[Array, Array, Array, Array]:
+    """The KL term with free bits (Kingma et al., 2016): each latent dimension's KL counts at least λ.
+
+    For a batch of B rows, with KL_ij = -½ (1 + logvar_ij - mu_ij² - e^logvar_ij)::
+
+        kl_j      = (1/B) Σ_i KL_ij                       the batch-mean KL of dimension j
+        objective = Σ_j max(λ, kl_j)                      what the loss adds, times β
+        ∂objective/∂mu_ij     = [kl_j ≥ λ] · mu_ij / B
+        ∂objective/∂logvar_ij = [kl_j ≥ λ] · (e^logvar_ij - 1) / (2B)
+
+    A dimension below λ (kl_j < λ) sits on the flat part of max(λ, ·): its KL term sends it no
+    gradient at all, so nothing pushes its KL further towards 0 and the reconstruction is free to put
+    information into it, up to λ nats, at no cost. (At kl_j = λ exactly the gradient is kept, as
+    torch.clamp does.) λ = 0 gives the plain KL of :func:`kl_divergence` (every kl_j ≥ 0).
+    mu, logvar: (batch, z_dim); free_bits: λ ≥ 0, nats per dimension. Returns (objective, kl, dmu,
+    dlogvar), kl = Σ_j kl_j the plain KL (for the record: the objective is at least kl).
+    """
+    xp = namespace(mu, logvar)
+    B = _batch(mu, logvar, "kl_free_bits", ("mu", "logvar"))
+    var = xp.exp(logvar)
+    kl_j = -0.5 * xp.sum(1 + logvar - mu * mu - var, axis=0) / B  # (z_dim,): each dimension's batch mean
+    objective = xp.sum(xp.maximum(kl_j, free_bits))  # Σ_j max(λ, kl_j)
+    kept = xp.astype(kl_j >= free_bits, mu.dtype)  # (z_dim,): 1 where the KL is above the floor, 0 below it
+    dmu = kept * mu / B  # below λ: no gradient from the KL term
+    dlogvar = kept * 0.5 * (var - 1) / B
+    return objective, xp.sum(kl_j), dmu, dlogvar
+
+
+def kl_per_dim(mu: Array, logvar: Array) -> Array:
+    """Each latent dimension's KL, summed over the rows (not averaged), no gradients: (z_dim,).
+
+    Σ_i -½ (1 + logvar_ij - mu_ij² - e^logvar_ij); divide by the rows for the mean (the diagnostics
+    sum it chunk by chunk). Summed over j it is ``kl_divergence_per_example`` summed over the rows.
+    """
+    xp = namespace(mu, logvar)
+    _batch(mu, logvar, "kl_per_dim", ("mu", "logvar"))
+    return -0.5 * xp.sum(1 + logvar - mu * mu - xp.exp(logvar), axis=0)
+
+
 # ---- per-example forms, for evaluation: one value per row, nothing averaged, no gradients -------------
 def mse_per_example(x_hat: Array, x: Array) -> Array:
     """Σ_d (x_hat - x)² for each row: (batch,). ``mse`` is the mean of these over the batch."""

@@ -3,7 +3,8 @@
 Each function takes a model (any tinyvae model: VAE, AE, CVAE, ConvVAE, on any backend) or the training
 metrics, draws one figure, writes it as a PNG to ``path`` and returns the path::
 
-    loss_curves(metrics, path)                  total, reconstruction and KL per epoch, train and test
+    loss_curves(metrics, path)                  total, reconstruction and KL per epoch, train and test;
+                                                the KL of each latent dimension
     reconstructions(model, x, path)             originals above their reconstructions
     samples(model, path, rng)                   images decoded from z ~ N(0, I) (a CVAE: one row per digit)
     latent_scatter(model, x, y, path)           the latent points coloured by digit (PCA if z_dim > 2)
@@ -52,44 +53,80 @@ def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
 
 # ---- the figures ---------------------------------------------------------------------------------------
 def loss_curves(metrics: Any, path: str | Path, model_config: dict | None = None) -> Path:
-    """Three panels, total, reconstruction and KL per image against the epoch, train and test.
+    """Four panels against the epoch: total, reconstruction and KL per image (train and test), and the KL
+    of each latent dimension on the test images (``kl_per_dim``) beside their sum and the collapse line.
 
     ``model_config`` (``model.config()``) names the terms honestly (``loss_labels``): "negative ELBO"
     and "nats" only for a VAE/CVAE with β = 1 and the bce loss; without it, the titles stay generic.
+    The KL axes start at 0 and reach at least 1 nat, so a KL of nearly 0 lies flat on the floor rather
+    than being stretched into noise; epochs are whole numbers on every axis (a one-epoch run too).
 
     ``metrics``: the list that ``tinyvae.training.train.fit`` returns (or ``metrics.json``'s dict with its
     ``"epochs"`` list): dicts with ``epoch``, ``train_loss``, ``test_loss``, ``test_recon``, ``test_kl``
-    and, when recorded, ``train_recon`` and ``train_kl``.
+    and, when recorded, ``train_recon``, ``train_kl`` and ``kl_per_dim``. With KL warm-up or free bits the
+    train total is the objective minimised (β of the epoch, the floor); the test total is recon + β·KL.
     """
     rows = metrics["epochs"] if isinstance(metrics, dict) else list(metrics)
     if not rows:
         raise ValueError("loss_curves needs at least one epoch of metrics")
-    epochs = [r["epoch"] for r in rows]
-    fig = _figure(12, 3.8)
-    axes = fig.subplots(1, 3)
+    fig = _figure(10, 7.4)
+    axes = fig.subplots(2, 2).ravel()
     from ..training.evaluate import loss_labels
 
     names = loss_labels(model_config) if model_config else {
         "total": "total loss", "recon": "reconstruction loss", "kl": "KL divergence", "unit": "per image",
         "recon_unit": "per image"}
-    panels = [("total", "train_loss", "test_loss", names["total"], names["unit"]),
-              ("reconstruction", "train_recon", "test_recon", names["recon"], names["recon_unit"]),
-              ("KL", "train_kl", "test_kl", names["kl"] or "KL divergence (none: an AE)", "nats per image")]
-    for ax, (_, train_key, test_key, title, unit) in zip(axes, panels):
+    panels = [("train_loss", "test_loss", names["total"], names["unit"], False),
+              ("train_recon", "test_recon", names["recon"], names["recon_unit"], False),
+              ("train_kl", "test_kl", names["kl"] or "KL divergence (none: an AE)", "nats per image", True)]
+    for ax, (train_key, test_key, title, unit, from_zero) in zip(axes, panels):
         for key, label, style in ((train_key, "train", "-o"), (test_key, "test", "-s")):
             if all(key in r for r in rows):
-                ax.plot(epochs, [float(r[key]) for r in rows], style, label=label, markersize=3)
-        ax.set_title(title, fontsize=8)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(unit)
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle("Loss per image: total = reconstruction + β·KL")
+                ax.plot([r["epoch"] for r in rows], [float(r[key]) for r in rows], style, label=label, markersize=3)
+        _panel(ax, rows, title, unit, from_zero)
+    _kl_per_dim_panel(axes[3], rows)
+    fig.suptitle("Loss per image: total = reconstruction + β·KL", fontsize=11)
     return _save(fig, path)
+
+
+def _panel(ax: Any, rows: list[dict], title: str, unit: str, from_zero: bool) -> None:
+    """A curve panel's title (wrapped to the panel's width), labels, legend, whole-number epoch ticks
+    over the run's epochs, and for a KL axis the range from 0 to at least 1 nat."""
+    import textwrap
+
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_title(textwrap.fill(title, 58), fontsize=9)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(unit, fontsize=9)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    epochs = [r["epoch"] for r in rows]
+    ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if from_zero:
+        top = max([y for line in ax.get_lines() for y in line.get_ydata()], default=0.0)
+        ax.set_ylim(0.0, max(1.0, 1.08 * float(top)))
+
+
+def _kl_per_dim_panel(ax: Any, rows: list[dict]) -> None:
+    """Each latent dimension's test KL per epoch, their sum, and log 2: a sum below it is collapse."""
+    import math
+
+    epochs = [r["epoch"] for r in rows]
+    title = "KL of each latent dimension (test images, nats)"
+    if all("kl_per_dim" in r for r in rows):
+        per_dim = np.array([r["kl_per_dim"] for r in rows], dtype=float)  # (epochs, z_dim)
+        for j in range(per_dim.shape[1]):
+            label = f"z{j + 1}" if per_dim.shape[1] <= 8 else None  # a legend of 8 at most
+            ax.plot(epochs, per_dim[:, j], "-o", lw=1, markersize=2, label=label)
+        ax.plot(epochs, per_dim.sum(axis=1), "k-", lw=1.8, label="sum over dimensions")
+        ax.axhline(math.log(2), color="tab:red", ls=":", lw=1.2, label="log 2: a sum below it is collapse")
+    else:
+        why = "none: an AE has no posterior q(z|x)" if "active_units" in rows[-1] else "not recorded by this run"
+        ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=9)
+    _panel(ax, rows, title, "nats per image", True)
 
 
 def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any = None) -> Path:

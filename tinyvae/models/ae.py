@@ -94,12 +94,13 @@ class AE(Model):
 
     # ---- the loss and its gradients -------------------------------------------------------
     def loss_and_grads(
-        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None
+        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
+        beta: float | None = None,
     ) -> Loss:
         """One batch's reconstruction loss; fills ``self.grads`` with ∂loss/∂every parameter.
 
-        x: (batch, x_dim). ``eps`` and ``rng`` are accepted and ignored (the AE draws no noise), so
-        training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
+        x: (batch, x_dim). ``eps``, ``rng`` and ``beta`` are accepted and ignored (the AE draws no noise
+        and has no KL term), so training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
         """
         # forward: the same two halves as encode and decode
         z = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling

@@ -51,7 +51,10 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Loss(NamedTuple):
-    """One batch's loss: ``total = recon + beta * kl`` (floats, per example, averaged over the batch)."""
+    """One batch's loss: ``total = recon + beta * kl`` (floats, per example, averaged over the batch).
+
+    With free bits λ > 0 the total is the objective minimised, recon + β·Σ_j max(λ, kl_j), and ``kl``
+    stays the plain KL Σ_j kl_j (so total ≥ recon + β·kl there)."""
 
     total: float
     recon: float
@@ -75,6 +78,7 @@ class Model:
     has_posterior: bool = False  # encode gives (mu, logvar) of q(z|x)
     recon_loss: str = "bce"
     beta: float = 0.0
+    free_bits: float = 0.0  # λ of the free-bits KL (0: the plain KL); see ``engine.losses.kl_free_bits``
     x_dim: int
     z_dim: int
     output_act: Layer
@@ -346,3 +350,12 @@ def check_beta(beta: Any) -> float:
     if not (math.isfinite(beta) and beta >= 0):
         raise ValueError(f"beta must be >= 0 and finite, got {beta}")
     return float(beta)
+
+
+def check_free_bits(free_bits: Any) -> float:
+    """λ of the free-bits KL as a float if it is a finite number >= 0 (nats per latent dimension)."""
+    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float, np.integer, np.floating)):
+        raise ValueError(f"free_bits must be a number >= 0 (nats per latent dimension), got {free_bits!r}")
+    if not (math.isfinite(free_bits) and free_bits >= 0):
+        raise ValueError(f"free_bits must be >= 0 and finite (nats per latent dimension), got {free_bits}")
+    return float(free_bits)

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from ..engine.layers import Linear, ReLU, Sequential
-from .base import check_beta, check_dtype, check_int, check_size
+from .base import check_beta, check_dtype, check_free_bits, check_int, check_size
 from .vae import VAE, LossName
 
 
@@ -57,6 +57,7 @@ class ConvVAE(VAE):
     loss:        "mse" (squared error summed over pixels, the document's) or "bce".
     beta:        weight of the KL term (β-VAE).
     kernel_size: odd kernel size of every (transposed) convolution.
+    free_bits:   λ of the free-bits KL, as for :class:`tinyvae.VAE` (0: the plain KL).
     rng, dtype:  as for :class:`tinyvae.VAE`.
 
     Inputs are flat (batch, x_dim) in [0, 1], like every tinyvae model; the image shape is
@@ -75,9 +76,11 @@ class ConvVAE(VAE):
         beta: float = 1.0,
         kernel_size: int = 3,
         *,
+        free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
+        self.free_bits = check_free_bits(free_bits)
         x_dim, side = check_int("x_dim", x_dim), math.isqrt(int(x_dim))
         if side * side != x_dim or side % 4 or side < 4:
             raise ValueError(f"ConvVAE needs square images whose side is divisible by 4 (784 = 28²), got x_dim={x_dim}")
@@ -128,7 +131,7 @@ class ConvVAE(VAE):
         return {
             "model": "vae", "arch": "conv", "x_dim": self.x_dim, "channels": self.channels,
             "hidden_dim": self.hidden_dim, "z_dim": self.z_dim, "loss": self.recon_loss, "beta": self.beta,
-            "kernel_size": self.kernel_size,
+            "kernel_size": self.kernel_size, **self._free_bits_config(),
         }
 
     def describe(self) -> str:

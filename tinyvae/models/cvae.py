@@ -25,8 +25,7 @@ import numpy as np
 from ..engine import backend
 from ..engine.backend import Array, namespace
 from ..engine.layers import mlp
-from ..engine.losses import kl_divergence
-from .base import LabelsRequired, Loss, LossName, check_config, check_int, reconstruction_loss
+from .base import LabelsRequired, Loss, LossName, check_config, check_free_bits, check_int, reconstruction_loss
 from .vae import VAE
 
 
@@ -50,12 +49,14 @@ class CVAE(VAE):
         *,
         output: Literal["sigmoid", "identity"] = "sigmoid",
         activation: str = "relu",
+        free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
         x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
         self.n_classes = C = check_int("n_classes", n_classes, lo=2)
         self.hidden_dims, self.output, self.activation = H, output, activation
+        self.free_bits = check_free_bits(free_bits)
         rng = np.random.default_rng(rng)
         encoder = mlp([x_dim + C, *H], activation_name=activation, rng=rng, dtype=dtype, last_activation=True)
         decoder = lambda: mlp([z_dim + C, *H[::-1], x_dim], activation_name=activation, rng=rng, dtype=dtype)  # noqa: E731
@@ -66,7 +67,7 @@ class CVAE(VAE):
         return {
             "model": "cvae", "x_dim": self.x_dim, "hidden_dims": self.hidden_dims, "z_dim": self.z_dim,
             "n_classes": self.n_classes, "loss": self.recon_loss, "beta": self.beta, "output": self.output,
-            "activation": self.activation,
+            "activation": self.activation, **self._free_bits_config(),
         }
 
     # ---- the label --------------------------------------------------------------------------
@@ -125,27 +126,30 @@ class CVAE(VAE):
 
     # ---- the loss and its gradients -------------------------------------------------------
     def loss_and_grads(
-        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None
+        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
+        beta: float | None = None,
     ) -> Loss:
         """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
 
         x: (batch, x_dim); y: integer labels (batch,), required; eps: (batch, z_dim) fixed noise, or None
-        to draw it from ``rng`` (default: the model's own generator). Returns Loss(total, recon, kl).
+        to draw it from ``rng`` (default: the model's own generator); beta: the KL weight of this step
+        (default: the model's β). Returns Loss(total, recon, kl).
         """
         # forward: the VAE's, with c = onehot(y) joined to the encoder's and the decoder's input
+        beta = self.kl_weight(beta)
         mu, logvar = self.encode(x, y)  # h = encoder([x, c])
         z = self._sample_z(mu, logvar, eps, rng)
         logits = self.decode_logits(z, y)  # decoder([z, c])
         recon, dlogits = reconstruction_loss(self, logits, x)
-        kl, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar)
-        total = recon + self.beta * kl
+        kl_loss, kl, dmu_kl, dlogvar_kl = self.kl_term(mu, logvar)  # free bits: Σ_j max(λ, kl_j)
+        total = recon + beta * kl_loss
 
         # backward: the VAE's chain rule, with one more step at the decoder's input
         dzc = self.decoder.backward(dlogits)  # ∂recon/∂[z, c]: (B, Z + C)
         dz = dzc[:, : self.z_dim]  # the columns that came from z; c is data, its gradient is dropped
         dmu_recon, dlogvar_recon = self.reparam.backward(dz)  # through z = mu + std * eps
-        dmu = dmu_recon + self.beta * dmu_kl
-        dlogvar = dlogvar_recon + self.beta * dlogvar_kl
+        dmu = dmu_recon + beta * dmu_kl  # free bits: dmu_kl, dlogvar_kl = 0 in a dimension below λ
+        dlogvar = dlogvar_recon + beta * dlogvar_kl
         dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
         self.encoder.backward(dh, need_dx=False)  # no gradient for [x, c]: both are data
         return Loss(float(total), float(recon), float(kl))

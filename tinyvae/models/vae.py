@@ -10,6 +10,7 @@ Forward, for a batch x (B, D)::
     x_hat   = σ(logits)  (or logits itself with output="identity")
 
     loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
+              (free bits λ > 0: β · Σ_j max(λ, KL_j), each dimension's batch-mean KL floored at λ)
 
 Backward is the chain rule written out in the same order, reversed (see ``loss_and_grads``).
 The encoder and decoder are whatever ``Sequential`` they are given: MLPs here, convolutions in
@@ -24,9 +25,9 @@ import numpy as np
 
 from ..engine.backend import Array
 from ..engine.layers import Identity, Layer, Linear, Sequential, Sigmoid, mlp
-from ..engine.losses import kl_divergence, kl_divergence_per_example
+from ..engine.losses import kl_divergence, kl_divergence_per_example, kl_free_bits
 from ..engine.reparam import Reparameterize
-from .base import Loss, LossName, Model, check_config, check_dtype, reconstruction_loss
+from .base import Loss, LossName, Model, check_beta, check_config, check_dtype, check_free_bits, reconstruction_loss
 
 
 class VAE(Model):
@@ -40,6 +41,9 @@ class VAE(Model):
     beta:        weight of the KL term (β-VAE); 0 trains on reconstruction alone.
     output:      "sigmoid" (default) or "identity" (only with "mse", for real-valued data).
     activation:  hidden activation, "relu" by default (see ``layers.ACTIVATIONS``).
+    free_bits:   λ ≥ 0, nats per latent dimension: the KL term becomes Σ_j max(λ, KL_j) with KL_j the
+                 batch-mean KL of dimension j (free bits, Kingma et al. 2016; ``losses.kl_free_bits``),
+                 a remedy for posterior collapse. 0 (default): the plain KL.
     rng:         numpy Generator (or seed) for the initial weights and, later, the noise eps.
     dtype:       np.float64 for teaching and tests, np.float32 for fast training.
     """
@@ -56,11 +60,13 @@ class VAE(Model):
         *,
         output: Literal["sigmoid", "identity"] = "sigmoid",
         activation: str = "relu",
+        free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
         x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
         self.hidden_dims, self.output, self.activation = H, output, activation
+        self.free_bits = check_free_bits(free_bits)
         rng = np.random.default_rng(rng)
         encoder = mlp([x_dim, *H], activation_name=activation, rng=rng, dtype=dtype, last_activation=True)
         decoder = lambda: mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=rng, dtype=dtype)  # noqa: E731
@@ -90,7 +96,12 @@ class VAE(Model):
         return {
             "model": "vae", "x_dim": self.x_dim, "hidden_dims": self.hidden_dims, "z_dim": self.z_dim,
             "loss": self.recon_loss, "beta": self.beta, "output": self.output, "activation": self.activation,
+            **self._free_bits_config(),
         }
+
+    def _free_bits_config(self) -> dict[str, float]:
+        """``{"free_bits": λ}`` when λ > 0, else nothing (a config without it means the plain KL)."""
+        return {"free_bits": self.free_bits} if self.free_bits else {}
 
     # ---- the forward, in two halves: every caller (loss, evaluation, plots) goes through these ----
     def encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
@@ -118,27 +129,43 @@ class VAE(Model):
         return self.reconstruction_per_example(logits, x), kl_divergence_per_example(mu, logvar)
 
     # ---- the loss and its gradients -------------------------------------------------------
+    def kl_term(self, mu: Array, logvar: Array) -> tuple[Array, Array, Array, Array]:
+        """(kl_loss, kl, dmu, dlogvar): the KL term the loss weighs by β, the plain KL, and the term's
+        gradients. Free bits λ > 0: kl_loss = Σ_j max(λ, kl_j) (``kl_free_bits``: a dimension below λ
+        gets no gradient from it); otherwise kl_loss = kl (``kl_divergence``)."""
+        if self.free_bits:
+            return kl_free_bits(mu, logvar, self.free_bits)
+        kl, dmu, dlogvar = kl_divergence(mu, logvar)
+        return kl, kl, dmu, dlogvar
+
+    def kl_weight(self, beta: float | None) -> float:
+        """The β of one step: the model's own, or ``beta`` (KL warm-up passes β·min(1, e/N)), checked."""
+        return self.beta if beta is None else check_beta(beta)
+
     def loss_and_grads(
-        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None
+        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
+        beta: float | None = None,
     ) -> Loss:
         """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
 
         x: (batch, x_dim). eps: (batch, z_dim) fixed noise, or None to draw it from ``rng``
-        (default: the model's own generator). Returns Loss(total, recon, kl) as floats.
+        (default: the model's own generator). beta: the KL weight of this step (default: the
+        model's β). Returns Loss(total, recon, kl) as floats.
         """
         # forward
+        beta = self.kl_weight(beta)
         mu, logvar = self.encode(x, y)  # h = encoder(x) feeds both heads
         z = self._sample_z(mu, logvar, eps, rng)  # z = mu + std * eps
         logits = self.decode_logits(z, y)
         recon, dlogits = reconstruction_loss(self, logits, x)  # BCE: dlogits = (x_hat - x) / B
-        kl, dmu_kl, dlogvar_kl = kl_divergence(mu, logvar)
-        total = recon + self.beta * kl
+        kl_loss, kl, dmu_kl, dlogvar_kl = self.kl_term(mu, logvar)  # free bits: Σ_j max(λ, kl_j)
+        total = recon + beta * kl_loss
 
         # backward: the chain rule, from the loss back to the input
         dz = self.decoder.backward(dlogits)  # ∂recon/∂z
         dmu_recon, dlogvar_recon = self.reparam.backward(dz)  # through z = mu + std * eps
-        dmu = dmu_recon + self.beta * dmu_kl  # both terms depend on mu ...
-        dlogvar = dlogvar_recon + self.beta * dlogvar_kl  # ... and on logvar
+        dmu = dmu_recon + beta * dmu_kl  # both terms depend on mu (free bits: dmu_kl = 0 in a dimension below λ) ...
+        dlogvar = dlogvar_recon + beta * dlogvar_kl  # ... and on logvar
         dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
         self.encoder.backward(dh, need_dx=False)
         return Loss(float(total), float(recon), float(kl))

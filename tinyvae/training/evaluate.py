@@ -202,7 +202,12 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     -log of a sub-normalised model only (loosely, by at least ln 2 nats per pixel, and not comparably
     with binarized figures): ``bound_on`` is None.
     ``active_units``: see :func:`active_units`. ``progress``: the IWAE's bar (see :func:`iwae_bound`).
+    ``kl_per_dim`` (models with q(z|x)): each latent dimension's KL averaged over the images, and
+    ``collapsed``: whether they sum to under log 2 nats (``diagnostics.collapsed``, whose docstring gives
+    the rule and its reason).
     """
+    from .diagnostics import collapsed, latent_diagnostics
+
     x = model.asarray(x)
     loss = eval_loss(model, x, y, rng=np.random.default_rng(seed), batch_size=batch_size)
     report: dict[str, Any] = {"images": int(x.shape[0]), "model": model.config().get("model"),
@@ -216,7 +221,9 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     is_density = model.recon_loss == "mse" or grey == 0.0
     report["bound_on"] = None if not is_density else ("-log p(x | y)" if model.conditional else "-log p(x)")
     const = _gaussian_constant(model, x.shape[1])
+    kl_dims = latent_diagnostics(model, x, y, batch_size=batch_size)["kl_per_dim"]
     report.update(
+        kl_per_dim=kl_dims, collapsed=collapsed(kl_dims),
         recon=loss.recon + const, kl=loss.kl, neg_elbo=loss.recon + loss.kl + const,
         iwae_k=int(k), iwae=iwae_bound(model, x, y, k=k, rng=np.random.default_rng(seed + 1), progress=progress),
         likelihood="bernoulli" if model.recon_loss == "bce" else "gaussian, variance 1/2",

@@ -61,6 +61,9 @@ class DataParallel:
                              f"use workers=1 there")
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 2:
             raise ValueError(f"workers must be an integer >= 2 (one worker is the model itself), got {workers!r}")
+        if model.free_bits:  # Σ_j max(λ, kl_j) is not a mean over the rows: a share's floor is not the batch's
+            raise ValueError(f"free bits floor each dimension's KL averaged over the whole batch, which a batch split "
+                             f"between threads does not see; use workers=1 with free_bits={model.free_bits:g}")
         self.model, self.workers = model, workers
         self.replicas = [model] + [replica(model) for _ in range(workers - 1)]
         self.pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="tinyvae-batch")
@@ -85,7 +88,7 @@ class DataParallel:
             yield
 
     def loss_and_grads(self, x: Array, y: Any = None, *, eps: Array | None = None,
-                       rng: np.random.Generator | None = None) -> Loss:
+                       rng: np.random.Generator | None = None, beta: float | None = None) -> Loss:
         """The model's ``loss_and_grads`` on x (B, x_dim), computed in shares; fills the model's grads."""
         B = x.shape[0]
         if eps is None and self.model.has_posterior:  # the draw the model would make: same numbers, any workers
@@ -93,12 +96,12 @@ class DataParallel:
         bounds = [B * i // self.workers for i in range(self.workers + 1)]
         shares = [slice(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
         if len(shares) < 2:  # a batch of one row (or none: the model says what is wrong with it)
-            return self.model.loss_and_grads(x, y, eps=eps, rng=rng)
+            return self.model.loss_and_grads(x, y, eps=eps, rng=rng, beta=beta)
 
         def run(i: int) -> Loss:
             s = shares[i]
             return self.replicas[i].loss_and_grads(x[s], None if y is None else y[s],
-                                                   eps=None if eps is None else eps[s], rng=rng)
+                                                   eps=None if eps is None else eps[s], rng=rng, beta=beta)
 
         later = [self.pool.submit(run, i) for i in range(1, len(shares))]
         losses = [run(0)] + [f.result() for f in later]  # a worker's exception is raised here

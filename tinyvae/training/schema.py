@@ -110,10 +110,11 @@ _WIDTH = Int(1, MAX_WIDTH)
 _MLP_COMMON = {"model": Str("vae", "ae", "cvae"), "x_dim": _WIDTH, "hidden_dims": List(_WIDTH, 1, 16),
                "z_dim": _WIDTH, "loss": Str("bce", "mse")}
 _MLP_OPTIONAL = {"arch": Str("mlp"), "beta": Float(0, 1e6), "output": Str("sigmoid", "identity"),
-                 "activation": Str(*ACTIVATIONS), "n_classes": Int(1, 1000)}
+                 "activation": Str(*ACTIVATIONS), "n_classes": Int(1, 1000), "free_bits": Float(0, 1e6)}
 _CONV = Dict({"model": Str("vae"), "arch": Str("conv"), "x_dim": _WIDTH, "z_dim": _WIDTH,
               "loss": Str("bce", "mse"), "beta": Float(0, 1e6)},
-             {"channels": List(Int(1, 1024), 2, 2), "hidden_dim": _WIDTH, "kernel_size": Int(1, 15)})
+             {"channels": List(Int(1, 1024), 2, 2), "hidden_dim": _WIDTH, "kernel_size": Int(1, 15),
+              "free_bits": Float(0, 1e6)})
 
 
 def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str, Any]:
@@ -124,6 +125,8 @@ def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str
         cfg = Dict(_MLP_COMMON, _MLP_OPTIONAL)(cfg, where)
         if "n_classes" in cfg and cfg["model"] != "cvae":
             raise ValueError(f"{where}.n_classes: only a cvae has classes, this is a {cfg['model']}")
+        if "free_bits" in cfg and cfg["model"] == "ae":
+            raise ValueError(f"{where}.free_bits: free bits floor the KL term, which an ae does not have")
     n = count_params(cfg)
     if n > MAX_PARAMS:
         raise ValueError(f"{where}: describes a model of {n:,} parameters, more than tinyvae builds "
@@ -153,11 +156,13 @@ RUN_CONFIG = Dict({}, {
     "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
     "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
     "binarize": Optional(Either(Bool, Str("none", "static", "dynamic"))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
-    "limit": Optional(Int(1, 10**9)), "threads": Int(1, MAX_THREADS),
+    "limit": Optional(Int(1, 10**9)), "threads": Int(1, MAX_THREADS), "kl_warmup": Int(0, 10**6),
 })
 _NUM = Float(-1e30, 1e30)
 _METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
-                "test_kl": _NUM, "seconds": Float(0, 1e9)}, {"train_seconds": Float(0, 1e9)})
+                "test_kl": _NUM, "seconds": Float(0, 1e9)},
+               {"train_seconds": Float(0, 1e9), "train_recon": _NUM, "train_kl": _NUM,  # older runs lack these
+                "kl_per_dim": List(_NUM, 1, MAX_WIDTH), "active_units": Int(0, MAX_WIDTH)})
 _U128 = Int(0, 2**128 - 1)
 BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
 _RNG = Dict({"bit_generator": Str(*BIT_GENERATORS), "state": Dict({"state": _U128, "inc": _U128}),
@@ -174,6 +179,12 @@ def check_meta(meta: Any, where: str = "checkpoint") -> dict[str, Any]:
                  "architecture": Any_, "dtype": Str(*DTYPES), "epoch": Int(0, 10**6), "rng_state": _RNG,
                  "optimizer": _OPTIMIZER, "run_config": RUN_CONFIG, "metrics": List(_METRIC, 0, 10**6)})(meta, where)
     meta["architecture"] = check_architecture_config(meta["architecture"], f"{where}.architecture")
+    z_dim = meta["architecture"]["z_dim"]
+    for i, m in enumerate(meta["metrics"]):  # the latent diagnostics describe this model's z_dim dimensions
+        n = len(m.get("kl_per_dim", [0] * z_dim))
+        if n != z_dim or m.get("active_units", 0) > z_dim:
+            raise ValueError(f"{where}.metrics[{i}]: kl_per_dim has {n} numbers and active_units is "
+                             f"{m.get('active_units')}, for a model of z_dim {z_dim}")
     if len(meta["metrics"]) != meta["epoch"] or any(m["epoch"] != i for i, m in enumerate(meta["metrics"], 1)):
         raise ValueError(f"{where}: the metrics record epochs {[m['epoch'] for m in meta['metrics']][:5]}... "
                          f"for a checkpoint of epoch {meta['epoch']}")

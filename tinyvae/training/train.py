@@ -6,12 +6,14 @@ One epoch::
     model.check_x(x)                               # x's values, once (each batch is a slice of x)
     for each batch of indices in perm:
         (binarize="dynamic": x[batch] ~ Bernoulli(x[batch]), drawn from rng)
-        loss = model.loss_and_grads(x[batch], y[batch], rng=rng)   # forward, backward; eps drawn from rng
+        loss = model.loss_and_grads(x[batch], y[batch], rng=rng, beta=β_e)   # forward, backward; eps from rng
                                                    # (y: the labels for a CVAE, None for the others)
+                                                   # β_e = β·min(1, epoch/kl_warmup): KL warm-up
         stop if the loss or a gradient is NaN/inf,       # TrainingDiverged, nothing saved
              or the loss is 10,000 times its first value
         optimizer.step()                                 # Adam
     test  = eval_loss(model, x_test)               # recon + β·KL, one z per image, fixed noise
+    latent_diagnostics(model, x_test)              # KL of each latent dimension, active units
     save checkpoint.npz, metrics.json              # atomically
 
 A single ``numpy.random.Generator``, ``default_rng(seed)``, draws both the shuffles and the noise
@@ -40,8 +42,9 @@ from .data import Dataset, bernoulli_draw, binarize_mode
 from .runs import CHECKPOINT, recorded_source, save_epoch
 from .schema import MAX_THREADS, RUN_CONFIG
 from .evaluate import eval_loss
+from .diagnostics import latent_diagnostics
 from .parallel import DataParallel
-from ..models.base import Model
+from ..models.base import Loss, Model
 from ..engine.optim import Adam
 
 BLOWUP = 1e4  # a batch loss this many times the first one of the call means the run has diverged
@@ -88,7 +91,7 @@ def fit(
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     run_config: dict[str, Any] | None = None,
-    workers: int = 1,
+    workers: int = 1, kl_warmup: int = 0,
 ) -> list[dict[str, Any]]:
     """Train ``model`` on ``data`` with Adam until ``epochs`` epochs are done; returns the metrics.
 
@@ -107,24 +110,24 @@ def fit(
     run_config: extra facts recorded in config.json and the checkpoint (data source, backend, ...).
     workers:    split every batch between this many threads (``parallel.DataParallel``; ``threads.plan``
                 says when it pays): the weights then differ from a one-worker run's by rounding.
+    kl_warmup:  N: epoch e (1-based) trains with β·min(1, e/N) (:func:`warmup_beta`; 0: none); N <= epochs; resume keeps it.
 
-    Returns a list with one dict per epoch: ``epoch``, ``train_loss`` (mean per image over the epoch,
-    with the weights changing as it goes), ``test_loss``, ``test_recon``, ``test_kl`` (per test image,
-    one z each, noise fixed), ``seconds`` (training and test pass) and ``train_seconds``.
-    Raises :class:`TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a loss above
-    ``BLOWUP`` (10,000) times the first batch's loss of this call, or a test loss above that (so one step
-    that explodes is caught); nothing of that epoch is saved.
+    Returns one dict per epoch: ``epoch``, ``train_loss`` (mean per image, weights changing as it goes: the objective
+    minimised, with warm-up's β, free bits' floor), ``train_recon``, ``train_kl``, ``test_loss`` (recon + β·KL),
+    ``test_recon``, ``test_kl`` (per test image, one z each, noise fixed), ``kl_per_dim`` and ``active_units``
+    (:func:`~tinyvae.training.diagnostics.latent_diagnostics`), ``seconds`` (training and test pass), ``train_seconds``.
+    Raises :class:`TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a loss (or test loss: one
+    step can explode) above ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of it is saved.
     """
     epochs, batch_size, lr, workers = _check_run(epochs, batch_size, lr, workers)
+    config = _run_config(epochs, batch_size, lr, seed, data.name,
+                         {**(run_config or {}), "kl_warmup": check_kl_warmup(kl_warmup, epochs)})
     x_train, x_test, y_train, y_test = _on_model(model, data)
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
     out = Path(out_dir) if out_dir is not None else None
-    config = _run_config(epochs, batch_size, lr, seed, data.name, run_config)
     rng = seed_streams(seed)[1]  # default_rng(seed): the shuffles and eps
-    optimizer = Adam(model, lr=lr)
-    metrics: list[dict[str, Any]] = []
-    resuming = isinstance(resume, Checkpoint) or bool(resume)
-    if resuming and out is None:
+    optimizer, metrics = Adam(model, lr=lr), []  # a resumed run's come from its checkpoint
+    if (resuming := isinstance(resume, Checkpoint) or bool(resume)) and out is None:
         raise ValueError("resume needs the out_dir of the run to continue")
     with contextlib.ExitStack() as held:
         if out is not None:  # one writer per run folder; what a killed writer left is swept away
@@ -173,18 +176,21 @@ def _epochs(model: Model, workers: int, x_train: Any, x_test: Any, y_train: Any,
             t0 = time.perf_counter()
             perm = rng.permutation(n)
             batches = _bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}")
-            total, first = train_epoch(stepper, optimizer, x_train, y_train, perm, batches, batch_size, rng,
-                                       epoch=epoch, first=first, dynamic=dynamic)
+            beta = warmup_beta(model.beta, epoch, config["kl_warmup"])  # β·min(1, epoch/N)
+            train, first = train_epoch(stepper, optimizer, x_train, y_train, perm, batches, batch_size, rng,
+                                       epoch=epoch, first=first, dynamic=dynamic, beta=beta)
             train_seconds = time.perf_counter() - t0
             with np.errstate(over="ignore", invalid="ignore"):
                 test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
+                code = latent_diagnostics(model, x_test, y_test)  # kl_per_dim, active_units
             if not math.isfinite(test.total):
                 raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
             if first is not None and abs(test.total) > BLOWUP * max(abs(first), 1.0):  # one step can explode
                 raise TrainingDiverged(epoch, "the test pass", f"the test loss exploded to {test.total:.3g} (more "
                                        f"than {BLOWUP:,.0f} times the first training loss here, {first:.4g})", lr)
-            row = {"epoch": epoch, "train_loss": total, "test_loss": test.total, "test_recon": test.recon,
-                   "test_kl": test.kl, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
+            row = {"epoch": epoch, "train_loss": train.total, "train_recon": train.recon, "train_kl": train.kl,
+                   "test_loss": test.total, "test_recon": test.recon, "test_kl": test.kl, **code,
+                   "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
             metrics.append(row)
             if out is not None:
                 save_epoch(out, model, optimizer, epoch=epoch, rng=rng, run_config=config, metrics=metrics)
@@ -206,7 +212,8 @@ def train_epoch(
     epoch: int = 1,
     first: float | None = None,
     dynamic: bool = False,
-) -> tuple[float, float | None]:
+    beta: float | None = None,
+) -> tuple[Loss, float | None]:
     """One pass over ``x`` in the batches ``perm[start : start + batch_size]``: loss, gradients, Adam step.
 
     x: (N, D), already of the model's dtype and where its parameters live (``fit`` casts and moves it
@@ -214,13 +221,15 @@ def train_epoch(
     (``model.values_checked``). y: (N,) labels for a conditional model, else None. ``starts``: the
     batch starts (a range, or a progress bar over one). ``first`` is the yardstick for "the loss
     exploded" (the first batch's loss of the run; None: this epoch's first). ``dynamic``: each batch
-    is drawn x ~ Bernoulli(pixel) from ``rng`` (dynamic binarization). Returns (mean loss per image over the epoch, first).
+    is drawn x ~ Bernoulli(pixel) from ``rng`` (dynamic binarization). ``beta``: the KL weight of every
+    step (None: the model's β; warm-up passes β_e). Returns (the epoch's Loss(total, recon, kl), each the
+    mean per image over the epoch, first).
     Raises :class:`TrainingDiverged` at the first non-finite or exploding loss or non-finite gradient,
     before the step that would use it.
     """
     xp = backend.namespace(x)
     perm_dev = perm if xp is np else xp.asarray(perm, device=backend.device(x))
-    total, n = 0.0, 0
+    total, recon, kl, n = 0.0, 0.0, 0.0, 0
     if x.shape[0]:
         model.check_x(x)  # the whole set, once: each batch is a slice of it (or a 0/1 draw from one)
     # a diverging run is caught below, by name; the batches' values were checked above
@@ -231,7 +240,7 @@ def train_epoch(
             if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
                 xb = bernoulli_draw(xb, rng)
             yb = None if y is None else y[perm[start : start + batch_size]]
-            loss = model.loss_and_grads(xb, yb, rng=rng)
+            loss = model.loss_and_grads(xb, yb, rng=rng, beta=beta)
             if not math.isfinite(loss.total):
                 raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", optimizer.lr)
             first = loss.total if first is None else first
@@ -242,12 +251,14 @@ def train_epoch(
                 raise TrainingDiverged(epoch, step, "a gradient is not finite (NaN or inf)", optimizer.lr)
             optimizer.step()
             total += loss.total * xb.shape[0]
+            recon += loss.recon * xb.shape[0]
+            kl += loss.kl * xb.shape[0]
             n += xb.shape[0]
-    return total / max(n, 1), first
+    return Loss(total / max(n, 1), recon / max(n, 1), kl / max(n, 1)), first
 
 
 MAX_WORKERS = MAX_THREADS  # each worker is a thread and a model replica; the CLI's --threads has the same cap
-RESUME_SAME = ("data", "data_hash", "limit", "binarize")  # the data may not change on resume (the CLI checks more)
+RESUME_SAME = ("data", "data_hash", "limit", "binarize", "kl_warmup")  # the data and the β schedule stay (the CLI checks more)
 
 
 def _same(key: str, saved: Any, now: Any, folder: Path) -> bool:
@@ -276,6 +287,7 @@ def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
     meta, params, opt_state = saved
     check_architecture(meta["architecture"], model.config(), path)
     run = meta["run_config"]
+    run = {"kl_warmup": 0, **run}  # a run recorded before warm-up existed had none
     changed = [k for k in RESUME_SAME if k in run and k in config and not _same(k, run[k], config[k], path.parent)]
     if changed:
         k = changed[0]
@@ -304,6 +316,25 @@ def _check_run(epochs: Any, batch_size: Any, lr: Any, workers: Any = 1) -> tuple
         raise ValueError(f"workers must be a positive integer (1: the batch whole), at most {MAX_WORKERS:,} (the "
                          f"most threads a run records), got {workers!r}")
     return int(epochs), int(batch_size), float(lr), int(workers)
+
+
+def warmup_beta(beta: float, epoch: int, kl_warmup: int) -> float:
+    """KL warm-up's β for ``epoch`` (1-based): β·min(1, epoch/N) for N = ``kl_warmup`` > 0, β itself for N = 0.
+
+    With N = 4 and β = 1: 0.25, 0.5, 0.75, 1, 1, ... The product is taken in this order, so β_e = β exactly
+    from epoch N on (min gives 1.0, and β·1.0 = β), and a run with warm-up then trains as one without.
+    """
+    return beta if kl_warmup == 0 else beta * min(1.0, epoch / kl_warmup)
+
+
+def check_kl_warmup(kl_warmup: Any, epochs: int) -> int:
+    """N as an int if it is an integer in [0, epochs] (longer, β would never reach its value)."""
+    if isinstance(kl_warmup, bool) or not isinstance(kl_warmup, (int, np.integer)) or kl_warmup < 0:
+        raise ValueError(f"kl_warmup must be a whole number of epochs >= 0 (0: no warm-up), got {kl_warmup!r}")
+    if kl_warmup > epochs:
+        raise ValueError(f"kl_warmup={kl_warmup} is longer than the run (epochs={epochs}): β would never reach its "
+                         f"value; choose kl_warmup <= {epochs}")
+    return int(kl_warmup)
 
 
 def _grads_finite(model: Model) -> bool:
