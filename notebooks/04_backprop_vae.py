@@ -13,7 +13,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # 04 · Backprop through the whole VAE, one named gradient at a time
 #

@@ -55,12 +55,12 @@ print(digits)
 assert digits.x_train.shape == (4000, 784) and digits.x_test.shape == (1000, 784)
 
 
-def show(fig, name):
-    """Save a matplotlib Figure under RUN and display it inline; returns the path."""
+def show(fig, name) -> None:
+    """Save a matplotlib Figure under RUN and display it inline (returning nothing, so that a cell ending
+    in show(...) prints no path)."""
     path = RUN / name
     fig.savefig(path, dpi=90)
     display(Image(filename=path))
-    return path
 
 
 # %% [markdown]

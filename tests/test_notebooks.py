@@ -40,6 +40,9 @@ IDS = [p.stem for p in NOTEBOOKS]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the kernel colours its tracebacks; a test log wants plain text
 
 
+STRAY_REPR = re.compile(r"(Posix|Windows)?Path\(")  # what a cell ending in a function that returns a path shows
+
+
 def _cells(nb) -> list[tuple[str, str]]:
     return [(c.cell_type, c.source.strip()) for c in nb.cells]
 
@@ -67,7 +70,17 @@ def test_notebook_runs(path: Path) -> None:
             assert "not done yet" in shown, f"{path.name}: {c.source!r} showed {shown!r}"
     n_code = sum(c.cell_type == "code" for c in nb.cells)
     assert n_code > 0, f"{path.name} has no code cells"
+    stray = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.get("outputs", [])
+             if STRAY_REPR.match(o.get("data", {}).get("text/plain", ""))]
+    assert not stray, f"{path.name}: cells {stray} end in an expression whose repr (a path) is shown; end them in None"
     print(f"{path.name}: {n_code} code cells in {elapsed:.1f}s")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_empty_cells(path: Path) -> None:
+    """A blank line too many after the jupytext header opens the notebook with an empty cell."""
+    empty = [i for i, (_, source) in enumerate(_cells(jupytext.read(path))) if not source]
+    assert not empty, f"{path.name}: empty cells {empty} (the first cell comes after one blank line)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
