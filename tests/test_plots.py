@@ -195,3 +195,32 @@ def test_save_image_grid_writes_one_pixel_per_pixel(tmp_path):
     img = imread(path)[..., 0]  # grey: the red channel
     assert img.shape == (2 * 30 + 2, 3 * 30 + 2)
     assert img[2 + 30, 2 + 30] == 1.0 and img.sum() == 1.0
+
+
+def _drawn_figure(monkeypatch, draw):
+    """Run ``draw()`` and return the matplotlib Figure it saved."""
+    saved = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: saved.append(fig) or path)
+    draw()
+    return saved[0]
+
+
+@pytest.mark.parametrize("model, circles", [(vae(z_dim=2), [1, 2, 3]), (CVAE(784, [8], 2, rng=0), [1, 2, 3]),
+                                            (AE(784, [8], 2, rng=0), []), (vae(z_dim=3), [])],
+                         ids=["vae-2d", "cvae-2d", "ae", "vae-3d"])
+def test_latent_scatter_draws_the_prior_circles(tmp_path, data, monkeypatch, model, circles):
+    """The circles ‖z‖ = 1, 2, 3 of N(0, I), centred at 0, where there is a prior and the plane is z itself."""
+    from matplotlib.patches import Circle
+
+    fig = _drawn_figure(monkeypatch, lambda: plots.latent_scatter(model, data.x_test, data.y_test, tmp_path / "z.png"))
+    ax = fig.axes[0]
+    drawn = [p for p in ax.patches if isinstance(p, Circle)]
+    assert sorted(p.radius for p in drawn) == circles and all(p.center == (0, 0) for p in drawn)
+    assert ("39%, 86%, 99%" in ax.get_title()) == bool(circles)
+
+
+def test_prior_share_is_the_mass_inside_the_circle():
+    z = np.random.default_rng(0).standard_normal((400_000, 2))
+    r = np.linalg.norm(z, axis=1)
+    for radius in plots.PRIOR_RADII:  # Monte Carlo: standard error ≈ 0.0008
+        assert abs(np.mean(r < radius) - plots.prior_share(radius)) < 0.004

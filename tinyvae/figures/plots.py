@@ -213,11 +213,31 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     cbar.set_label("digit")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     if z.shape[1] == 2:
         ax.set_aspect("equal", adjustable="datalim")
+    if z.shape[1] == 2 and model.has_posterior:  # an AE has no prior to draw
+        title += "\n" + prior_circles(ax)
+    ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+PRIOR_RADII = (1, 2, 3)
+
+
+def prior_share(r: float) -> float:
+    """P(‖z‖ < r) for z ~ N(0, I) in two dimensions: ‖z‖² is χ² with 2 degrees of freedom, 1 − e^(−r²/2)."""
+    return 1.0 - math.exp(-r * r / 2)
+
+
+def prior_circles(ax: Any) -> str:
+    """Draw the circles ‖z‖ = 1, 2, 3 of the prior N(0, I) on a 2-D latent plane; returns what they mean."""
+    from matplotlib.patches import Circle
+
+    for r in PRIOR_RADII:
+        ax.add_patch(Circle((0, 0), r, fill=False, ls="--", lw=0.9, color="0.35", zorder=3))
+    shares = ", ".join(f"{prior_share(r):.0%}" for r in PRIOR_RADII)
+    return f"dashed: ‖z‖ = {', '.join(map(str, PRIOR_RADII))}, inside which the prior N(0, I) puts {shares}"
 
 
 def normal_quantiles(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
