@@ -11,8 +11,8 @@ import numpy as np
 
 from . import CLIError
 from .train_checks import check_arch, check_resume, check_run, check_size
+from .train_out import LATEST, RUNS, check_out, make_out
 
-DEFAULT_OUT = "runs/latest"
 # What `tinyvae train` with no flags trains: PyTorch's example network with a 2-D latent space,
 # so the scatter of the test digits and the manifold scan show the latent space itself.
 DEFAULTS: dict[str, Any] = {
@@ -31,20 +31,22 @@ hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled w
 (4,000 train / 1,000 test), a 784-400-2-400-784 VAE with the BCE loss, 30 epochs, batch 128,
 lr 1e-3, float32, BLAS threads chosen for the machine -- well under a minute on two CPU cores.
 
-Written to --out (default runs/latest): checkpoint.npz (weights, Adam state, random state; rewritten
-atomically after every epoch), metrics.json (per epoch: train and test loss and terms, kl_per_dim,
-active_units, seconds), config.json, and the figures (PNG) unless --no-plots. It ends with a line on
-the latent code, and a collapse warning when it carries under one bit (log 2 nats) past its KL peak."""
+Written to --out, by default a new folder runs/<model>-<n> (runs/vae-1, runs/vae-2, ...; runs/latest
+points at the newest run): checkpoint.npz (weights, Adam state, random state; rewritten atomically after
+every epoch), metrics.json (per epoch: train and test loss and terms, kl_per_dim, active_units,
+seconds), config.json, and the figures (PNG) unless --no-plots. An --out that holds another run is
+refused unless --resume continues it or --overwrite replaces it. It ends with a line on the latent
+code, and a collapse warning when it carries under one bit (log 2 nats) past its KL peak."""
 
 EPILOG = """\
 examples:
-  tinyvae train                                  the default run, into runs/latest
+  tinyvae train                                  the default run, into runs/vae-1 (then vae-2, ...)
   tinyvae train --latent 20 --epochs 10          PyTorch's example model (784-400-20-400-784)
   tinyvae train --data mnist --out runs/full     full MNIST (after: tinyvae data get mnist)
   tinyvae train --data ~/mnist --out runs/full   full MNIST from the four IDX files in a folder
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)
-  tinyvae train --resume --epochs 50             train a finished run for more epochs
+  tinyvae train --resume --epochs 50             train the newest run (runs/latest) for more epochs
   tinyvae train --kl-warmup 10 --free-bits 0.5   two remedies for posterior collapse
 """
 
@@ -98,10 +100,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "physical core, at most 4, fewer while other processes keep the cores busy, where threads "
                    "would wait on each other)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
-    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete "
-                   "epoch; flags not given are taken from that run (--threads auto keeps its thread count, so "
-                   "it ends with the weights of one uninterrupted run)")
+    g.add_argument("--out", metavar="DIR", help=f"run directory (default: a new {RUNS}/<model>-<n>, e.g. "
+                   f"{RUNS}/vae-1, {RUNS}/conv-1, with {RUNS}/{LATEST} pointing at the newest run); one that "
+                   "holds another run is refused unless --resume or --overwrite")
+    g.add_argument("--overwrite", action="store_true", help="train a new run in an --out that holds another, "
+                   "removing that run's checkpoint, metrics, config and figures first")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out (default runs/latest, the "
+                   "newest) from its last complete epoch; flags not given are taken from that run (--threads auto "
+                   "keeps its thread count, so it ends with the weights of one uninterrupted run)")
     g.add_argument("--no-plots", action="store_true", help="skip the figures")
     g.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
                    help="progress bar per epoch (auto: only on a terminal)")
@@ -179,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
     from ..training.threads import plan, resolve_threads
 
     threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
-    if Path(args.out).exists() and not Path(args.out).is_dir():
+    check_out(args)
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
         raise CLIError(f"--out {args.out} is {what}, not a run directory; name a directory (new or existing)")
     if args.seed is not None:
@@ -217,11 +224,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     model = build_model(cfg, rng=weights_rng, dtype=dtype)
     if xp is not np:
         model.to(xp)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CLIError(f"--out {out}: cannot create the run directory ({e.strerror}); choose another --out") from e
+    out = make_out(args, cfg)
     what = "resuming" if args.resume else "training"
     names, beta = loss_labels(model.config()), float(model.beta)
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "

@@ -35,7 +35,9 @@ def save_epoch(out: Path, model: Model, optimizer: Any, *, epoch: int, rng: Any,
 
 def checkpoint_path(run_dir: str | Path) -> Path:
     """The checkpoint of ``run_dir`` (a run folder, or a checkpoint file itself); FileNotFoundError if none."""
-    path = Path(run_dir)
+    from .run_folders import follow_latest
+
+    path = follow_latest(run_dir)  # runs/latest where it is a text pointer, not a link
     if path.is_dir():
         if not (path / CHECKPOINT).is_file():
             raise FileNotFoundError(f"{run_dir} holds no {CHECKPOINT}; is it a run folder (what tinyvae train "
