@@ -348,9 +348,11 @@ def test_stale_temporaries_swept_mode_follows_umask_config_matches_checkpoint(tm
 def test_a_figure_that_cannot_be_drawn_says_the_checkpoint_is_fine(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     (tmp_path / "manifold.png").write_bytes(b"left by an older run")  # not one of this run's figures
-    status = main(["train", "--epochs", "1", "--hidden", "8", "--latent", "3", "--limit", "1", "--out", str(tmp_path)])
+    status = main(["train", "--epochs", "1", "--hidden", "8", "--latent", "3", "--limit", "1", "--out", str(tmp_path),
+                   "--overwrite"])  # without it, the older run's figure is refused (tests/test_run_folders.py)
     captured = capsys.readouterr()
     assert status == 0 and (tmp_path / "checkpoint.npz").is_file() and "Traceback" not in captured.err
+    assert not (tmp_path / "manifold.png").exists()  # the older run's figure is not left beside this run
     # one test image has no 2-D projection of its latent points: that figure is named, with the reason
     assert "checkpoint.npz is fine, but the figure latent_scatter.png could not be drawn (ValueError: " in captured.err
     assert "(drawn: loss_curves.png, reconstructions.png, samples.png)" in captured.err

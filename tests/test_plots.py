@@ -224,3 +224,11 @@ def test_prior_share_is_the_mass_inside_the_circle():
     r = np.linalg.norm(z, axis=1)
     for radius in plots.PRIOR_RADII:  # Monte Carlo: standard error ≈ 0.0008
         assert abs(np.mean(r < radius) - plots.prior_share(radius)) < 0.004
+
+
+def test_save_all_captions_say_what_the_code_kept(tmp_path, data, metrics, monkeypatch):
+    saved = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, path: saved.setdefault(path.name, fig) and path)
+    plots.save_all(vae(z_dim=2), data, metrics, tmp_path, np.random.default_rng(0))
+    assert saved["reconstructions.png"].axes[0].get_xlabel().startswith("through a 2-D code: the right digit for ")
+    assert "judge finds on this grid: " in saved["manifold.png"].axes[0].get_xlabel()

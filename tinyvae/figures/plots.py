@@ -24,13 +24,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..engine import backend
 from ..models import memory
 from ..models.base import LabelsRequired
+from . import captions
 from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
 __all__ = ["image_grid", "image_side", "pca_2d", "loss_curves", "reconstructions", "samples", "latent_scatter",
@@ -129,10 +130,12 @@ def _kl_per_dim_panel(ax: Any, rows: list[dict]) -> None:
     _panel(ax, rows, title, "nats per image", True)
 
 
-def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any = None) -> Path:
+def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any = None,
+                    caption: str | None = None) -> Path:
     """The first ``n`` images of x (N, D) on top, their reconstructions (model.reconstruct) below.
 
     A VAE reconstructs through the latent means (no sampling). Conditional models need the labels ``y``.
+    ``caption``: a line under the images (``save_all`` gives :func:`captions.kept`'s).
     """
     x = np.asarray(backend.to_numpy(x))[:n]
     labels = None if y is None else np.asarray(backend.to_numpy(y))[:n].astype(int)
@@ -147,6 +150,8 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
     show_images(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
     ax.set_yticks(_tile_centres(2, side), ["original", "reconstruction"])
     ax.set_title(f"{_kind(model)}: test images (top) and their reconstructions (bottom)")
+    if caption:
+        ax.set_xlabel(caption, fontsize=7.5)
     return _save(fig, path)
 
 
@@ -246,12 +251,14 @@ def normal_quantiles(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
     return np.array([inv(p) for p in np.linspace(lo, hi, n)])
 
 
-def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = None) -> Path:
+def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = None,
+             judge: Callable[[np.ndarray], np.ndarray] | None = None) -> Path:
     """The 2-D latent space scanned: decode(z) for z on an n × n grid of standard-normal quantiles.
 
     Columns run along z1 (left to right, increasing), rows along z2 (bottom to top, increasing), as on
     a plot's axes. The grid spans the quantiles 5% to 95% of N(0, 1), where the prior puts its mass.
     Only for models with z_dim == 2 (ValueError otherwise); a conditional model also needs ``digit``.
+    ``judge``: images (n², D) -> their digits (n²,); the figure then says which digits the grid shows.
     """
     z_dim = int(model.z_dim)
     if z_dim != 2:
@@ -273,7 +280,7 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     centres = _tile_centres(n, side)
     ax.set_xticks([centres[i] for i in ticks], [f"{q[i]:.2f}" for i in ticks])
     ax.set_yticks([centres[i] for i in ticks], [f"{q[::-1][i]:.2f}" for i in ticks])
-    ax.set_xlabel("z1")
+    ax.set_xlabel("z1" if judge is None else f"z1\n{captions.on_grid(judge(imgs))}")
     ax.set_ylabel("z2")
     which = "" if digit is None else f" with label {digit}"
     ax.set_title(f"{_kind(model)}: decoded z over the 2-D latent space{which} (5%–95% quantiles of N(0, 1))",
@@ -360,12 +367,15 @@ def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.r
     figures: list[tuple[str, Any]] = []  # (file name, how to draw it there)
     if metrics:
         figures.append(("loss_curves.png", lambda p: loss_curves(metrics, p, model.config())))
-    figures += [("reconstructions.png", lambda p: reconstructions(model, x[shown], p, n=len(shown), y=y[shown])),
+    judge = captions.judge_of(data)
+    caption = None if judge is None or len(x) == 0 else captions.kept(model, data, judge)
+    figures += [("reconstructions.png", lambda p: reconstructions(model, x[shown], p, n=len(shown), y=y[shown],
+                                                                  caption=caption)),
                 ("samples.png", lambda p: samples(model, p, rng)),
                 ("latent_scatter.png", lambda p: latent_scatter(model, x, y, p))]
     if not model.conditional:  # these two decode without a label
         if int(model.z_dim) == 2:
-            figures.append(("manifold.png", lambda p: manifold(model, p)))
+            figures.append(("manifold.png", lambda p: manifold(model, p, judge=judge)))
         figures.append(("interpolation.png", lambda p: interpolation(model, x[chain[:-1]], x[chain[1:]], p)))
     written: list[Path] = []
     for name, draw in figures:
