@@ -24,7 +24,7 @@
 # IWAE estimate, and when those two are bounds on −log p(x). Walkthrough: `walkthroughs/05_training.md`.
 #
 # The model is the one `tinyvae train` trains with no flags, with the same optimizer settings; only
-# the run is shorter (20 passes over the 4,000 digits instead of the command line's 60) so that the
+# the run is shorter (20 passes over the 4,000 digits instead of the command line's 45) so that the
 # notebook finishes quickly. The command line writes the same figures.
 
 # %%
@@ -108,7 +108,7 @@ assert abs(before.recon - 784 * np.log(2)) < 0.05 * 784 * np.log(2) and before.k
 # %% [markdown]
 # ## Training
 #
-# `fit` shuffles the 4,000 images, cuts them into batches of 128, and for each batch calls
+# `fit` shuffles the 4,000 images, cuts them into batches of 64, and for each batch calls
 # `model.loss_and_grads(batch, rng=rng)` (which draws `eps`) and `optimizer.step()` (Adam, with
 # lr = 2e-3, as `tinyvae train`: twice the usual default, which gets further in a short run). After every epoch
 # it measures the loss on the 1,000 test images with fixed noise, and writes a checkpoint and
@@ -116,7 +116,7 @@ assert abs(before.recon - 784 * np.log(2)) < 0.05 * 784 * np.log(2) and before.k
 # noise, so this cell gives the same weights on every run.
 
 # %%
-EPOCHS = 20  # the command line trains 60
+EPOCHS = 20  # the command line trains 45
 BATCH, LR = DEFAULTS["batch_size"], DEFAULTS["lr"]
 metrics = fit(model, digits, epochs=EPOCHS, batch_size=BATCH, lr=LR, seed=0, out_dir=RUN, progress=False)
 print("epoch   train    test  = recon  +  KL")
