@@ -110,7 +110,7 @@ assert abs(before.recon - 784 * np.log(2)) < 0.05 * 784 * np.log(2) and before.k
 #
 # `fit` shuffles the 4,000 images, cuts them into batches of 64, and for each batch calls
 # `model.loss_and_grads(batch, rng=rng)` (which draws `eps`) and `optimizer.step()` (Adam, with
-# lr = 2e-3, as `tinyvae train`: twice the usual default, which gets further in a short run). After every epoch
+# lr = 2e-3, as `tinyvae train`: twice Adam's usual 1e-3). After every epoch
 # it measures the loss on the 1,000 test images with fixed noise, and writes a checkpoint and
 # `metrics.json` into `RUN`. One generator seeded with `seed` draws both the shuffles and the
 # noise, so this cell gives the same weights on every run.

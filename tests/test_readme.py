@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,3 +57,45 @@ def test_one_numbering_and_one_learning_path_table():
     assert on_disk == listed, f"not in the learning-path table: {sorted(on_disk - listed)}"
     for other in ("walkthroughs/README.md", "notebooks/README.md"):
         assert header not in (ROOT / other).read_text(encoding="utf-8"), f"{other} repeats the table"
+
+
+# What makes a README command quick to run here without changing what it does to the run folders:
+# fewer images and epochs, no figures (train); one epoch (compare). Commands that need what a fresh
+# clone lacks (MNIST files of one's own or a download, a GPU) are left out: the suite never touches the network.
+QUICK = {"train": ["--limit", "60", "--epochs", "1", "--no-plots", "--progress", "off"], "compare": ["--epochs", "1"]}
+NEEDS_MORE = ("--data", "--backend")
+NETWORK = ("data",)  # tinyvae data get: a download
+
+
+def readme_cli_commands() -> list[list[str]]:
+    """Every ``tinyvae ...`` command in the README's code blocks, in the order a reader meets them,
+    as argument lists (comments dropped; ``.venv/bin/tinyvae`` after ``&&`` counts)."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```(?:bash|sh|text)\n(.*?)\n```", text, flags=re.S):
+        for line in block.splitlines():
+            last = line.split("&&")[-1].strip()
+            words = shlex.split(last, comments=True)
+            if words and words[0] in ("tinyvae", ".venv/bin/tinyvae"):
+                commands.append(words[1:])
+    return commands
+
+
+@pytest.mark.slow
+def test_readme_commands_work_in_order(tmp_path, monkeypatch, capsys):
+    """A learner following the README top to bottom in a fresh clone: each command finds the run it
+    names (each made by an earlier command) and exits 0."""
+    from tinyvae.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    for words in readme_cli_commands():
+        if words[0] in NETWORK or any(w.startswith(NEEDS_MORE) for w in words):
+            continue
+        status = main([*words, *QUICK.get(words[0], [])])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 0, f"README command {ran.__len__() + 1}, 'tinyvae {' '.join(words)}', after {ran}: {err[-1:]}"
+        ran.append(" ".join(words[:2]))
+    assert len(ran) >= 15 and "explore" in " ".join(ran)

