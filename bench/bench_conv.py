@@ -15,7 +15,7 @@ Memory: the peak of tinyvae's arrays during one more (untimed) epoch of its defa
 the process's maximum resident size. Scaling: tinyvae and torch epochs on the data tiled to ``--sizes``
 images.
 
-Training: the conv VAE and the MLP VAE (784-400-2, the CLI's default) with the same loss, trained
+Training: the conv VAE and the MLP VAE (784-400-2, the CLI's default before issue 24) with the same loss, trained
 for the same number of epochs by ``tinyvae.training.train.fit``; their test losses (recon + β·KL, one z per
 image, fixed noise) side by side, and the conv VAE's figures if ``tinyvae.figures.plots`` exists.
 """
