@@ -273,7 +273,7 @@ FLAGS = [
     (["compare", "--seed", "-1"], "--seed must be an integer"),
     (["compare", "--out", "{tmp}/file.txt"], "is a file; name a directory"),
     (["compare", "--lr", "nan"], "--lr must be a positive number"),
-    (["train", "--resume", "--batch-size", "7", "--out", "{run}"], "with --batch-size 128; --batch-size 7 would change it"),
+    (["train", "--resume", "--batch-size", "7", "--out", "{run}"], "with --batch-size 64; --batch-size 7 would change it"),
     (["train", "--resume", "--limit", "10", "--out", "{run}"], "with --limit 40; --limit 10 would change it"),
     (["train", "--resume", "--seed", "9", "--out", "{run}"], "--seed 9 would change it"),
     (["train", "--resume", "--dtype", "float64", "--out", "{run}"], "with --dtype float32; --dtype float64 would change it"),
