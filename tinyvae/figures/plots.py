@@ -22,6 +22,7 @@ through its object-oriented ``Figure``, which renders with Agg and leaves pyplot
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Callable, Sequence
@@ -145,13 +146,15 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
         raise ValueError(f"reconstructions of this model needs the labels y of the images ({e})") from None
     n = x.shape[0]
     side = image_side(x.shape[1])
-    fig = _figure(max(4.0, 0.75 * n), 1.9)
+    width = max(4.0, 0.75 * n)
+    lines = textwrap.wrap(caption, int(width * 14)) if caption else []  # ~14 characters an inch at 7.5 pt
+    fig = _figure(width, 1.9 + 0.15 * len(lines))
     ax = fig.subplots()
     show_images(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
     ax.set_yticks(_tile_centres(2, side), ["original", "reconstruction"])
     ax.set_title(f"{_kind(model)}: test images (top) and their reconstructions (bottom)")
-    if caption:
-        ax.set_xlabel(caption, fontsize=7.5)
+    if lines:
+        ax.set_xlabel("\n".join(lines), fontsize=7.5)
     return _save(fig, path)
 
 
