@@ -52,3 +52,9 @@ def test_captions_say_what_the_judge_found(digits):
     assert captions.on_grid(np.array([0, 1, 1, 3])) == ("the 5-nearest-neighbour judge finds on this grid: 0 1 3; "
                                                         "no 2, no 4, no 5, no 6, no 7, no 8, no 9")
     assert captions.on_grid(np.arange(10)).endswith("0 1 2 3 4 5 6 7 8 9 (every digit)")
+
+
+def test_the_interpolation_caption_names_the_ends_that_come_back_as_another_digit():
+    line = captions.ends(np.array([2, 4, 4, 5]), originals=np.array([8, 4, 4, 5]), decoded=np.array([8, 9, 4, 5]))
+    assert line == ("the ends, as the 5 nearest training digits read them: 2 (read as 8 itself) decodes as 8 … 4; "
+                    "4 decodes as 9 … 5")

@@ -232,3 +232,4 @@ def test_save_all_captions_say_what_the_code_kept(tmp_path, data, metrics, monke
     plots.save_all(vae(z_dim=2), data, metrics, tmp_path, np.random.default_rng(0))
     assert saved["reconstructions.png"].axes[0].get_xlabel().startswith("through a 2-D code: the right digit for ")
     assert "judge finds on this grid: " in saved["manifold.png"].axes[0].get_xlabel()
+    assert "the ends, as the 5 nearest training digits read them: " in saved["interpolation.png"].axes[0].get_xlabel()

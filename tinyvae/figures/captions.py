@@ -52,3 +52,15 @@ def judge_of(data: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         return None
     xt, yt = np.asarray(x_train)[:JUDGE_TRAIN], np.asarray(data.y_train)[:JUDGE_TRAIN]
     return lambda images: nearest_labels(xt, yt, images, JUDGE_K)
+
+
+def ends(digits: np.ndarray, originals: np.ndarray, decoded: np.ndarray) -> str:
+    """The ends of interpolation rows: ``digits`` (2k,) their labels, the k x_a then the k x_b; ``originals``
+    and ``decoded`` (2k,) what the judge reads in the images and in their decodings at α = 0 and α = 1."""
+    k = len(digits) // 2
+    show = []
+    for d, o, r in zip(digits.astype(int).tolist(), originals.tolist(), decoded.tolist()):
+        seen = "" if o == d else f" (read as {o} itself)"
+        show.append(f"{d}" if r == d and not seen else f"{d}{seen} decodes as {r}")
+    rows = "; ".join(f"{show[i]} … {show[k + i]}" for i in range(k))
+    return f"the ends, as the {JUDGE_K} nearest training digits read them: {rows}"

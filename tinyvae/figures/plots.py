@@ -291,13 +291,16 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     return _save(fig, path)
 
 
-def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int = 10) -> Path:
+def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int = 10, *,
+                  judge: Callable[[np.ndarray], np.ndarray] | None = None, digits: Any = None) -> Path:
     """Walk the straight line between two encoded images and decode along it.
 
     x_a, x_b: one image each (D,) or several (k, D), one row per pair. Each row shows the input x_a,
     then decode((1 - α) z_a + α z_b) for α = 0, 1/(steps-1), ..., 1, then the input x_b, where
     z = model.embed(x) (the latent means for a VAE). Pairs chained as 2→4, 4→5, 5→6 walk the
     intro lecture's 2→4→5→6. Not for conditional models (their decoder also needs a label).
+    ``judge``: images (n, D) -> digits (n,), with ``digits`` (2k,): the labels of the x_a then the x_b; the
+    figure then says which end comes back as another digit.
     """
     if steps < 2:
         raise ValueError(f"interpolation needs steps >= 2 (both ends), got {steps}")
@@ -318,7 +321,7 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
     gap = np.ones((k * (side + 1) - 1, GAP))  # white: sets the inputs apart from the decoded line
     grid = np.hstack([image_grid(a, k, 1), gap, image_grid(decoded.reshape(k * steps, d), k, steps), gap,
                       image_grid(b, k, 1)])
-    fig = _figure(0.62 * (steps + 2) + 1.0, 0.62 * k + 0.9)
+    fig = _figure(0.62 * (steps + 2) + 1.0, 0.62 * k + 0.9 + (0.2 if judge is not None else 0.0))
     ax = fig.subplots()
     show_images(ax, grid)
     start = side + GAP  # the first decoded column, after x_a and the gap
@@ -326,7 +329,9 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
     centres = [(side - 1) / 2] + [start + c for c in _tile_centres(steps, side)] + [start_b + (side - 1) / 2]
     labels = ["x_a"] + [f"{al:.2g}" for al in alphas] + ["x_b"]
     ax.set_xticks(centres, labels, fontsize=8)
-    ax.set_xlabel("α  (decoded at (1 − α)·z_a + α·z_b)")
+    ends = "" if judge is None or digits is None else "\n" + captions.ends(
+        np.asarray(digits), judge(np.concatenate([a, b])), judge(np.concatenate([decoded[:, 0], decoded[:, -1]])))
+    ax.set_xlabel("α  (decoded at (1 − α)·z_a + α·z_b)" + ends)
     ax.set_title(f"{_kind(model)}: a straight line in latent space, decoded", fontsize=10)
     return _save(fig, path)
 
@@ -379,7 +384,8 @@ def save_all(model: Any, data: Any, metrics: Any, out_dir: str | Path, rng: np.r
     if not model.conditional:  # these two decode without a label
         if int(model.z_dim) == 2:
             figures.append(("manifold.png", lambda p: manifold(model, p, judge=judge)))
-        figures.append(("interpolation.png", lambda p: interpolation(model, x[chain[:-1]], x[chain[1:]], p)))
+        figures.append(("interpolation.png", lambda p: interpolation(model, x[chain[:-1]], x[chain[1:]], p,
+                                                                     judge=judge, digits=y[np.r_[chain[:-1], chain[1:]]])))
     written: list[Path] = []
     for name, draw in figures:
         try:
