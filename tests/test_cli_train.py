@@ -121,7 +121,7 @@ ERRORS = [
     (["train", "--free-bits", "inf"], "--free-bits must be a number of nats from 0 to 1e6, got inf"),
     (["train", "--model", "ae", "--free-bits", "1"], "--free-bits acts on the KL term, which a plain autoencoder"),
     (["train", "--model", "ae", "--kl-warmup", "1"], "--kl-warmup acts on the KL term, which a plain autoencoder"),
-    (["train", "--kl-warmup", "31"], "--kl-warmup must be 0 to --epochs (30), got 31; longer, β never reaches --beta"),
+    (["train", "--kl-warmup", "46"], "--kl-warmup must be 0 to --epochs (45), got 46; longer, β never reaches --beta"),
     (["train", "--kl-warmup", "-1", "--epochs", "5"], "--kl-warmup must be 0 to --epochs (5), got -1"),
     (["train", "--resume", "--kl-warmup", "1", "--out", "{run}"], "with --kl-warmup 0; --kl-warmup 1 would change it"),
     (["train", "--resume", "--free-bits", "0.5", "--out", "{run}"], "(free_bits: checkpoint None, wanted 0.5)"),

@@ -94,7 +94,10 @@ def test_readme_commands_work_in_order(tmp_path, monkeypatch, capsys):
     for words in readme_cli_commands():
         if words[0] in NETWORK or any(w.startswith(NEEDS_MORE) for w in words):
             continue
-        status = main([*words, *QUICK.get(words[0], [])])
+        quick = QUICK.get(words[0], [])
+        if "--kl-warmup" in words:  # the warm-up needs that many epochs
+            quick = [*quick, "--epochs", words[words.index("--kl-warmup") + 1]]
+        status = main([*words, *quick])
         err = capsys.readouterr().err.strip().splitlines()
         assert status == 0, f"README command {ran.__len__() + 1}, 'tinyvae {' '.join(words)}', after {ran}: {err[-1:]}"
         ran.append(" ".join(words[:2]))

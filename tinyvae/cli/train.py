@@ -104,9 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "physical core, at most 4, fewer while other processes keep the cores busy, where threads "
                    "would wait on each other)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", metavar="DIR", help=f"run directory (default: a new {RUNS}/<model>-<n>, e.g. "
-                   f"{RUNS}/vae-1, {RUNS}/conv-1, with {RUNS}/{LATEST} pointing at the newest run); one that "
-                   "holds another run is refused unless --resume or --overwrite")
+    g.add_argument("--out", metavar="DIR", help=f"run directory (default: a new {RUNS}/<model>-<n>, {RUNS}/{LATEST} "
+                   "pointing at the newest); one that holds another run is refused unless --resume or --overwrite")
     g.add_argument("--overwrite", action="store_true", help="train a new run in an --out that holds another, "
                    "removing that run's checkpoint, metrics, config and figures first")
     g.add_argument("--resume", action="store_true", help="continue the run in --out (default runs/latest, the "

@@ -8,6 +8,7 @@ some digits apart and not others: these lines say which, for the run at hand.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Callable
 
 import numpy as np
@@ -64,3 +65,15 @@ def ends(digits: np.ndarray, originals: np.ndarray, decoded: np.ndarray) -> str:
         show.append(f"{d}" if r == d and not seen else f"{d}{seen} decodes as {r}")
     rows = "; ".join(f"{show[i]} … {show[k + i]}" for i in range(k))
     return f"the ends, as the {JUDGE_K} nearest training digits read them: {rows}"
+
+
+def ends_of(judge: Callable[[np.ndarray], np.ndarray], digits: Any, a: np.ndarray, b: np.ndarray,
+            decoded: np.ndarray) -> str:
+    """:func:`ends` for rows from x_a (k, D) to x_b (k, D), decoded (k, steps, D), labels ``digits`` (2k,)."""
+    return ends(np.asarray(digits), judge(np.concatenate([a, b])),
+                judge(np.concatenate([decoded[:, 0], decoded[:, -1]])))
+
+
+def wrapped(caption: str | None, width_inches: float) -> list[str]:
+    """A caption's lines for a figure ``width_inches`` wide at 7.5 pt (about 14 characters an inch)."""
+    return textwrap.wrap(caption, int(width_inches * 14)) if caption else []

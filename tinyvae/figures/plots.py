@@ -22,9 +22,7 @@ through its object-oriented ``Figure``, which renders with Agg and leaves pyplot
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -33,6 +31,7 @@ from ..engine import backend
 from ..models import memory
 from ..models.base import LabelsRequired
 from . import captions
+from .prior import PRIOR_RADII, normal_quantiles, prior_circles, prior_share  # noqa: F401 (plots.* as before)
 from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
 __all__ = ["image_grid", "image_side", "pca_2d", "loss_curves", "reconstructions", "samples", "latent_scatter",
@@ -147,7 +146,7 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
     n = x.shape[0]
     side = image_side(x.shape[1])
     width = max(4.0, 0.75 * n)
-    lines = textwrap.wrap(caption, int(width * 14)) if caption else []  # ~14 characters an inch at 7.5 pt
+    lines = captions.wrapped(caption, width)
     fig = _figure(width, 1.9 + 0.15 * len(lines))
     ax = fig.subplots()
     show_images(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
@@ -230,30 +229,6 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-PRIOR_RADII = (1, 2, 3)
-
-
-def prior_share(r: float) -> float:
-    """P(‖z‖ < r) for z ~ N(0, I) in two dimensions: ‖z‖² is χ² with 2 degrees of freedom, 1 − e^(−r²/2)."""
-    return 1.0 - math.exp(-r * r / 2)
-
-
-def prior_circles(ax: Any) -> str:
-    """Draw the circles ‖z‖ = 1, 2, 3 of the prior N(0, I) on a 2-D latent plane; returns what they mean."""
-    from matplotlib.patches import Circle
-
-    for r in PRIOR_RADII:
-        ax.add_patch(Circle((0, 0), r, fill=False, ls="--", lw=0.9, color="0.35", zorder=3))
-    shares = ", ".join(f"{prior_share(r):.0%}" for r in PRIOR_RADII)
-    return f"dashed: ‖z‖ = {', '.join(map(str, PRIOR_RADII))}, inside which the prior N(0, I) puts {shares}"
-
-
-def normal_quantiles(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
-    """n points z with Φ(z) evenly spaced from ``lo`` to ``hi``: equal prior mass between neighbours."""
-    inv = NormalDist().inv_cdf
-    return np.array([inv(p) for p in np.linspace(lo, hi, n)])
-
-
 def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = None,
              judge: Callable[[np.ndarray], np.ndarray] | None = None) -> Path:
     """The 2-D latent space scanned: decode(z) for z on an n × n grid of standard-normal quantiles.
@@ -329,8 +304,7 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
     centres = [(side - 1) / 2] + [start + c for c in _tile_centres(steps, side)] + [start_b + (side - 1) / 2]
     labels = ["x_a"] + [f"{al:.2g}" for al in alphas] + ["x_b"]
     ax.set_xticks(centres, labels, fontsize=8)
-    ends = "" if judge is None or digits is None else "\n" + captions.ends(
-        np.asarray(digits), judge(np.concatenate([a, b])), judge(np.concatenate([decoded[:, 0], decoded[:, -1]])))
+    ends = "" if judge is None or digits is None else "\n" + captions.ends_of(judge, digits, a, b, decoded)
     ax.set_xlabel("α  (decoded at (1 − α)·z_a + α·z_b)" + ends)
     ax.set_title(f"{_kind(model)}: a straight line in latent space, decoded", fontsize=10)
     return _save(fig, path)

@@ -3,7 +3,7 @@
 A forward pass writes, for every image of the batch, each layer's output and keeps what its backward
 needs (a Linear's input, a ReLU's input, a convolution's ``im2col`` columns). The convolutional VAE
 is where this matters: a forward pass of it peaks at about 141,000 numbers per image, most of them its
-transposed convolutions' column buffers and outputs, the default MLP's (784-400-2) at about 4,700.
+transposed convolutions' column buffers and outputs, a 784-400-2 MLP's at about 4,700.
 Work on many images at once (the IWAE estimate, the test pass, a figure's latent means, ``tinyvae
 sample``) goes in chunks of :func:`chunk_rows` images, so that it needs about :data:`CHUNK_BYTES`
 whatever the number of images, and the CLI refuses work that memory cannot hold before it starts,
