@@ -16,7 +16,7 @@ from .train_out import LATEST, RUNS, check_out, make_out
 # What `tinyvae train` with no flags trains: a VAE with a 2-D latent space, so the scatter of the test
 # digits and the manifold scan show the latent space itself; three hidden layers, batches of 64, 45 epochs
 # and lr 2e-3, so that its reconstructions are mostly the right digit (bench/README.md, "The default run,
-# judged": PyTorch's example network, one layer of 400, at 30 epochs and lr 1e-3, got 54-57% right).
+# judged": PyTorch's example network, one layer of 400, at 30 epochs and lr 1e-3, got 52-57% right).
 DEFAULTS: dict[str, Any] = {
     "model": "vae", "arch": "mlp", "hidden": [256, 256, 128], "latent": 2, "loss": "bce", "beta": 1.0,
     "epochs": 45, "batch_size": 64, "lr": 2e-3, "seed": 0, "data": None, "binarize": "none",
