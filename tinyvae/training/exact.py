@@ -60,7 +60,7 @@ def check_exact(model: Model, x: Any) -> None:
     if model.recon_loss == "bce" and not np.all((host == 0) | (host == 1)):
         raise ValueError(f"a Bernoulli decoder gives a probability only to 0/1 pixels, and "
                          f"{np.mean((host > 0) & (host < 1)):.1%} of these pixels are grey, so ∫ p(x|z) p(z) dz is "
-                         f"not the likelihood of these images; train and evaluate with --binarize dynamic (or static)")
+                         f"not the likelihood of these images; train and evaluate with binarize='dynamic' (or 'static')")
 
 
 def grid_axis(half_width: float, points: int) -> np.ndarray:
