@@ -40,8 +40,8 @@ from tinyvae.training.train import fit
 
 data = load(dtype=np.float64)
 x = data.x_test
-out = Path("figures_09")
-out.mkdir(exist_ok=True)
+out = Path("runs/09_when_a_vae_fails")
+out.mkdir(parents=True, exist_ok=True)
 
 
 def trained(beta: float) -> VAE:
