@@ -66,6 +66,15 @@ def test_mse_likelihood_matrix_is_the_models_loss(rng):
     np.testing.assert_allclose(r.nll, independent_nll(model, x), atol=0.05)
 
 
+def test_the_convolutional_model_integrates_the_same_way(rng):
+    """The document's model (tiny sizes, mse: a Gaussian density of grey pixels) through the same grid."""
+    from tinyvae.models.conv_vae import ConvVAE
+
+    model = ConvVAE(x_dim=16, channels=(2, 3), hidden_dim=3, z_dim=2, rng=rng)
+    x = rng.random((3, 16))
+    np.testing.assert_allclose(exact_nll(model, x, points=201).nll, independent_nll(model, x), atol=0.05)
+
+
 def test_the_bounds_lie_on_either_side_and_the_gap_is_the_posterior_kl(trained):
     """−ELBO > −log p(x); IWAE-1000 between them (within its Monte-Carlo noise: E[IWAE_K] ≥ −log p(x), one
     estimate may fall below by its noise); the ELBO's gap equals the mean KL(q(z|x) ‖ p(z|x)) on the grid."""
@@ -121,6 +130,12 @@ def test_evaluate_exact_command(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "bin"), "--iwae", "3", "--exact", "--grid", "101", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["neg_elbo"] > report["nll_exact"] > 0 and report["nll_exact_grid"]["points"] == 101
+    assert main(["evaluate", str(tmp_path / "bin"), "--iwae", "3", "--exact", "--grid", "101"]) == 0
+    out = capsys.readouterr().out
+    assert f"-log p(x), exact          {report['nll_exact']:9.3f} nats/image" in out
+    assert f"KL(q(z|x) || p(z|x))      {report['kl_posterior']:9.3f}" in out and "estimate upper bounds" in out
+    assert main(["evaluate", str(tmp_path / "bin"), "--grid", "101"]) == 2
+    assert "add --exact" in capsys.readouterr().err
     for run, match in (("grey", "grey"), ("z20", "--latent 20")):
         assert main(["evaluate", str(tmp_path / run), "--exact"]) == 2
         err = capsys.readouterr().err.strip()
