@@ -54,6 +54,22 @@ def test_nll_exact_agrees_with_an_independent_grid(trained):
     assert r.refinement < 0.05 and r.edge_share < 1e-4
 
 
+def test_chunks_and_blocks_change_nothing(trained, monkeypatch):
+    """Grid chunks of 7 points and image blocks of 3 images give the numbers of one piece (memory is bounded
+    by the chunking, not by the number of images or points)."""
+    from tinyvae.training import exact
+
+    model, data = trained
+    x = data.x_test[:8]
+    whole = exact_nll(model, x, points=51)
+    monkeypatch.setattr(exact, "CHUNK_BYTES", 8 * 10 * 3 * 7)
+    monkeypatch.setattr(exact, "IMAGE_BLOCK", 3)
+    parts = exact_nll(model, x, points=51)
+    for name in ("nll", "nll_coarse", "neg_elbo", "kl_posterior"):
+        np.testing.assert_allclose(getattr(parts, name), getattr(whole, name), rtol=1e-12, err_msg=name)
+    assert abs(parts.edge_share - whole.edge_share) <= 1e-12
+
+
 def test_mse_likelihood_matrix_is_the_models_loss(rng):
     model = VAE(16, [8], 2, loss="mse", rng=rng)
     x, z = rng.random((3, 16)), rng.standard_normal((5, 2))

@@ -82,7 +82,7 @@ def log_likelihood_matrix(model: Model, x: np.ndarray, logits: np.ndarray) -> np
     """log p(x_n | z_g) for every image x (N, D) and every decoded grid point's logits (G, D): (N, G), float64."""
     if model.recon_loss == "bce":
         return x @ logits.T - np.sum(np.logaddexp(0.0, logits), axis=1)[None, :]
-    x_hat = logits if getattr(model, "output", "sigmoid") == "identity" else 1.0 / (1.0 + np.exp(-logits))
+    x_hat = logits if getattr(model, "output", "sigmoid") == "identity" else np.exp(-np.logaddexp(0.0, -logits))  # σ
     sq = np.sum(x * x, axis=1)[:, None] - 2.0 * (x @ x_hat.T) + np.sum(x_hat * x_hat, axis=1)[None, :]
     return -sq - gaussian_constant(x.shape[1])
 
@@ -158,7 +158,8 @@ def exact_nll(model: Model, x: Any, y: Any = None, *, half_width: float | None =
     axis = grid_axis(half_width, points)
     z, h, n = grid_points(axis), axis[1] - axis[0], x.shape[0]
     coarse = (np.arange(points)[:, None] % 2 == 0) & (np.arange(points)[None, :] % 2 == 0)
-    rows = min(chunk_rows(model, z.shape[0]), max(1, CHUNK_BYTES // (8 * 6 * min(n, IMAGE_BLOCK) + 1)))
+    # about ten (images × points) float64 arrays live at once in _integrate: log p(x, z), log q, z - mu (two), exps
+    rows = min(chunk_rows(model, z.shape[0]), max(1, CHUNK_BYTES // (8 * 10 * min(n, IMAGE_BLOCK) + 1)))
     grid = _Grid(z, -0.5 * np.sum(z * z, axis=1) - math.log(2 * math.pi), coarse.ravel(),
                  np.max(np.abs(z), axis=1) > EDGE * half_width, rows)
     xs = np.asarray(backend.to_numpy(x), np.float64)
