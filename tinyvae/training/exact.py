@@ -147,7 +147,7 @@ def covering_half_width(mu: np.ndarray, logvar: np.ndarray) -> float:
 
 
 def exact_nll(model: Model, x: Any, y: Any = None, *, half_width: float | None = None,
-              points: int = 401) -> ExactResult:
+              points: int = 201) -> ExactResult:
     """-log p(x) per image for x (N, D) by quadrature on a ``points`` × ``points`` grid over [-L, L]²
     (L = ``half_width``; None: :func:`covering_half_width` of the encoder's q(z|x)), with the checks and
     the posterior KL of the module docstring."""
