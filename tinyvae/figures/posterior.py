@@ -47,7 +47,7 @@ def aggregate_vs_prior(model: Any, x: Any, path: str | Path, y: Any = None, *, h
         ax.set_xlabel("z₁")
         ax.set_ylabel("z₂")
     fig.colorbar(im, ax=fig.axes, shrink=0.8, label="density")
-    fig.suptitle(f"KL(q_agg ‖ p) = {r.kl:.2f} nats; red: holes (p > {HOLE_RATIO:g}·q_agg) holding "
+    fig.suptitle(f"KL(q_agg ‖ p) = {r.kl:.2f} nats; the red line bounds the holes (p > {HOLE_RATIO:g}·q_agg), which hold "
                  f"{r.hole_mass:.1%} of the prior's mass", fontsize=10)
     return _save(fig, path)
 
