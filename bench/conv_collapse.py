@@ -5,7 +5,11 @@
 
 For each seed, ``tinyvae train --arch conv --loss mse --seed S`` (the README's command, its defaults:
 30 epochs, batch 128, lr 1e-3, float32, Keras's 'same' padding and Glorot-uniform weights) is run by the
-command line itself; extra FLAGS are passed on to it. Then, on the 1,000 test digits:
+command line itself; extra FLAGS are passed on to it. ``--variant`` takes one of the two changes back
+(bench only, by patching the model's constructor): ``old`` is tinyvae's model before it matched the
+document (torch-style padding 1 on both sides and torch's initialisation: the same random draws, minus the
+Glorot redraw), ``padding-only`` keeps torch's initialisation with Keras's padding, ``init-only`` Keras's
+initialisation with the symmetric padding. Then, on the 1,000 test digits:
 
 - ``test_loss``: the last epoch's test loss (squared error + KL per image, as the document reports it);
 - ``active``: active latent dimensions (Burda et al.'s rule, ``evaluate.active_units``) and active units
@@ -54,17 +58,35 @@ def measure_run(model: Any, data: Any, knn: Any) -> dict[str, Any]:
             "judged": float(np.mean(knn.predict(x_hat) == data.y_test))}
 
 
+def use_variant(variant: str) -> None:
+    """Patch ConvVAE for ``--variant`` (see the module docstring); "document" leaves it alone."""
+    from tinyvae.models import conv_vae
+
+    if variant in ("old", "init-only"):
+        init = conv_vae.ConvVAE.__init__
+
+        def symmetric(self: Any, *a: Any, **k: Any) -> None:
+            k["padding"] = "symmetric"
+            init(self, *a, **k)
+
+        conv_vae.ConvVAE.__init__ = symmetric  # type: ignore[method-assign]
+    if variant in ("old", "padding-only"):
+        conv_vae.glorot_uniform = lambda params, rng: None  # keep the layers' own (torch's) initialisation
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--out", type=Path, default=Path("runs/conv_collapse"))
+    p.add_argument("--variant", choices=["document", "old", "padding-only", "init-only"], default="document")
     args, flags = p.parse_known_args(argv)
     from tinyvae.training.data import load
 
+    use_variant(args.variant)
     data = load()
     knn = judge(data)
-    results: dict[str, Any] = {"judge_on_real": float(np.mean(knn.predict(np.asarray(data.x_test, np.float64))
+    results: dict[str, Any] = {"variant": args.variant, "judge_on_real": float(np.mean(knn.predict(np.asarray(data.x_test, np.float64))
                                                               == data.y_test)), "runs": {}}
     for seed in args.seeds:
         out = args.out / f"seed{seed}"
