@@ -74,13 +74,7 @@ def run(args: argparse.Namespace) -> int:
     data = run_data(state, model, source=args.data, run_dir=path.parent)
     _check_iwae_fits(model, args.iwae)
     show = {"auto": None, "on": True, "off": False}[args.progress]
-    if args.exact:
-        from ..training.exact import check_exact, grid_axis
-
-        check_exact(model, data.x_test)  # at the door: one line, before any long work
-        grid_axis(6.0, args.grid)
-    elif args.grid != 201:
-        raise CLIError("--grid sets the grid of --exact; add --exact, or leave --grid out")
+    _check_exact(args, model, data)
     report = evaluate(model, data.x_test, data.y_test, k=args.iwae, seed=args.seed, progress=show)
     if args.exact:
         report.update(_exact(model, data, args.grid))
@@ -117,13 +111,28 @@ def run(args: argparse.Namespace) -> int:
               f"Bernoulli likelihood integrates to at most 1/2, so they bound a sub-normalised model only, loosely; "
               f"train with --binarize dynamic for bounds on -log p(x)")
     if "nll_exact" in report:
-        g = report["nll_exact_grid"]
-        print(f"  -log p(x), exact          {report['nll_exact']:9.3f} nats/image  (quadrature on {g['points']}² "
-              f"points over [-{g['half_width']:g}, {g['half_width']:g}]²; every other point gives "
-              f"{report['nll_exact_coarse']:.3f}, images differ by at most {report['nll_exact_refinement']:.2g})")
-        print(f"  KL(q(z|x) || p(z|x))      {report['kl_posterior']:9.3f} nats/image  (on the same grid: what the "
-              f"ELBO loses; negative ELBO - exact = {report['neg_elbo'] - report['nll_exact']:.3f} with one z per image)")
+        _print_exact(report)
     return 0
+
+
+def _check_exact(args: argparse.Namespace, model: Any, data: Any) -> None:
+    """--exact's refusals at the door (one line, before any long work); --grid without --exact."""
+    if args.exact:
+        from ..training.exact import check_exact, grid_axis
+
+        check_exact(model, data.x_test)
+        grid_axis(6.0, args.grid)
+    elif args.grid != 201:
+        raise CLIError("--grid sets the grid of --exact; add --exact, or leave --grid out")
+
+
+def _print_exact(report: dict[str, Any]) -> None:
+    g = report["nll_exact_grid"]
+    print(f"  -log p(x), exact          {report['nll_exact']:9.3f} nats/image  (quadrature on {g['points']}² "
+          f"points over [-{g['half_width']:g}, {g['half_width']:g}]²; every other point gives "
+          f"{report['nll_exact_coarse']:.3f}, images differ by at most {report['nll_exact_refinement']:.2g})")
+    print(f"  KL(q(z|x) || p(z|x))      {report['kl_posterior']:9.3f} nats/image  (on the same grid: what the "
+          f"ELBO loses; negative ELBO - exact = {report['neg_elbo'] - report['nll_exact']:.3f} with one z per image)")
 
 
 def _exact(model: Any, data: Any, points: int) -> dict[str, Any]:
