@@ -49,19 +49,33 @@ from tinyvae.training.data import load  # noqa: E402
 from tinyvae.engine.optim import Adam  # noqa: E402
 
 
+class SameConv2d(nn.Conv2d):
+    """Keras's 'same' at stride 2 (as ConvVAE): no zero row or column before the image, one after."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, (0, 1, 0, 1)))
+
+
+class SameConvTranspose2d(nn.ConvTranspose2d):
+    """Its adjoint: the unpadded transposed convolution with its last row and column cut off."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x)[..., :-1, :-1]
+
+
 class TorchConvVAE(nn.Module):
-    """The same model written with torch's modules (what a torch user would write)."""
+    """The same model written with torch's modules (what a torch user would write), padded as ConvVAE is."""
 
     def __init__(self, z_dim: int = 2, hidden: int = 16, c1: int = 32, c2: int = 64) -> None:
         super().__init__()
         self.enc = nn.Sequential(
-            nn.Conv2d(1, c1, 3, 2, 1), nn.ReLU(), nn.Conv2d(c1, c2, 3, 2, 1), nn.ReLU(), nn.Flatten(),
+            SameConv2d(1, c1, 3, 2), nn.ReLU(), SameConv2d(c1, c2, 3, 2), nn.ReLU(), nn.Flatten(),
             nn.Linear(c2 * 49, hidden), nn.ReLU(),
         )
         self.mu, self.logvar = nn.Linear(hidden, z_dim), nn.Linear(hidden, z_dim)
         self.dec = nn.Sequential(
             nn.Linear(z_dim, c2 * 49), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)),
-            nn.ConvTranspose2d(c2, c2, 3, 2, 1, 1), nn.ReLU(), nn.ConvTranspose2d(c2, c1, 3, 2, 1, 1), nn.ReLU(),
+            SameConvTranspose2d(c2, c2, 3, 2), nn.ReLU(), SameConvTranspose2d(c2, c1, 3, 2), nn.ReLU(),
             nn.ConvTranspose2d(c1, 1, 3, 1, 1), nn.Flatten(),
         )
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch_ref import assert_close, assert_matches_torch, leaves, t
 
 from tinyvae import gradcheck
-from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, col2im, im2col
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, col2im, im2col, same_padding
 from tinyvae.models.conv_vae import ConvVAE
 from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
 from tinyvae.engine.layers import Sequential
@@ -68,6 +68,76 @@ def test_conv_transpose2d_matches_torch(seed):
     x = rng.standard_normal((c["N"], c["C"], c["H"], c["W"]))
     fn = lambda x, W, b: F.conv_transpose2d(x, W, b, c["stride"], c["padding"], c["output_padding"])  # noqa: E731
     compare_with_torch(layer, fn, x, rng)
+
+
+def asymmetric_case(seed: int, transposed: bool) -> dict:
+    """A random case whose padding differs on the two sides of each axis: ((top, bottom), (left, right))."""
+    c = random_conv_case(seed, transposed)
+    r = np.random.default_rng(1000 + seed)
+    (kh, kw), (sh, sw) = c["kernel"], c["stride"]
+    c["pads"] = pads = tuple((int(r.integers(0, 3)), int(r.integers(0, 3))) for _ in range(2))
+    if transposed:  # the output (H - 1)·s + k + op - before - after must keep a pixel
+        c["H"] = max(c["H"], (sum(pads[0]) - kh - c["output_padding"][0]) // sh + 2)
+        c["W"] = max(c["W"], (sum(pads[1]) - kw - c["output_padding"][1]) // sw + 2)
+    else:
+        c["H"], c["W"] = max(c["H"], kh - sum(pads[0])), max(c["W"], kw - sum(pads[1]))
+    return c
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_asymmetric_padding_matches_torch(seed):
+    """Both layers with a padding that differs before and after (Keras's 'same' at stride 2 is (0, 1)),
+    against torch autograd on F.pad (a convolution) or a crop (a transposed convolution) in float64."""
+    from torch_ref import conv2d_torch, conv_transpose2d_torch
+
+    rng = np.random.default_rng(seed)
+    c = asymmetric_case(seed, transposed=False)
+    layer = Conv2d(c["C"], c["O"], c["kernel"], c["stride"], c["pads"], c["bias"], rng=rng)
+    x = rng.standard_normal((c["N"], c["C"], c["H"], c["W"]))
+    assert layer.forward(x).shape[2:] == layer.output_shape(c["H"], c["W"])
+    compare_with_torch(layer, lambda x, W, b: conv2d_torch(x, W, b, c["stride"], c["pads"]), x, rng)
+    c = asymmetric_case(seed, transposed=True)
+    layer = ConvTranspose2d(c["C"], c["O"], c["kernel"], c["stride"], c["pads"], c["output_padding"], c["bias"],
+                            rng=rng)
+    x = rng.standard_normal((c["N"], c["C"], c["H"], c["W"]))
+    assert layer.forward(x).shape[2:] == layer.output_shape(c["H"], c["W"])
+    fn = lambda x, W, b: conv_transpose2d_torch(x, W, b, c["stride"], c["pads"], c["output_padding"])  # noqa: E731
+    compare_with_torch(layer, fn, x, rng)
+
+
+def keras_same_conv(x: np.ndarray, W: np.ndarray, s: int) -> np.ndarray:
+    """TensorFlow's documented 'SAME' convolution, written as loops: n / s outputs (n divisible by s),
+    pad_total = max((out - 1)·s + k - n, 0), the smaller half (pad_total // 2) before the image."""
+    N, C, n, _ = x.shape
+    O, _, k, _ = W.shape
+    out_n = n // s
+    before = max((out_n - 1) * s + k - n, 0) // 2
+    out = np.zeros((N, O, out_n, out_n))
+    for y in range(out_n):
+        for xx in range(out_n):
+            for i in range(k):
+                for j in range(k):
+                    r, q = s * y + i - before, s * xx + j - before
+                    if 0 <= r < n and 0 <= q < n:
+                        out[:, :, y, xx] += x[:, :, r, q] @ W[:, :, i, j].T
+    return out
+
+
+@pytest.mark.parametrize("k,s,n", [(3, 2, 28), (3, 1, 8), (5, 2, 12), (1, 2, 8), (4, 2, 8)])
+def test_same_padding_is_keras(k, s, n, rng):
+    """same_padding gives TensorFlow's 'SAME' convolution (3×3 at stride 2: nothing before, 1 after), and
+    the transposed convolution with it is that convolution's adjoint, from n / s back to n."""
+    pads, extra = same_padding(k, s)
+    conv = Conv2d(2, 3, k, stride=s, padding=(pads, pads), bias=False, rng=rng)
+    x = rng.standard_normal((2, 2, n, n))
+    np.testing.assert_allclose(conv.forward(x), keras_same_conv(x, conv.params["W"], s), rtol=1e-12, atol=1e-12)
+    up = ConvTranspose2d(3, 2, k, stride=s, padding=(pads, pads), output_padding=extra, bias=False, rng=rng)
+    up.params["W"] = conv.params["W"]
+    dout = rng.standard_normal((2, 3, n // s, n // s))
+    assert up.output_shape(n // s, n // s) == (n, n)
+    np.testing.assert_allclose(np.sum(up.forward(dout) * x), np.sum(dout * conv.forward(x)), rtol=1e-12)
+    if (k, s) == (3, 2):
+        assert (pads, extra) == ((0, 1), 0)
 
 
 @pytest.mark.parametrize("cls,args", [(Conv2d, (3, 5, (2, 3))), (ConvTranspose2d, (3, 5, (2, 3)))])
@@ -130,6 +200,9 @@ def test_col2im_is_the_adjoint_of_im2col_with_padding(seed):
         (lambda: ConvTranspose2d(2, 3, (3, 2), stride=(2, 3), padding=(1, 0), output_padding=(1, 2), rng=1),
          (2, 2, 3, 2)),
         (lambda: Sequential(Reshape((2, 3, 3)), Conv2d(2, 2, 2, rng=1), Flatten()), (2, 18)),
+        (lambda: Conv2d(2, 3, 3, stride=2, padding=((0, 1), (2, 0)), rng=1), (2, 2, 6, 5)),
+        (lambda: ConvTranspose2d(2, 3, 3, stride=2, padding=((0, 1), (1, 2)), output_padding=(1, 0), rng=1),
+         (2, 2, 3, 4)),
     ],
 )
 def test_finite_differences(layer, shape, rng):
@@ -185,6 +258,8 @@ def test_bad_inputs_are_refused(make, x, err, match):
         (lambda: ConvVAE(kernel_size=4), "odd"),
         (lambda: ConvVAE(channels=[8]), "two positive"),
         (lambda: ConvVAE(loss="l1"), "'bce' or 'mse'"),
+        (lambda: ConvVAE(padding="valid"), "padding must be one of"),
+        (lambda: Conv2d(1, 4, 3, padding=((0, -1), (0, 0))), "padding"),
     ],
 )
 def test_bad_configurations_are_refused(make, match):
@@ -210,9 +285,34 @@ def test_conv_vae_matches_torch(kwargs, batch, rng):
 
 def test_conv_vae_finite_differences(rng):
     model = ConvVAE(x_dim=16, channels=(2, 3), hidden_dim=3, z_dim=2, loss="mse", beta=0.7, rng=rng)
+    for name, p in model.params.items():  # off Keras's zero biases: a pre-activation of exactly 0 (a window
+        if name.endswith(".b"):  # of dead ReLU outputs plus a zero bias) sits on the ReLU's kink, where
+            p[...] = rng.uniform(-0.3, 0.3, p.shape)  # a central difference sees half a slope
     x, eps = rng.random((2, 16)), rng.standard_normal((2, 2))
     errors = gradcheck(model, x, eps=eps)
     assert len(errors) == len(model.params) and max(errors.values()) < EXPECTED_REL_ERROR, errors
+
+
+def test_conv_vae_is_the_documents_model():
+    """Keras's 'same' padding ((0, 1) at stride 2, (1, 1) at stride 1) and Keras's initialisation: every
+    weight U(±√(6 / (fan_in + fan_out))) and filling that range, every bias zero. A config written before
+    the padding key (torch-style padding) rebuilds that model, not this one."""
+    model = ConvVAE(rng=0)
+    enc, dec = model.encoder.layers, model.decoder.layers
+    assert enc[1].padding == enc[3].padding == dec[3].padding == dec[5].padding == ((0, 1), (0, 1))
+    assert dec[7].padding == ((1, 1), (1, 1)) and dec[3].output_padding == (0, 0)
+    for name, p in model.params.items():
+        if name.endswith(".b"):
+            assert not np.any(p), name
+        else:
+            fans = (p.shape[0] + p.shape[1]) * int(np.prod(p.shape[2:]))
+            limit = np.sqrt(6 / fans)
+            assert limit * 0.9 < np.abs(p).max() <= limit, name
+            assert abs(np.std(p) / (limit / np.sqrt(3)) - 1) < 0.3, name  # uniform: std = limit / √3
+    old = {k: v for k, v in model.config().items() if k != "padding"}
+    rebuilt = build_model(old, rng=0, dtype=np.float64)
+    assert rebuilt.padding == "symmetric" and rebuilt.encoder.layers[1].padding == ((1, 1), (1, 1))
+    assert rebuilt.decoder.layers[3].output_padding == (1, 1)
 
 
 def test_conv_vae_shapes_and_interface(rng):

@@ -49,15 +49,31 @@ def run_layer(layer, h: torch.Tensor, tp: dict[str, torch.Tensor], prefix: str) 
     if isinstance(layer, Identity):
         return h
     if isinstance(layer, Conv2d):
-        return F.conv2d(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding)
+        return conv2d_torch(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding)
     if isinstance(layer, ConvTranspose2d):
-        return F.conv_transpose2d(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding,
-                                  layer.output_padding)
+        return conv_transpose2d_torch(h, tp[prefix + "W"], tp.get(prefix + "b"), layer.stride, layer.padding,
+                                      layer.output_padding)
     if isinstance(layer, Flatten):
         return h.flatten(1)
     if isinstance(layer, Reshape):
         return h.reshape(h.shape[0], *layer.shape)
     raise TypeError(f"no torch mirror for {type(layer).__name__}")
+
+
+def conv2d_torch(x, W, b, stride, pads):
+    """torch's conv2d with a padding ((top, bottom), (left, right)) that may differ on the two sides:
+    F.pad adds the zeros (its order is left, right, top, bottom), the convolution pads no more."""
+    (pt, pb), (pl, pr) = pads
+    return F.conv2d(F.pad(x, (pl, pr, pt, pb)), W, b, stride)
+
+
+def conv_transpose2d_torch(x, W, b, stride, pads, output_padding):
+    """torch's conv_transpose2d with a padding ((top, bottom), (left, right)) cut off its output: the
+    unpadded transposed convolution (with output_padding's rows at the end), cropped, then the bias."""
+    (pt, pb), (pl, pr) = pads
+    full = F.conv_transpose2d(x, W, None, stride, 0, output_padding)
+    out = full[:, :, pt : full.shape[2] - pb, pl : full.shape[3] - pr]
+    return out if b is None else out + b[None, :, None, None]
 
 
 def kl_torch(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -103,7 +103,7 @@ def _stdout_closed() -> bool:
 PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "source": "--data",
                    "out_dir": "--out", "batch_size": "--batch-size", "epochs": "--epochs", "seed": "--seed",
                    "arch": "--arch", "z_dim": "--latent", "directory": "--dir", "mirror": "--mirror",
-                   "limit": "--limit"}
+                   "limit": "--limit", "binarize": "--binarize"}
 _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
 
 

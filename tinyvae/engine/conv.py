@@ -32,7 +32,7 @@ forward *is* ``Conv2d``'s input gradient (``W_matᵀ @ x`` then ``col2im``), and
 *is* ``Conv2d``'s forward (``im2col`` then ``W_mat @``). That is all it is: the map whose matrix is
 the transpose of a convolution's matrix, which is why a stride-2 one doubles the image size.
 
-``im2col`` and ``col2im`` loop over the ``kh·kw`` kernel offsets (9 for a 3×3 kernel), never over
+``im2col`` and ``col2im`` (``im2col.py``) loop over the ``kh·kw`` kernel offsets (9 for a 3×3 kernel), never over
 pixels: one strided slice of the whole batch per offset (windows overlap, so ``col2im`` adds them one
 offset at a time). Neither builds a padded copy of the image: what hangs over the padding is zeros in
 ``im2col`` and dropped in ``col2im``. Only array-API operations touch the data (slicing, ``empty``,
@@ -54,13 +54,16 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
 from .backend import Array, namespace
 from .checks import check_array
+from .im2col import Pair, col2im, im2col
 from .layers import Layer, _check_forward_ran
 
 IntPair = int | tuple[int, int]
-Pair = tuple[int, int]
+Padding = int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
+Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+
+__all__ = ["Conv2d", "ConvTranspose2d", "Flatten", "Reshape", "col2im", "im2col", "same_padding"]
 
 
 def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
@@ -71,73 +74,25 @@ def _pair(v: IntPair, name: str, minimum: int) -> tuple[int, int]:
     return int(t[0]), int(t[1])
 
 
-# ---- the two pieces every convolution is made of -----------------------------------------------
-def im2col(x: Array, kernel: Pair, stride: Pair, out_hw: Pair, padding: Pair = (0, 0)) -> Array:
-    """The windows of an image, held channel-first and batch-last, as columns.
+def _pads(v: Padding) -> Pads:
+    """``1 -> ((1, 1), (1, 1))``; ``(1, 0) -> ((1, 1), (0, 0))``; ``((0, 1), (0, 1))`` stays: (top, bottom),
+    (left, right). A pair of pairs pads the two sides of an axis differently, as Keras's ``'same'`` does."""
+    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(a, (tuple, list)) for a in v):
+        return _pair(v[0], "padding (top, bottom)", 0), _pair(v[1], "padding (left, right)", 0)
+    ph, pw = _pair(v, "padding", 0)
+    return (ph, ph), (pw, pw)
 
-    x: (C, H, W, N) -> cols: (C·kh·kw, H_out·W_out·N), with
-    ``cols[(c, i, j), (y, x, n)] = x_pad[c, sh·y + i, sw·x + j, n]`` for the ``H_out × W_out`` window
-    positions ``out_hw``, where ``x_pad`` is x with ``padding`` rows and columns of zeros around it.
-    One strided slice per kernel offset (i, j), moving the whole batch in runs of N contiguous numbers.
-    x_pad is never built: each offset copies the window positions that land inside x (:func:`_landing`)
-    and writes zeros where they hang over the padding.
+
+def same_padding(kernel: int, stride: int) -> tuple[Pair, int]:
+    """Keras's ``padding='same'`` for a side divisible by ``stride``: ((before, after), output_padding).
+
+    A convolution keeps ``n / stride`` window positions, so it pads ``max(kernel - stride, 0)`` in all,
+    the smaller half before: 3×3 at stride 2 pads (0, 1), at stride 1 (1, 1). The transposed convolution
+    (the convolution's adjoint) trims the same rows off its output and, when the kernel is narrower than
+    the stride, adds ``stride - kernel`` rows at the end (``output_padding``), so that n becomes n·stride.
     """
-    xp = namespace(x)
-    (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
-    C, H, W, N = x.shape
-    cols = xp.empty((C, kh, kw, H_out, W_out, N), dtype=x.dtype, device=backend.device(x))
-    for i in range(kh):
-        ys, oys = _landing(i, sh, ph, H_out, H)
-        for j in range(kw):
-            xs, oxs = _landing(j, sw, pw, W_out, W)
-            cols[:, i, j, : ys.start, ...], cols[:, i, j, ys.stop :, ...] = 0, 0  # rows on the padding
-            cols[:, i, j, ys, : xs.start, :], cols[:, i, j, ys, xs.stop :, :] = 0, 0  # columns on the padding
-            if ys.stop > ys.start and xs.stop > xs.start:
-                cols[:, i, j, ys, xs, :] = x[:, oys, oxs, :]
-    return xp.reshape(cols, (C * kh * kw, H_out * W_out * N))
-
-
-def _landing(i: int, s: int, p: int, n_in: int, n_out: int) -> tuple[slice, slice]:
-    """Kernel offset i along one axis: which window positions y land inside the unpadded image (the
-    padded pixel ``s·y + i`` is pixel ``s·y + i - p``), as (the slice of y, the slice of pixels)."""
-    y_lo = max(0, -((i - p) // s))  # ceil((p - i) / s): the first y whose pixel is >= 0
-    y_hi = min(n_in, (n_out - 1 + p - i) // s + 1)  # one past the last y whose pixel is < n_out
-    o_lo = s * y_lo + i - p
-    return slice(y_lo, max(y_lo, y_hi)), slice(o_lo, o_lo + s * max(0, y_hi - y_lo - 1) + 1, s)
-
-
-def col2im(
-    cols: Array, canvas: tuple[int, int, int, int], kernel: Pair, stride: Pair, out_hw: Pair, padding: Pair = (0, 0)
-) -> Array:
-    """The adjoint of :func:`im2col`: add every column entry back onto the pixel it was copied from.
-
-    cols: (C·kh·kw, H_out·W_out·N) -> canvas: (C, H, W, N), with
-    ``canvas_pad[c, sh·y + i, sw·x + j, n] += cols[(c, i, j), (y, x, n)]``, where ``canvas`` is
-    ``canvas_pad`` without its ``padding`` rows and columns: entries that land on the padding are
-    dropped (they were zeros in ``im2col``). Scatter-add is not in the array API; slices of one kernel
-    offset never overlap each other, so one slice-add per offset does it on any backend. The image
-    splits into sh·sw stride phases (pixels ``(r + sh·m, q + sw·l)``), each offset landing on one: an
-    offset that covers its phase whole is copied there first (no zero fill, one read fewer).
-    """
-    xp = namespace(cols)
-    (kh, kw), (sh, sw), (H_out, W_out), (ph, pw) = kernel, stride, out_hw, padding
-    C, H, W, N = canvas
-    cols = xp.reshape(cols, (C, kh, kw, H_out, W_out, N))
-    lands = [((i, j), *_landing(i, sh, ph, H_out, H), *_landing(j, sw, pw, W_out, W))
-             for i in range(kh) for j in range(kw)]
-    lands = [(k, ys, oys, xs, oxs) for k, ys, oys, xs, oxs in lands if ys.stop > ys.start and xs.stop > xs.start]
-    whole = {(oys.start, oxs.start): k for k, ys, oys, xs, oxs in reversed(lands)  # phase -> its first whole offset
-             if range(H)[oys] == range(oys.start % sh, H, sh) and range(W)[oxs] == range(oxs.start % sw, W, sw)}
-    out = xp.empty(canvas, dtype=cols.dtype, device=backend.device(cols))
-    for r, q in ((r, q) for r in range(sh) for q in range(sw) if (r, q) not in whole):
-        out[:, r::sh, q::sw, :] = 0
-    first = set(whole.values())
-    for k, ys, oys, xs, oxs in sorted(lands, key=lambda land: land[0] not in first):  # the copies first
-        if k in first:
-            out[:, oys, oxs, :] = cols[:, k[0], k[1], ys, xs, :]
-        else:
-            out[:, oys, oxs, :] += cols[:, k[0], k[1], ys, xs, :]
-    return out
+    total = max(kernel - stride, 0)
+    return (total // 2, total - total // 2), max(stride - kernel, 0)
 
 
 def _to_channels_first(x: Array) -> Array:
@@ -161,13 +116,14 @@ def _matmul_t(a: Array, b: Array) -> Array:
 
 
 def _setup(layer: Layer, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair,
-           padding: IntPair) -> None:
-    """What both convolutions check and store: channel counts, kernel, stride and padding pairs."""
+           padding: Padding) -> None:
+    """What both convolutions check and store: channel counts, kernel and stride pairs, the padding as
+    ((top, bottom), (left, right))."""
     if in_channels < 1 or out_channels < 1:
         raise ValueError(f"{type(layer).__name__} needs positive channel counts, got {in_channels} -> {out_channels}")
     layer.in_channels, layer.out_channels = int(in_channels), int(out_channels)  # type: ignore[attr-defined]
     layer.kernel_size = _pair(kernel_size, "kernel_size", 1)  # type: ignore[attr-defined]
-    layer.stride, layer.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)  # type: ignore[attr-defined]
+    layer.stride, layer.padding = _pair(stride, "stride", 1), _pads(padding)  # type: ignore[attr-defined]
 
 
 def _init(layer: Layer, shape: tuple[int, ...], fan_in: int, bias: bool, rng: Any, dtype: Any) -> None:
@@ -183,7 +139,8 @@ def _init(layer: Layer, shape: tuple[int, ...], fan_in: int, bias: bool, rng: An
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as in torch): x (N, C_in, H_in, W_in) -> out (N, C_out, H_out, W_out).
 
-    ``H_out = (H_in + 2·ph - kh) // sh + 1`` (likewise W_out). W: (C_out, C_in, kh, kw); b: (C_out,).
+    ``H_out = (H_in + top + bottom - kh) // sh + 1`` (likewise W_out). W: (C_out, C_in, kh, kw); b: (C_out,).
+    ``padding``: an int, (ph, pw), or ((top, bottom), (left, right)) (see :func:`same_padding`).
     Forward ``out = W_mat @ im2col(x_pad) + b``; backward (module docstring)::
 
         db = Σ_(y,x,n) dout                dW = dout_mat @ colsᵀ
@@ -193,7 +150,7 @@ class Conv2d(Layer):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: Padding = 0,
         bias: bool = True, *, rng: np.random.Generator | int | None = None, dtype: Any = np.float64,
     ) -> None:
         super().__init__()
@@ -203,15 +160,15 @@ class Conv2d(Layer):
 
     def output_shape(self, H_in: int, W_in: int) -> tuple[int, int]:
         """(H_out, W_out) for an H_in × W_in input."""
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        return (H_in + 2 * ph - kh) // sh + 1, (W_in + 2 * pw - kw) // sw + 1
+        (kh, kw), (sh, sw), ((pt, pb), (pl, pr)) = self.kernel_size, self.stride, self.padding
+        return (H_in + pt + pb - kh) // sh + 1, (W_in + pl + pr - kw) // sw + 1
 
     def forward(self, x: Array) -> Array:
         """x (N, C_in, H_in, W_in) -> out (N, C_out, H_out, W_out)."""
         W = self.params["W"]
         xp = namespace(x, W)
         N, H_in, W_in, H_out, W_out = _sizes(self, x, "smaller than its (padded) kernel")
-        cols = im2col(_to_channels_first(x), self.kernel_size, self.stride, (H_out, W_out), self.padding)
+        cols = im2col(_to_channels_first(x), self.kernel_size, self.stride, (H_out, W_out), _before(self))
         out = xp.reshape(W, (self.out_channels, -1)) @ cols  # (C_out, H_out·W_out·N): one matmul
         if "b" in self.params:
             out += self.params["b"][:, None]  # in place: out is a fresh array
@@ -232,7 +189,7 @@ class Conv2d(Layer):
             return None
         dcols = xp.reshape(W, (self.out_channels, -1)).T @ dout_mat  # (C_in·kh·kw, H_out·W_out·N)
         canvas = (self.in_channels, H_in, W_in, N)  # the padding's pixels get no gradient: col2im drops them
-        dx = col2im(dcols, canvas, self.kernel_size, self.stride, (H_out, W_out), self.padding)  # ∂L/∂x
+        dx = col2im(dcols, canvas, self.kernel_size, self.stride, (H_out, W_out), _before(self))  # ∂L/∂x
         return _to_batch_first(dx, self.in_channels, H_in, W_in, N)
 
     def __repr__(self) -> str:
@@ -243,8 +200,9 @@ class Conv2d(Layer):
 class ConvTranspose2d(Layer):
     """Transposed convolution (torch's): x (N, C_in, H_in, W_in) -> out (N, C_out, H_out, W_out).
 
-    ``H_out = (H_in - 1)·sh - 2·ph + kh + oph`` (likewise W_out); ``output_padding`` adds rows/columns at
-    the bottom/right so that a stride-2 layer can undo ``Conv2d``'s rounding (7 -> 14, not 13).
+    ``H_out = (H_in - 1)·sh - top - bottom + kh + oph`` (likewise W_out): ``padding`` (as for Conv2d) is
+    cut off the output, ``output_padding`` adds rows/columns at the bottom/right so that a stride-2 layer
+    can undo ``Conv2d``'s rounding (7 -> 14, not 13).
     W: (C_in, C_out, kh, kw); b: (C_out,).
 
     Forward = Conv2d's input gradient, with this layer's x in the place of dout::
@@ -262,7 +220,7 @@ class ConvTranspose2d(Layer):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+        self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, padding: Padding = 0,
         output_padding: IntPair = 0, bias: bool = True, *, rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
@@ -276,8 +234,9 @@ class ConvTranspose2d(Layer):
 
     def output_shape(self, H_in: int, W_in: int) -> tuple[int, int]:
         """(H_out, W_out) for an H_in × W_in input."""
-        (kh, kw), (sh, sw), (ph, pw), (oh, ow) = self.kernel_size, self.stride, self.padding, self.output_padding
-        return (H_in - 1) * sh - 2 * ph + kh + oh, (W_in - 1) * sw - 2 * pw + kw + ow
+        (kh, kw), (sh, sw), (oh, ow) = self.kernel_size, self.stride, self.output_padding
+        ((pt, pb), (pl, pr)) = self.padding
+        return (H_in - 1) * sh - pt - pb + kh + oh, (W_in - 1) * sw - pl - pr + kw + ow
 
     def forward(self, x: Array) -> Array:
         """x (N, C_in, H_in, W_in) -> out (N, C_out, H_out, W_out)."""
@@ -287,7 +246,7 @@ class ConvTranspose2d(Layer):
         x_mat = xp.reshape(_to_channels_first(x), (self.in_channels, H_in * W_in * N))
         cols = xp.reshape(W, (self.in_channels, -1)).T @ x_mat  # (C_out·kh·kw, H_in·W_in·N): one matmul
         canvas = (self.out_channels, H_out, W_out, N)  # includes output_padding's rows; padding is cut off
-        out = col2im(cols, canvas, self.kernel_size, self.stride, (H_in, W_in), self.padding)
+        out = col2im(cols, canvas, self.kernel_size, self.stride, (H_in, W_in), _before(self))
         if "b" in self.params:
             out += self.params["b"][:, None, None, None]  # in place: out is a fresh array
         self.cache = (x_mat, (N, H_in, W_in, H_out, W_out))
@@ -301,7 +260,7 @@ class ConvTranspose2d(Layer):
         xp = namespace(dout, W)
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout, axis=(0, 2, 3))  # ∂L/∂b = Σ dout
-        dcols = im2col(_to_channels_first(dout), self.kernel_size, self.stride, (H_in, W_in), self.padding)
+        dcols = im2col(_to_channels_first(dout), self.kernel_size, self.stride, (H_in, W_in), _before(self))
         self.grads["W"] = xp.reshape(_matmul_t(x_mat, dcols), W.shape)  # ∂L/∂W = x dcolsᵀ
         if not need_dx:
             return None
@@ -352,6 +311,11 @@ class Reshape(Layer):
 
     def __repr__(self) -> str:
         return f"Reshape({self.shape})"
+
+
+def _before(layer: Any) -> Pair:
+    """The padding before the image, (top, left): all im2col and col2im need (the rest follows from the sizes)."""
+    return layer.padding[0][0], layer.padding[1][0]
 
 
 def _sizes(layer: Any, x: Array, why_empty: str) -> tuple[int, int, int, int, int]:

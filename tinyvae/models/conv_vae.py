@@ -3,27 +3,29 @@
 Forward, for a batch of flat images x (B, 784), with the default sizes::
 
     encoder   x -> (B, 1, 28, 28)                       Reshape
-              Conv2d(1 → 32, 3×3, stride 2, pad 1)      (B, 32, 14, 14)   ReLU
-              Conv2d(32 → 64, 3×3, stride 2, pad 1)     (B, 64, 7, 7)     ReLU
+              Conv2d(1 → 32, 3×3, stride 2, pad (0, 1)) (B, 32, 14, 14)   ReLU
+              Conv2d(32 → 64, 3×3, stride 2, pad (0, 1))(B, 64, 7, 7)     ReLU
               Flatten                                   (B, 3136)
               Linear(3136 → 16)                         (B, 16) = h       ReLU
     mu, logvar = Linear(16 → 2)(h), Linear(16 → 2)(h)   (B, 2) each       logvar = log σ²
     z          = mu + exp(0.5 logvar) * eps             (B, 2)
     decoder   Linear(2 → 3136)                          (B, 3136)         ReLU
               Reshape                                   (B, 64, 7, 7)
-              ConvTranspose2d(64 → 64, 3×3, s 2, pad 1, output_padding 1)  (B, 64, 14, 14)  ReLU
-              ConvTranspose2d(64 → 32, 3×3, s 2, pad 1, output_padding 1)  (B, 32, 28, 28)  ReLU
+              ConvTranspose2d(64 → 64, 3×3, s 2, pad (0, 1))  (B, 64, 14, 14)  ReLU
+              ConvTranspose2d(64 → 32, 3×3, s 2, pad (0, 1))  (B, 32, 28, 28)  ReLU
               ConvTranspose2d(32 → 1, 3×3, s 1, pad 1)  (B, 1, 28, 28)
               Flatten                                   (B, 784) = logits
     x_hat   = σ(logits)
     loss    = Σ_pixels (x_hat - x)² + β · KL        averaged over the batch ("mse", the document's)
               (or the binary cross-entropy with loss="bce")
 
-The document's Keras layers use ``padding='same'``; here the same sizes come from torch-style
-arguments: padding 1 keeps a 3×3, stride-1 layer's size, halves it at stride 2 (28 → 14 → 7), and
-``output_padding=1`` makes a stride-2 transposed convolution double it exactly (7 → 14 → 28).
-(Keras pads a stride-2 layer on the bottom/right only; torch pads both sides. Same shapes, same
-model family, kernels shifted by one pixel.)
+The document's Keras layers use ``padding='same'``, and so does this model (``padding="same"``, the
+default): a stride-1 layer pads one pixel on each side, a stride-2 layer pads 0 rows and columns
+before the image and 1 after (``conv.same_padding``), and its transposed convolution cuts the same
+rows off its output (7 → 14 → 28). Every weight is drawn as Keras draws it, Glorot-uniform
+(U(±√(6 / (fan_in + fan_out)))), and every bias starts at zero. ``padding="symmetric"`` is the
+torch-style model tinyvae built before (pad 1 on both sides, ``output_padding=1``): checkpoints
+written without the key were trained with it, and load as it (``registry.build_model``).
 
 Forward and backward are the VAE's, unchanged (``VAE.loss_and_grads``): ``ConvVAE`` only hands
 ``VAE._assemble`` a different encoder and decoder. Backward: the loss gives ∂/∂logits;
@@ -41,14 +43,32 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, same_padding
 from ..engine.layers import Linear, ReLU, Sequential
 from .base import check_beta, check_dtype, check_free_bits, check_int, check_size
 from .vae import VAE, LossName
 
 
+PADDINGS = ("same", "symmetric")
+
+
+def glorot_uniform(params: dict[str, Any], rng: np.random.Generator) -> None:
+    """Keras's initialisation, in place: every weight ~ U(±√(6 / (fan_in + fan_out))), every bias 0.
+
+    fan_in + fan_out is (in + out)·kh·kw for a (transposed) convolution's W (out, in, kh, kw) or
+    (in, out, kh, kw), in + out for a Linear's W (out, in). Weights are drawn in the order of ``params``.
+    """
+    for name, p in params.items():
+        if name.endswith(".b"):
+            p[...] = 0
+        else:
+            limit = math.sqrt(6.0 / ((p.shape[0] + p.shape[1]) * math.prod(p.shape[2:])))
+            p[...] = rng.uniform(-limit, limit, p.shape)
+
+
 class ConvVAE(VAE):
-    """ConvVAE(x_dim=784, channels=(32, 64), hidden_dim=16, z_dim=2, loss="mse", beta=1.0, kernel_size=3).
+    """ConvVAE(x_dim=784, channels=(32, 64), hidden_dim=16, z_dim=2, loss="mse", beta=1.0, kernel_size=3,
+    padding="same").
 
     x_dim:       pixels of a square grey image (784 = 28×28); the side must be divisible by 4.
     channels:    channels of the two stride-2 convolutions; the decoder mirrors them.
@@ -58,6 +78,7 @@ class ConvVAE(VAE):
     beta:        weight of the KL term (β-VAE).
     kernel_size: odd kernel size of every (transposed) convolution.
     free_bits:   λ of the free-bits KL, as for :class:`tinyvae.VAE` (0: the plain KL).
+    padding:     "same" (Keras's, the document's: (0, 1) at stride 2) or "symmetric" (torch-style, (1, 1)).
     rng, dtype:  as for :class:`tinyvae.VAE`.
 
     Inputs are flat (batch, x_dim) in [0, 1], like every tinyvae model; the image shape is
@@ -75,6 +96,7 @@ class ConvVAE(VAE):
         loss: LossName = "mse",
         beta: float = 1.0,
         kernel_size: int = 3,
+        padding: str = "same",
         *,
         free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,
@@ -90,6 +112,9 @@ class ConvVAE(VAE):
         self.kernel_size = k = check_int("kernel_size", kernel_size)
         if k % 2 == 0:
             raise ValueError(f"kernel_size must be odd (so that padding keeps the size), got {kernel_size}")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {list(PADDINGS)}, got {padding!r}")
+        self.padding = padding
         if loss not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
         self.hidden_dim, z_dim = check_int("hidden_dim", hidden_dim), check_int("z_dim", z_dim)
@@ -100,11 +125,20 @@ class ConvVAE(VAE):
         encoder, decoder = self._encoder(rng, dtype), lambda: self._decoder(z_dim, rng, dtype)
         self._assemble(x_dim, z_dim, loss, check_beta(beta), encoder, self.hidden_dim, decoder,
                        output="sigmoid", rng=rng, dtype=dtype)
+        glorot_uniform(self.params, rng)
+
+    def _pads(self, stride: int) -> tuple[Any, int]:
+        """(padding, output_padding) of a (transposed) convolution at ``stride``, as ``self.padding`` says."""
+        k = self.kernel_size
+        if self.padding == "same":
+            (before, after), extra = same_padding(k, stride)
+            return ((before, after), (before, after)), extra
+        return k // 2, stride - 1
 
     def _encoder(self, r: np.random.Generator, dt: Any) -> Sequential:
         """x (B, side²) -> h (B, hidden_dim): two stride-2 convolutions, a dense layer."""
         (C1, C2), k, side = self.channels, self.kernel_size, self.side
-        p, s4 = k // 2, side // 4
+        (p, _), s4 = self._pads(2), side // 4
         return Sequential(
             Reshape((1, side, side)),
             Conv2d(1, C1, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C1, side/2, side/2)
@@ -116,13 +150,13 @@ class ConvVAE(VAE):
     def _decoder(self, z_dim: int, r: np.random.Generator, dt: Any) -> Sequential:
         """z (B, z_dim) -> logits (B, side²): a dense layer, three transposed convolutions."""
         (C1, C2), k, side = self.channels, self.kernel_size, self.side
-        p, s4 = k // 2, side // 4
+        (p, op), (p1, _), s4 = self._pads(2), self._pads(1), side // 4
         return Sequential(
             Linear(z_dim, C2 * s4 * s4, rng=r, dtype=dt), ReLU(),
             Reshape((C2, s4, s4)),
-            ConvTranspose2d(C2, C2, k, stride=2, padding=p, output_padding=1, rng=r, dtype=dt), ReLU(),
-            ConvTranspose2d(C2, C1, k, stride=2, padding=p, output_padding=1, rng=r, dtype=dt), ReLU(),
-            ConvTranspose2d(C1, 1, k, stride=1, padding=p, rng=r, dtype=dt),  # (B, 1, side, side)
+            ConvTranspose2d(C2, C2, k, stride=2, padding=p, output_padding=op, rng=r, dtype=dt), ReLU(),
+            ConvTranspose2d(C2, C1, k, stride=2, padding=p, output_padding=op, rng=r, dtype=dt), ReLU(),
+            ConvTranspose2d(C1, 1, k, stride=1, padding=p1, rng=r, dtype=dt),  # (B, 1, side, side)
             Flatten(),  # (B, x_dim) logits
         )
 
@@ -131,7 +165,7 @@ class ConvVAE(VAE):
         return {
             "model": "vae", "arch": "conv", "x_dim": self.x_dim, "channels": self.channels,
             "hidden_dim": self.hidden_dim, "z_dim": self.z_dim, "loss": self.recon_loss, "beta": self.beta,
-            "kernel_size": self.kernel_size, **self._free_bits_config(),
+            "kernel_size": self.kernel_size, "padding": self.padding, **self._free_bits_config(),
         }
 
     def describe(self) -> str:

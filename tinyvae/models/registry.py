@@ -29,6 +29,7 @@ def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None
 
         if kind != "vae":
             raise ValueError(f"arch='conv' is available for model='vae' only, not for model={kind!r}")
+        cfg.setdefault("padding", "symmetric")  # written before the key existed: trained with torch-style padding
         return ConvVAE(**cfg, rng=rng, dtype=dtype)
     if kind == "vae":
         from .vae import VAE

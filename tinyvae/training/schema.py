@@ -114,7 +114,7 @@ _MLP_OPTIONAL = {"arch": Str("mlp"), "beta": Float(0, 1e6), "output": Str("sigmo
 _CONV = Dict({"model": Str("vae"), "arch": Str("conv"), "x_dim": _WIDTH, "z_dim": _WIDTH,
               "loss": Str("bce", "mse"), "beta": Float(0, 1e6)},
              {"channels": List(Int(1, 1024), 2, 2), "hidden_dim": _WIDTH, "kernel_size": Int(1, 15),
-              "free_bits": Float(0, 1e6)})
+              "free_bits": Float(0, 1e6), "padding": Str("same", "symmetric")})
 
 
 def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str, Any]:
