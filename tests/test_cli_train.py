@@ -123,7 +123,7 @@ ERRORS = [
     (["train", "--model", "ae", "--kl-warmup", "1"], "--kl-warmup acts on the KL term, which a plain autoencoder"),
     (["train", "--kl-warmup", "46"], "--kl-warmup must be 0 to --epochs (45), got 46; longer, β never reaches --beta"),
     (["train", "--kl-warmup", "-1", "--epochs", "5"], "--kl-warmup must be 0 to --epochs (5), got -1"),
-    (["train", "--resume", "--kl-warmup", "1", "--out", "{run}"], "with --kl-warmup 0; --kl-warmup 1 would change it"),
+    (["train", "--resume", "--kl-warmup", "0", "--out", "{run}"], "with --kl-warmup 1; --kl-warmup 0 would change it"),
     (["train", "--resume", "--free-bits", "0.5", "--out", "{run}"], "(free_bits: checkpoint None, wanted 0.5)"),
     (["train", "--arch", "conv", "--model", "cvae"], "--arch conv is available for --model vae only"),
     (["train", "--data", "{tmp}/nope"], "no such file or directory"),
