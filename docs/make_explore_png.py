@@ -126,7 +126,7 @@ def main() -> int:
                    help="the desktop screenshot (default docs/explore.png)")
     p.add_argument("--phone", help="also a phone screenshot (390×844) here")
     p.add_argument("--ends", type=float, nargs=4, default=[-3.0, 2.5, 0.3, -3.0], metavar=("A1", "A2", "B1", "B2"),
-                   help="the interpolation's ends on the plane (default -3 2.5 0.3 -3: from the 1s to the 0s of the "
+                   help="the interpolation's ends on the plane (default -3 2.5 0.3 -3: from the 0s to the 1s of the "
                    "default run)")
     p.add_argument("--dot", type=int, default=3, help="the test image whose dot the pointer ends on (default 3)")
     args = p.parse_args()
