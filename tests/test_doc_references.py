@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted([ROOT / "README.md", *ROOT.glob("walkthroughs/**/*.md"), *ROOT.glob("notebooks/*.py")])
+PAGES = sorted([ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("walkthroughs/**/*.md"), *ROOT.glob("notebooks/*.py")])
 CODE_REF = re.compile(r"`(tinyvae/[a-z_/]+\.py): ?([A-Za-z_][A-Za-z_0-9.]*)`")
 LINK = re.compile(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)")
 
