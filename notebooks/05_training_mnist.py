@@ -111,8 +111,9 @@ assert abs(before.recon - 784 * np.log(2)) < 0.05 * 784 * np.log(2) and before.k
 # `fit` shuffles the 4,000 images, cuts them into batches of 64, and for each batch calls
 # `model.loss_and_grads(batch, rng=rng)` (which draws `eps`) and `optimizer.step()` (Adam, with
 # lr = 2e-3, as `tinyvae train`: twice Adam's usual 1e-3). As `tinyvae train` does by default, the KL's
-# weight β rises from 0 to 1 over the first half of the epochs (KL warm-up, `kl_warmup`: epoch e trains
-# with β·min(1, e/N); walkthrough 09 says why it helps a 2-D code). After every epoch
+# weight β rises over the first half of the epochs, from β/N in the first to β at epoch N (KL warm-up,
+# `kl_warmup`: epoch e trains with β·min(1, e/N); walkthrough 09 explains warm-up, and bench/README.md
+# measures what it does for this run's worst digit). After every epoch
 # it measures the loss on the 1,000 test images with fixed noise, and writes a checkpoint and
 # `metrics.json` into `RUN`. One generator seeded with `seed` draws both the shuffles and the
 # noise, so this cell gives the same weights on every run.

@@ -22,7 +22,8 @@ def test_two_runs_in_a_row_leave_both(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["train", *TINY]) == 0
     first = _files(tmp_path / "runs" / "vae-1")
-    assert "run folder: runs/vae-1 (runs/latest points here)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "run folder: runs/vae-1\n" in out and "(runs/latest points at runs/vae-1)" in out
     assert main(["train", *TINY, "--seed", "1"]) == 0
     assert main(["train", *TINY, "--model", "cvae"]) == 0
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["cvae-1", "latest", "vae-1", "vae-2"]
@@ -108,3 +109,37 @@ def test_the_run_files_include_every_figure():
     from tinyvae.figures import plots
 
     assert set(plots.FILES) == set(run_folders.FIGURES)
+
+
+def test_a_failed_new_run_leaves_no_folder_and_latest_unmoved(tmp_path, monkeypatch):
+    """A run that diverges in its first epoch: its new folder is removed, runs/latest still names the good run."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *TINY]) == 0
+    assert main(["train", *TINY, "--lr", "1e6"]) != 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "vae-1"]
+    assert (tmp_path / "runs" / "latest").resolve() == (tmp_path / "runs" / "vae-1").resolve()
+
+
+def test_overwrite_keeps_the_earlier_run_until_the_new_one_saves(tmp_path, monkeypatch):
+    """--overwrite whose new run fails in epoch 1 leaves the earlier run whole; one that succeeds leaves none of it."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    (out / "samples.png").write_bytes(b"an earlier figure")
+    assert main(["train", *TINY, "--out", str(out), "--overwrite", "--lr", "1e6"]) != 0
+    assert (out / "checkpoint.npz").read_bytes() == before["checkpoint.npz"] and (out / "samples.png").exists()
+    assert main(["train", *TINY, "--out", str(out), "--overwrite", "--seed", "1"]) == 0
+    assert not (out / "samples.png").exists() and (out / "checkpoint.npz").read_bytes() != before["checkpoint.npz"]
+
+
+def test_a_run_fit_wrote_on_the_bundled_digits_can_be_evaluated(tmp_path):
+    """``fit`` on the bundled digits records no data path (it recorded their name, "mnist-5k", which the
+    command line then looked for as a file in the run folder)."""
+    from tinyvae.training.data import load
+    from tinyvae.training.runs import load_with_state
+
+    run = tmp_path / "fitrun"
+    tinyvae.fit(tinyvae.VAE(784, [8], 2, rng=0), load().subset(200, 100), epochs=1, out_dir=run, progress=False)
+    assert load_with_state(run)[1]["run_config"]["data"] is None
+    assert main(["evaluate", str(run), "--iwae", "2"]) == 0

@@ -115,12 +115,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_GRID = 2001  # points per axis: 4 million grid points, about 2 GB of float64 per chunk of images at most
+
+
 def _check_exact(args: argparse.Namespace, model: Any, data: Any) -> None:
     """--exact's refusals at the door (one line, before any long work); --grid without --exact."""
     if args.exact:
         from ..training.exact import check_exact, grid_axis
 
         check_exact(model, data.x_test)
+        if not 3 <= args.grid <= MAX_GRID:
+            raise CLIError(f"--grid must be an odd number from 3 to {MAX_GRID:,} points per axis, got {args.grid:,}")
         grid_axis(6.0, args.grid)
     elif args.grid != 201:
         raise CLIError("--grid sets the grid of --exact; add --exact, or leave --grid out")

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import CLIError
 from .train_checks import check_arch, check_resume, check_run, check_size
-from .train_out import LATEST, RUNS, check_out, make_out
+from .train_out import LATEST, RUNS, check_out, discard_if_empty, first_epoch_saved, make_out
 
 # What `tinyvae train` with no flags trains: a VAE with a 2-D latent space, so the scatter of the test
 # digits and the manifold scan show the latent space itself; three hidden layers, batches of 64, 45 epochs
@@ -37,7 +37,7 @@ epochs, batch 64, lr 2e-3, the KL warmed up over the first 20 epochs (--kl-warmu
 threads chosen for the machine -- about 15 s of training on two idle CPU cores, more while other work
 keeps them busy (bench/README.md).
 
-Written to --out, by default a new folder runs/<model>-<n> (runs/vae-1, runs/vae-2, ...; runs/latest
+Written to --out, by default a new folder runs/<kind>-<n> (runs/vae-1, runs/cvae-1, runs/conv-1, ...; runs/latest
 points at the newest run): checkpoint.npz (weights, Adam state, random state; rewritten atomically after
 every epoch), metrics.json (per epoch: train and test loss and terms, kl_per_dim, active_units,
 seconds), config.json, and the figures (PNG) unless --no-plots. An --out that holds another run is
@@ -53,7 +53,7 @@ examples:
   tinyvae train --data ~/mnist --out runs/full   full MNIST from the four IDX files in a folder
   tinyvae train --model cvae --out runs/cvae     a conditional VAE (then: tinyvae sample runs/cvae --digit 3)
   tinyvae train --resume --out runs/full         continue an interrupted run (same weights as if never stopped)
-  tinyvae train --resume --epochs 50             train the newest run (runs/latest) for more epochs
+  tinyvae train --resume --epochs 50             train runs/latest (the newest run made without --out) longer
   tinyvae train --kl-warmup 10 --free-bits 0.5   two remedies for posterior collapse
 """
 
@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     model = build_model(cfg, rng=weights_rng, dtype=dtype)
     if xp is not np:
         model.to(xp)
-    out = make_out(args, cfg)
+    out, new = make_out(args, cfg)
     what = "resuming" if args.resume else "training"
     names, beta = loss_labels(model.config()), float(model.beta)
     print(f"{what} {_describe(model)} on {data.description}: {len(data.y_train)} train / {len(data.y_test)} "
@@ -246,17 +246,23 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     kl_term = "" if not model.has_posterior else (" + kl" if beta == 1 else f" + {beta:g}·kl")
 
     def report(row: dict[str, Any]) -> None:
+        if not done_now and not args.resume:
+            first_epoch_saved(args, out, new)  # runs/latest, --overwrite: only now that a checkpoint is saved
         done_now.append(row["epoch"])
         kl = f"{kl_term} {row['test_kl']:6.2f}" if kl_term else ""
         print(f"epoch {row['epoch']:3d}/{r['epochs']}  train {row['train_loss']:8.2f}  test {row['test_loss']:8.2f}"
               f"  (recon {row['test_recon']:7.2f}{kl})  {row['seconds']:5.2f} s", flush=True)
 
     show = {"auto": None, "on": True, "off": False}[args.progress]
-    metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
-                  out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
-                  workers=r["workers"], kl_warmup=r["kl_warmup"],
-                  run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
-                                                "threads")})
+    try:
+        metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
+                      out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
+                      workers=r["workers"], kl_warmup=r["kl_warmup"],
+                      run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
+                                                    "threads")})
+    except BaseException:
+        discard_if_empty(out, new)  # a new folder with no checkpoint: gone; runs/latest never pointed at it
+        raise
     if not done_now:
         print(f"the run in {out} has already done {metrics[-1]['epoch']} epochs; pass --epochs N to train longer")
     figures = [] if args.no_plots else _plots(model, data, metrics, out, figures_rng)

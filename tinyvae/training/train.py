@@ -38,7 +38,7 @@ from ..engine import backend
 from ..engine.backend import Array
 from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
                          restore_optimizer, restore_rng)
-from .data import Dataset, bernoulli_draw, binarize_mode
+from .data import BUNDLED, Dataset, bernoulli_draw, binarize_mode
 from .runs import CHECKPOINT, recorded_source, save_epoch
 from .schema import MAX_THREADS, RUN_CONFIG
 from .evaluate import eval_loss
@@ -120,7 +120,7 @@ def fit(
     step can explode) above ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of it is saved.
     """
     epochs, batch_size, lr, workers = _check_run(epochs, batch_size, lr, workers)
-    config = _run_config(epochs, batch_size, lr, seed, data.name,
+    config = _run_config(epochs, batch_size, lr, seed, None if data.name == BUNDLED else data.name,
                          {**(run_config or {}), "kl_warmup": check_kl_warmup(kl_warmup, epochs)})
     x_train, x_test, y_train, y_test = _on_model(model, data)
     dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
