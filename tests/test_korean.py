@@ -91,6 +91,30 @@ def test_a_changed_number_is_caught():
     assert sections(changed) != sections(page)
 
 
+# ---- the README's Korean section is a guide to the whole path ------------------------------------------
+def korean_links(section: str) -> list[str]:
+    """The Korean pages a README section links to, in the order it links them."""
+    return re.findall(r"\]\(walkthroughs/ko/([^)#]+\.md)\)", section)
+
+
+def unlisted_or_out_of_order(section: str) -> list[str]:
+    """Korean pages the section does not link to, and numbered pages linked before a lower number."""
+    links = korean_links(section)
+    problems = [f"{p.name}: not linked" for p in sorted(KO.glob("*.md")) if p.name not in links]
+    numbers = [int(name[:2]) for name in links if re.match(r"\d\d_", name)]
+    problems += [f"{a:02d} before {b:02d}" for a, b in zip(numbers, numbers[1:]) if a > b]
+    return problems
+
+
+def test_readme_korean_section_links_every_korean_page_in_order():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## 한국어\n", 1)[1].split("\n## ", 1)[0]
+    assert "tinyvae example --lang ko" in section and "pytest walkthroughs/ko" in section
+    assert unlisted_or_out_of_order(section) == []
+    shuffled = section.replace("(walkthroughs/ko/02_layers.md)", "(walkthroughs/ko/09_x.md)")
+    assert unlisted_or_out_of_order(shuffled) == ["02_layers.md: not linked", "09 before 03"]
+
+
 # ---- the glossary names every value of the worked example ---------------------------------------------
 def glossary_rows(text: str) -> list[list[str]]:
     """The table rows of the glossary as [term, English, symbol, code names, where computed]."""
