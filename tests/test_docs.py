@@ -21,7 +21,8 @@ def test_backprop_walkthrough_quotes_real_lines():
         assert code in source, f"walkthroughs/04_backprop_vae.md quotes a line VAE.loss_and_grads no longer has: {code}"
 
 
-CODE_TABLE = re.compile(r"^\|[^\n]*\| (?:code|line) in ((?:`[^`]+`(?:, | and )?)+) \|\n\|[-| ]+\|\n((?:\|.*\|\n?)+)", re.M)
+CODE_TABLE = re.compile(r"^\|[^\n]*\| (?:(?:code|line) in ((?:`[^`]+`(?:, | and )?)+)|((?:`[^`]+`(?:, | and )?)+)의 (?:코드|줄)) \|"
+                        r"\n\|[-| ]+\|\n((?:\|.*\|\n?)+)", re.M)  # English "code in `X`", Korean "`X`의 코드"
 
 
 def _source(name: str) -> str:
@@ -39,8 +40,8 @@ def _quoted_tables() -> list[tuple[Path, list[str], list[str]]]:
     found = []
     for page in sorted((ROOT / "walkthroughs").rglob("*.md")):
         for m in CODE_TABLE.finditer(page.read_text(encoding="utf-8")):
-            names = re.findall(r"`([^`]+)`", m.group(1))
-            rows = [r for r in m.group(2).splitlines() if r.strip()]
+            names = re.findall(r"`([^`]+)`", m.group(1) or m.group(2))
+            rows = [r for r in m.group(3).splitlines() if r.strip()]
             found.append((page, names, [re.findall(r"`([^`]+)`", r.rsplit("|", 2)[-2])[0] for r in rows]))
     return found
 
@@ -62,6 +63,6 @@ def test_doctests_have_no_number_slack():
     text = (ROOT / "pyproject.toml").read_text()
     flags = re.search(r'doctest_optionflags\s*=\s*"([^"]*)"', text).group(1).split()
     assert "NUMBER" not in flags, flags
-    pages = [*(ROOT / "walkthroughs").glob("*.md"), ROOT / "README.md"]
+    pages = [*(ROOT / "walkthroughs").rglob("*.md"), ROOT / "README.md"]  # the Korean twins too
     for page in pages:
         assert "+NUMBER" not in page.read_text(), f"{page.name} turns NUMBER on for a block"

@@ -1,11 +1,13 @@
 """The Korean pages stay in step with the English ones and with the code.
 
-- Every English walkthrough with a Korean twin (``walkthroughs/ko/`` + the same file name) has the same
-  doctest examples, source and expected output, in the same order and under the same sections, so a
-  number changed on one page and not on the other fails here.
+- Every English walkthrough page has a Korean twin (``walkthroughs/ko/`` + the same file name) with the
+  same doctest examples, source and expected output, in the same order and under the same sections, so a
+  number changed on one page and not on the other fails here, and a new English page without its twin too.
 - The glossary names every value the worked example computes, with the symbol the trace prints for it
   and a file and function that really compute it. The list comes from the code (the keys of ``run()``
   in both modes, the steps' own code references, Adam's state and arguments), not from a hand list.
+- The glossary's first column ("강의 용어") holds only words the lecture documents use: each term is
+  found in the document(s) it names.
 - Every quote on the errata pages (English and Korean) is on the line of the lecture document it cites.
 """
 
@@ -24,7 +26,7 @@ from tinyvae.lecture.trace import run
 
 ROOT = Path(__file__).resolve().parents[1]
 KO = ROOT / "walkthroughs" / "ko"
-TWINS = sorted(p.name for p in KO.glob("*.md") if (ROOT / "walkthroughs" / p.name).exists())
+TWINS = sorted(p.name for p in (ROOT / "walkthroughs").glob("*.md"))  # every English page, README included
 GLOSSARY = KO / "glossary.md"
 HEADING = re.compile(r"^(#{1,6}) ", re.M)
 
@@ -44,18 +46,41 @@ def sections(text: str) -> list[tuple[int, list[tuple[str, str]]]]:
     return out
 
 
-def test_every_korean_page_with_an_english_name_is_a_twin():
-    assert {"01_worked_example.md", "errata.md"} <= set(TWINS)
+def test_every_english_page_has_a_korean_twin():
+    assert {"01_worked_example.md", "errata.md", "README.md"} <= set(TWINS)
+    missing = [name for name in TWINS if not (KO / name).is_file()]
+    assert missing == [], f"English walkthroughs without a Korean twin in walkthroughs/ko/: {missing}"
+
+
+def test_the_comparison_sees_every_example():
+    """The parser finds one example per '>>> ' prompt, on every page (so the test below cannot pass on
+    pages it failed to read), and the pages hold many."""
+    total = 0
+    for name in TWINS:
+        text = (ROOT / "walkthroughs" / name).read_text(encoding="utf-8")
+        found = sum(len(ex) for _, ex in sections(text))
+        assert found == len(re.findall(r"^>>> ", text, re.M)), name
+        total += found
+    assert total >= 150
 
 
 @pytest.mark.parametrize("name", TWINS)
 def test_twins_have_the_same_doctests_section_by_section(name):
+    assert (KO / name).is_file(), f"walkthroughs/ko/{name} is missing"
     en = sections((ROOT / "walkthroughs" / name).read_text(encoding="utf-8"))
     ko = sections((KO / name).read_text(encoding="utf-8"))
-    assert sum(len(ex) for _, ex in en) >= 10
     assert [level for level, _ in ko] == [level for level, _ in en], f"{name}: the sections differ"
     for i, ((_, en_ex), (_, ko_ex)) in enumerate(zip(en, ko)):
         assert ko_ex == en_ex, f"{name}: section {i} has other doctests in Korean than in English"
+
+
+def test_a_moved_example_is_caught():
+    """An example moved to the next section, or a section left out, is seen."""
+    page = (ROOT / "walkthroughs" / "05_adam.md").read_text(encoding="utf-8")
+    moved = page.replace("\n## How far a weight moves\n", "\n").replace("## The update rule", "## The update rule\n\n## x")
+    assert sections(moved) != sections(page)
+    fewer = page.replace("## Why the bias correction\n", "")
+    assert [lv for lv, _ in sections(fewer)] != [lv for lv, _ in sections(page)]
 
 
 def test_a_changed_number_is_caught():
@@ -64,6 +89,30 @@ def test_a_changed_number_is_caught():
     changed = page.replace("1.4871027 -> 1.2010974", "1.4871027 -> 1.2010975")
     assert changed != page
     assert sections(changed) != sections(page)
+
+
+# ---- the README's Korean section is a guide to the whole path ------------------------------------------
+def korean_links(section: str) -> list[str]:
+    """The Korean pages a README section links to, in the order it links them."""
+    return re.findall(r"\]\(walkthroughs/ko/([^)#]+\.md)\)", section)
+
+
+def unlisted_or_out_of_order(section: str) -> list[str]:
+    """Korean pages the section does not link to, and numbered pages linked before a lower number."""
+    links = korean_links(section)
+    problems = [f"{p.name}: not linked" for p in sorted(KO.glob("*.md")) if p.name not in links]
+    numbers = [int(name[:2]) for name in links if re.match(r"\d\d_", name)]
+    problems += [f"{a:02d} before {b:02d}" for a, b in zip(numbers, numbers[1:]) if a > b]
+    return problems
+
+
+def test_readme_korean_section_links_every_korean_page_in_order():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## 한국어\n", 1)[1].split("\n## ", 1)[0]
+    assert "tinyvae example --lang ko" in section and "pytest walkthroughs/ko" in section
+    assert unlisted_or_out_of_order(section) == []
+    shuffled = section.replace("(walkthroughs/ko/02_layers.md)", "(walkthroughs/ko/09_x.md)")
+    assert unlisted_or_out_of_order(shuffled) == ["02_layers.md: not linked", "09 before 03"]
 
 
 # ---- the glossary names every value of the worked example ---------------------------------------------
@@ -166,6 +215,43 @@ def test_errata_quotes_are_on_their_lines(page: str):
             assert any(q in line for line in cited), f"{doc}, {numbers}: 「{q}」 is not on those lines"
         for n, line in zip(numbers.split(","), cited):
             assert any(q in line for q in quotes), f"{doc}, line {n.strip()} holds none of the quotes"
+
+
+# ---- the glossary's lecture terms are the lecture's words ----------------------------------------------
+LECTURE_TERM = re.compile(r"(.+?) \((\d{3}(?:, \d{3})*)\)")
+
+
+def lecture_terms_not_in_the_documents(text: str, seeds: Path) -> list[str]:
+    """Each "term (NNN, ...)" of the first column that document NNN does not hold (spaces ignored:
+    the lecture writes both 재구성손실 and 재구성 손실); [] when every term is there."""
+    docs = {p.name[:3]: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in seeds.glob("*.txt")}
+    problems = []
+    for row in glossary_rows(text):
+        if row[3] == "코드 이름" or row[0] == "—":
+            continue
+        for item in re.split(r"(?<=\)), ", row[0]):
+            m = LECTURE_TERM.fullmatch(item)
+            if not m:
+                problems.append(f"{item!r}: not 'term (document)'")
+                continue
+            for doc in m.group(2).split(", "):
+                if re.sub(r"\s+", "", m.group(1)) not in docs.get(doc, ""):
+                    problems.append(f"{m.group(1)!r} is not in document {doc}")
+    return problems
+
+
+def test_glossary_lecture_terms_are_in_the_documents():
+    seeds = _seeds()
+    text = GLOSSARY.read_text(encoding="utf-8")
+    terms = [r[0] for r in glossary_rows(text) if r[0] not in ("—", "강의 용어 (문서)")]
+    assert len(terms) >= 40
+    assert lecture_terms_not_in_the_documents(text, seeds) == []
+
+
+@pytest.mark.parametrize("term", ["증거 하한 (004)", "유한 차분 (001)", "기울기 (004)", "재구성 손실 (001)", "재구성 손실"])
+def test_a_term_the_documents_do_not_use_is_caught(term):
+    text = GLOSSARY.read_text(encoding="utf-8").replace("| 총손실 (004) |", f"| {term} |", 1)
+    assert any(term.split(" (")[0] in p for p in lecture_terms_not_in_the_documents(text, _seeds()))
 
 
 def test_glossary_quotes_adam_settings_from_the_code():
