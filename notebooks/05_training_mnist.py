@@ -279,7 +279,7 @@ assert 0.15 < report["grey_pixels"] < 0.25 and 140 < report["iwae"] < 220
 # %% [markdown]
 # ## Bounds on −log p(x): dynamic binarization
 #
-# The fix, as in the IWAE paper: read each grey level as the probability of a black pixel, and
+# The fix, as in the IWAE paper: read each grey level as the probability of a pixel being 1 (ink), and
 # train on 0/1 images drawn from it, a fresh draw of every image in every epoch; the test images are
 # drawn once, with a fixed seed. Then p(x|z) is a distribution of the data, and the ELBO and IWAE
 # figures estimate upper bounds on −log p(x) (`tinyvae train --binarize dynamic`). They compare with
