@@ -183,7 +183,8 @@ def test_dead_mirror_in_one_line(fixtures, tmp_path):
         download.get("mnist", tmp_path / "c", mirror=f"http://127.0.0.1:{port}/", checksums=md5s(fixtures),
                      progress=False)
     assert str(e.value) == (f"could not get {FILES[0]}: http://127.0.0.1:{port}/{FILES[0]}: cannot reach the "
-                            f"mirror (Connection refused)")
+                            f"mirror (Connection refused); without a network, copy the four IDX files from another "
+                            f"machine into one folder and pass --data FOLDER (or --mirror URL for a copy you can reach)")
     assert leftovers(tmp_path / "c") == []
 
 

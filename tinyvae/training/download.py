@@ -143,7 +143,10 @@ def _from_mirrors(file: str, dest: Path, want: str, mirrors: tuple[str, ...], pr
             failures.append(str(e))
     kept = dest.with_name(dest.name + ".part").exists()
     resume = " (its .part is kept: run the same again to resume)" if kept else ""
-    raise DownloadError(f"could not get {file}{resume}: {'; '.join(failures)}")
+    unreachable = all("cannot reach the mirror" in f for f in failures)
+    offline = "" if not unreachable else ("; without a network, copy the four IDX files from another machine into one folder "
+                                "and pass --data FOLDER (or --mirror URL for a copy you can reach)")
+    raise DownloadError(f"could not get {file}{resume}: {'; '.join(failures)}{offline}")
 
 
 class _Failed(Exception):
