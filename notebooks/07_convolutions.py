@@ -253,9 +253,15 @@ assert mu.shape == (2, 2) and vae.decode(mu).shape == (2, 784)
 # Its backward is the VAE's (notebook 04) unchanged: only the layers inside `encoder` and `decoder`
 # differ, and each conv layer's backward is the im2col product above. Finite differences on a sample
 # of every array's entries agree (`tests/test_conv.py::test_conv_vae_matches_torch` checks every
-# gradient against torch):
+# gradient against torch). One care first: the model starts, as Keras's does, with zero biases, so a
+# unit whose window sees only black pixels or padding gets an input of exactly 0, the ReLU's kink, where
+# a finite difference straddles two slopes. Small positive biases move every unit off its kink:
 
 # %%
+bias_rng = np.random.default_rng(2)
+for name, p in vae.params.items():
+    if name.endswith(".b"):
+        p[...] = bias_rng.uniform(0.05, 0.15, p.shape)
 eps = np.random.default_rng(1).standard_normal((2, 2))
 errors = gradcheck(vae, images, eps=eps, sample=5)
 print(errors.summary())

