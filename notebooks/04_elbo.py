@@ -13,7 +13,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # 04 · The ELBO: why the loss is reconstruction + KL
 #

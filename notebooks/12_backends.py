@@ -13,7 +13,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # 12 · Backends: one code path for NumPy and the GPU
 #
