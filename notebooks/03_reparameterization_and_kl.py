@@ -24,7 +24,7 @@
 # 2. the KL divergence between `N(mu, σ²)` and the prior `N(0, I)`, with its gradient.
 #
 # Library: `tinyvae/engine/reparam.py` (`Reparameterize`) and `tinyvae/engine/losses.py` (`kl_divergence`).
-# Walkthroughs: `walkthroughs/03_reparameterization.md`, `walkthroughs/03_kl_divergence.md`.
+# Walkthrough: `walkthroughs/03_reparameterization_and_kl.md`; the ELBO that follows from them, `04_elbo`.
 
 # %%
 import numpy as np
@@ -218,52 +218,6 @@ assert np.allclose(dlogvar_b, (np.exp(logvar_b) - 1) / (2 * B), rtol=1e-14)
 errors = gradcheck(kl_divergence, mu_b, logvar_b)  # input0 = mu, input1 = logvar
 print({k: f"{v:.1e}" for k, v in errors.items()})
 assert max(errors.values()) < 1e-8
-
-# %% [markdown]
-# ## The ELBO: why the loss is reconstruction + KL
-#
-# The loss is not arbitrary: it is −ELBO, a lower bound on log p(x) = log ∫ p(x|z) p(z) dz, and
-# `log p(x) = ELBO + KL(q(z|x) ‖ p(z|x))`. On a model with one latent number and four binary pixels the
-# integral can be computed exactly (Gauss–Hermite quadrature), so every part of that identity can be
-# checked. The derivation, step by step: `walkthroughs/03_elbo.md`.
-
-# %%
-from numpy.polynomial.hermite_e import hermegauss
-
-from tinyvae.engine.losses import bce_with_logits_per_example, kl_divergence_per_example
-
-x4 = np.array([1.0, 0.0, 1.0, 1.0])
-w4, b4 = np.array([2.0, -1.5, 1.0, 0.5]), np.array([0.0, 0.5, -0.5, 1.0])
-
-
-def log_p_x_given_z(z):
-    """log p(x|z) of the Bernoulli decoder σ(w z + b), for each z: minus the BCE."""
-    logits = np.outer(z, w4) + b4
-    return -bce_with_logits_per_example(logits, np.broadcast_to(x4, logits.shape))
-
-
-def log_normal(z, mean, std):
-    return -0.5 * np.log(2 * np.pi * std**2) - (z - mean) ** 2 / (2 * std**2)
-
-
-nodes, gh_weights = hermegauss(160)
-gh_weights = gh_weights / np.sqrt(2 * np.pi)
-
-
-def expect(f, m=0.0, s=1.0):
-    """E[f(z)] for z ~ N(m, s²), by quadrature."""
-    return float(np.sum(gh_weights * f(m + s * nodes)))
-
-
-p_x = expect(lambda z: np.exp(log_p_x_given_z(z)))  # the evidence, exactly
-m_q, s_q = 0.8, 0.6  # an encoder's q(z|x) = N(0.8, 0.6²)
-recon = -expect(log_p_x_given_z, m_q, s_q)
-kl_prior = float(kl_divergence_per_example(np.array([[m_q]]), np.array([[np.log(s_q**2)]]))[0])
-elbo = -(recon + kl_prior)
-log_post = lambda z: log_p_x_given_z(z) + log_normal(z, 0.0, 1.0) - np.log(p_x)  # noqa: E731
-kl_post = expect(lambda z: log_normal(z, m_q, s_q) - log_post(z), m_q, s_q)
-print(f"log p(x) = {np.log(p_x):.6f}  ELBO = {elbo:.6f}  KL(q ‖ p(z|x)) = {kl_post:.6f}")
-assert abs(np.log(p_x) - (elbo + kl_post)) < 1e-12 and elbo < np.log(p_x)
 
 # %% [markdown]
 # ## Exercises: the reparameterization and the KL

@@ -29,7 +29,7 @@ def test_beta_30_on_the_one_layer_model_warns_of_collapse_and_beta_1_does_not(tm
     (line,) = _warnings(err)  # one line
     assert line.startswith(f"warning: posterior collapse: the code carries {sum(kl):.2f} nats per image, less than "
                            f"one bit (log 2), with {metrics[-1]['active_units']}/2 active units")
-    for part in ("β = 30", "--kl-warmup", "--free-bits", "a lower --beta", "walkthroughs/09_when_a_vae_fails.md"):
+    for part in ("β = 30", "--kl-warmup", "--free-bits", "a lower --beta", "walkthroughs/13_when_a_vae_fails.md"):
         assert part in line, part
     assert f"KL per dimension {kl[0]:.2f}, {kl[1]:.2f} (total {sum(kl):.2f} nats)" in out
     assert main(["evaluate", str(tmp_path / "b30"), "--iwae", "2"]) == 0

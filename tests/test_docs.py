@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_backprop_walkthrough_quotes_real_lines():
-    page = (ROOT / "walkthroughs" / "04_backprop_vae.md").read_text()
+    page = (ROOT / "walkthroughs" / "05_backprop_vae.md").read_text()
     source = inspect.getsource(VAE.loss_and_grads)
     table = page.split("## Backward, one named gradient at a time", 1)[1].split("\n\n")[1]
     rows = table.splitlines()[2:]  # after the header and the rule
     quoted = [re.findall(r"`([^`]+)`", row.rsplit("|", 2)[-2])[0] for row in rows]
     assert len(quoted) >= 6
     for code in quoted:
-        assert code in source, f"walkthroughs/04_backprop_vae.md quotes a line VAE.loss_and_grads no longer has: {code}"
+        assert code in source, f"walkthroughs/05_backprop_vae.md quotes a line VAE.loss_and_grads no longer has: {code}"
 
 
 CODE_TABLE = re.compile(r"^\|[^\n]*\| (?:(?:code|line) in ((?:`[^`]+`(?:, | and )?)+)|((?:`[^`]+`(?:, | and )?)+)의 (?:코드|줄)) \|"

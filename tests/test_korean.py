@@ -47,7 +47,7 @@ def sections(text: str) -> list[tuple[int, list[tuple[str, str]]]]:
 
 
 def test_every_english_page_has_a_korean_twin():
-    assert {"01_worked_example.md", "errata.md", "README.md"} <= set(TWINS)
+    assert {"06_worked_example.md", "errata.md", "README.md"} <= set(TWINS)
     missing = [name for name in TWINS if not (KO / name).is_file()]
     assert missing == [], f"English walkthroughs without a Korean twin in walkthroughs/ko/: {missing}"
 
@@ -76,7 +76,7 @@ def test_twins_have_the_same_doctests_section_by_section(name):
 
 def test_a_moved_example_is_caught():
     """An example moved to the next section, or a section left out, is seen."""
-    page = (ROOT / "walkthroughs" / "05_adam.md").read_text(encoding="utf-8")
+    page = (ROOT / "walkthroughs" / "07_adam.md").read_text(encoding="utf-8")
     moved = page.replace("\n## How far a weight moves\n", "\n").replace("## The update rule", "## The update rule\n\n## x")
     assert sections(moved) != sections(page)
     fewer = page.replace("## Why the bias correction\n", "")
@@ -85,7 +85,7 @@ def test_a_moved_example_is_caught():
 
 def test_a_changed_number_is_caught():
     """The comparison above sees a single digit changed in an expected output."""
-    page = (ROOT / "walkthroughs" / "01_worked_example.md").read_text(encoding="utf-8")
+    page = (ROOT / "walkthroughs" / "06_worked_example.md").read_text(encoding="utf-8")
     changed = page.replace("1.4871027 -> 1.2010974", "1.4871027 -> 1.2010975")
     assert changed != page
     assert sections(changed) != sections(page)

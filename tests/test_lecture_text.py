@@ -117,8 +117,8 @@ def test_lecture_modules_are_small(path):
             assert node.end_lineno - node.lineno + 1 <= 60, f"{path.name}: {node.name}"
 
 
-@pytest.mark.parametrize("page", ["walkthroughs/01_worked_example.md", "walkthroughs/errata.md",
-                                  "notebooks/01_worked_example.py"])
+@pytest.mark.parametrize("page", ["walkthroughs/06_worked_example.md", "walkthroughs/errata.md",
+                                  "notebooks/06_worked_example.py"])
 def test_pages_name_real_definitions(page):
     """Every `tinyvae/....py: Name` a page quotes is defined in that file."""
     refs = re.findall(r"(tinyvae/[\w/]+\.py): ([A-Za-z_][\w.]*)", (ROOT / page).read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ reference implementation ``array_api_strict`` that the tests use as a stand-in f
 
 Host-side work (loading data, drawing random numbers, plotting, checkpoints) stays in NumPy;
 :func:`to_numpy` brings any array home, and :func:`asarray_like` sends host data to where
-another array lives. See ``walkthroughs/08_backends.md``.
+another array lives. See ``walkthroughs/12_backends.md``.
 """
 
 from __future__ import annotations

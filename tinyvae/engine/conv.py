@@ -24,7 +24,7 @@ and its backward is the backward of ``Linear`` (``layers.py``), read through the
 ``col2im`` is the adjoint of ``im2col``: where ``im2col`` copies pixel ``x_pad[n, c, s·y+i, s·x+j]``
 into a column, ``col2im`` adds the column's entry back onto that pixel (pixels that sit in several
 windows collect several contributions). Written out, ``dx`` is the *full* convolution of ``dout``
-(dilated by the stride) with the kernel flipped — ``walkthroughs/07_convolutions.md`` shows this on
+(dilated by the stride) with the kernel flipped — ``walkthroughs/11_convolutions.md`` shows this on
 a 4×4 image.
 
 **The transposed convolution is the same two pieces in the other order.** ``ConvTranspose2d``'s

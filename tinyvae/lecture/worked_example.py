@@ -10,7 +10,7 @@ A facade over the small modules that do the work:
 - :mod:`.layout`   the trace and the errata as text, in English or Korean (``format_trace``)
 - :mod:`.text_en`, :mod:`.text_ko`   the words of the trace, one table per language
 
-Walkthrough: ``walkthroughs/01_worked_example.md``; command line: ``tinyvae example``.
+Walkthrough: ``walkthroughs/06_worked_example.md``; command line: ``tinyvae example``.
 """
 
 from .errata import DOCUMENT, Erratum, errata

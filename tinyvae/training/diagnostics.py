@@ -44,7 +44,7 @@ from ..models.memory import chunks
 from .evaluate import active_units
 
 COLLAPSE_NATS = math.log(2)  # the code carries less than one bit about the image: collapsed
-PAGE = "walkthroughs/09_when_a_vae_fails.md"  # the page that explains collapse and its remedies
+PAGE = "walkthroughs/13_when_a_vae_fails.md"  # the page that explains collapse and its remedies
 SHOWN_DIMS = 8  # the summary lists this many dimensions' KL, at most
 
 
