@@ -31,7 +31,7 @@ import numpy as np
 from IPython.display import Image, display
 
 from tinyvae import VAE
-from tinyvae.figures.posterior import aggregate_vs_prior, true_posteriors
+from tinyvae.training.latent_figures import aggregate_vs_prior, true_posteriors
 from tinyvae.training.aggregate import aggregate_posterior
 from tinyvae.training.data import load
 from tinyvae.training.evaluate import active_units, eval_loss, gaussian_constant, iwae_bound

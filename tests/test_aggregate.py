@@ -1,4 +1,4 @@
-"""The aggregate posterior against the prior (training/aggregate.py) and the two figures of figures/posterior.py."""
+"""The aggregate posterior against the prior (training/aggregate.py) and the two figures (computed by training/latent_figures.py, drawn by figures/posterior.py)."""
 
 import math
 from statistics import NormalDist
@@ -6,7 +6,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from tinyvae.figures.posterior import aggregate_vs_prior, true_posteriors
+from tinyvae.training.latent_figures import aggregate_vs_prior, true_posteriors
 from tinyvae.models.vae import VAE
 from tinyvae.training.aggregate import HOLE_RATIO, aggregate_density, aggregate_posterior
 

@@ -219,7 +219,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     from ..models.registry import build_model
     from ..training.data import fingerprint, load
     from ..training.diagnostics import report_code
-    from ..training.evaluate import loss_labels
+    from ..models.loss_names import loss_labels
     from ..training.train import fit, seed_streams
 
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing

@@ -72,7 +72,7 @@ def loss_curves(metrics: Any, path: str | Path, model_config: dict | None = None
         raise ValueError("loss_curves needs at least one epoch of metrics")
     fig = _figure(10, 7.4)
     axes = fig.subplots(2, 2).ravel()
-    from ..training.evaluate import loss_labels
+    from ..models.loss_names import loss_labels
 
     names = loss_labels(model_config) if model_config else {
         "total": "total loss", "recon": "reconstruction loss", "kl": "KL divergence", "unit": "per image",

@@ -1,11 +1,13 @@
-"""Two pictures of a 2-D latent space: the aggregate posterior beside the prior, and q(z|x) over p(z|x).
+"""Two pictures of a 2-D latent space, drawn from numbers computed elsewhere:
 
-    aggregate_vs_prior(model, x, path)     q_agg(z) (every test posterior together) beside N(0, I), the
-                                           holes outlined; KL(q_agg ‖ p) and the prior's mass in the holes
-    true_posteriors(model, x, path)        for a few images: the true posterior p(z|x) as a heat map, the
-                                           encoder's q(z|x) as its 1σ and 2σ ellipses on top
+    draw_aggregate(r, path, ...)              q_agg(z) (every test posterior together) beside N(0, I), the
+                                              holes outlined; KL(q_agg ‖ p) and the prior's mass in the holes
+    draw_true_posteriors(images, codes, grid, path)
+                                              for a few images: the true posterior p(z|x) as a heat map, the
+                                              encoder's q(z|x) as its 1σ and 2σ ellipses on top
 
-The numbers come from ``training/aggregate.py`` and ``training/exact.py``; both need z_dim = 2.
+``training/latent_figures.py`` computes them from a model (``training/aggregate.py``, ``training/exact.py``)
+and calls these; this module only draws, so it reads nothing above the figures.
 """
 
 from __future__ import annotations
@@ -15,30 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import backend
-from ..training.aggregate import HOLE_RATIO, aggregate_posterior
-from ..training.exact import covering_half_width, encode_all, log_posterior_grid
 from .draw import figure as _figure, save as _save
 
 
-def _need_2d(model: Any) -> None:
-    if getattr(model, "z_dim", None) != 2 or not model.has_posterior:
-        raise ValueError(f"these figures draw densities over a 2-D latent space of a model with q(z|x); this one "
-                         f"has z_dim={getattr(model, 'z_dim', None)}")
-
-
-def aggregate_vs_prior(model: Any, x: Any, path: str | Path, y: Any = None, *, half_width: float | None = None) -> Path:
-    """Two panels on the same colour scale: q_agg(z) of the images x, and N(0, I); the holes (where the
-    prior's density is more than HOLE_RATIO times q_agg's) outlined in red on both. The grid covers every
-    q(z|x) to 3σ and the prior to 4 (``half_width`` None), or [-half_width, half_width]²."""
-    _need_2d(model)
-    mu, logvar = encode_all(model, x, model.labels_for(y))
-    half_width = half_width or max(4.0, float(np.ceil(np.max(np.abs(mu) + 3 * np.exp(0.5 * logvar)))))
-    r = aggregate_posterior(mu, logvar, half_width=half_width)
+def draw_aggregate(r: Any, path: str | Path, *, images: int, half_width: float, hole_ratio: float) -> Path:
+    """Two panels on the same colour scale: ``r.q_agg`` (the aggregate posterior of ``images`` images) and
+    ``r.prior`` on the grid ``r.axis`` over [-half_width, half_width]²; the holes (``r.holes``: where the
+    prior's density is more than ``hole_ratio`` times q_agg's) outlined in red on both."""
     fig = _figure(10, 4.8)
     top = float(max(r.q_agg.max(), r.prior.max()))
     extent = (-half_width, half_width, -half_width, half_width)
-    for k, (dens, title) in enumerate(((r.q_agg, f"aggregate posterior q_agg(z), {mu.shape[0]} images"),
+    for k, (dens, title) in enumerate(((r.q_agg, f"aggregate posterior q_agg(z), {images} images"),
                                        (r.prior, "prior p(z) = N(0, I)"))):
         ax = fig.add_subplot(1, 2, k + 1)
         im = ax.imshow(dens.T, origin="lower", extent=extent, cmap="magma", vmin=0, vmax=top)
@@ -47,7 +36,7 @@ def aggregate_vs_prior(model: Any, x: Any, path: str | Path, y: Any = None, *, h
         ax.set_xlabel("z₁")
         ax.set_ylabel("z₂")
     fig.colorbar(im, ax=fig.axes, shrink=0.8, label="density")
-    fig.suptitle(f"KL(q_agg ‖ p) = {r.kl:.2f} nats; the red line bounds the holes (p > {HOLE_RATIO:g}·q_agg), which hold "
+    fig.suptitle(f"KL(q_agg ‖ p) = {r.kl:.2f} nats; the red line bounds the holes (p > {hole_ratio:g}·q_agg), which hold "
                  f"{r.hole_mass:.1%} of the prior's mass", fontsize=10)
     return _save(fig, path)
 
@@ -69,20 +58,17 @@ def _zoom(ax: Any, axis: np.ndarray, logp: np.ndarray, mu: np.ndarray, std: np.n
     ax.set_ylim(centre[1] - half, centre[1] + half)
 
 
-def true_posteriors(model: Any, x: Any, path: str | Path, y: Any = None, *, points: int = 301) -> Path:
-    """One panel per image of x (a few, N ≤ 8): p(z|x) on a grid as a heat map, q(z|x)'s 1σ (solid) and 2σ
-    (dashed) ellipses over it, and the image itself in the corner. The grid covers every q(z|x)
-    (``exact.covering_half_width``); each panel shows the box around its posterior's mass and q's 2σ."""
-    _need_2d(model)
-    labels = model.labels_for(y)
-    if not 1 <= x.shape[0] <= 8:
-        raise ValueError(f"true_posteriors draws 1 to 8 images, got {x.shape[0]}")
-    mu, logvar = encode_all(model, x, labels)
-    half_width = covering_half_width(mu, logvar)
-    axis, logp = log_posterior_grid(model, x, labels, half_width=half_width, points=points)
+def draw_true_posteriors(images: np.ndarray, codes: tuple[np.ndarray, np.ndarray],
+                         grid: tuple[np.ndarray, np.ndarray, float], path: str | Path) -> Path:
+    """One panel per image (``images`` (N, D) on the host, N ≤ 8): p(z|x) on the grid as a heat map, q(z|x)'s
+    1σ (solid) and 2σ (dashed) ellipses over it, and the image itself in the corner. ``codes`` = (mu,
+    logvar), each (N, 2); ``grid`` = (axis (n,), log p(z|x) (N, n, n), half width); each panel shows the box
+    around its posterior's mass and q's 2σ."""
+    mu, logvar = codes
+    axis, logp, half_width = grid
+    host = np.asarray(images, np.float64)
     n = logp.shape[0]
     fig = _figure(3.0 * n, 3.3)
-    host = np.asarray(backend.to_numpy(x), np.float64)
     side = int(round(np.sqrt(host.shape[1])))
     for i in range(n):
         ax = fig.add_subplot(1, n, i + 1)
