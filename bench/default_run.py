@@ -3,7 +3,7 @@
     OPENBLAS_CORETYPE=Haswell .venv/bin/python bench/default_run.py [--seeds 0 1 2] [--rounds 1]
 
 The judge: 5 nearest neighbours (Euclidean distance on the 784 pixels) among the 4,000 bundled training
-digits, ``tinyvae.training.judge`` (the one the figures' captions use; ``tests/test_judge.py`` shows it
+digits, ``tinyvae.figures.judge`` (the one the figures' captions use; ``tests/test_judge.py`` shows it
 votes as scikit-learn's ``KNeighborsClassifier(5)``, the second judge of ``bench/classify_samples.py``). It names the digit of each of the 1,000 test digits (the reference: how
 often it is right on the originals) and of each test digit's reconstruction, ``model.reconstruct(x)``
 = decode(mu(x)), the images ``reconstructions.png`` shows. The figure is the fraction of
@@ -47,7 +47,7 @@ WIDE = ("--latent", "20")
 def judged(data: Any, images: Any) -> dict[str, Any]:
     """The fraction of ``images`` (one per test digit) the judge names as that digit: overall, per digit, worst."""
     from tinyvae.engine.backend import to_numpy
-    from tinyvae.training.judge import nearest_labels, recognised
+    from tinyvae.figures.judge import nearest_labels, recognised
 
     r = recognised(nearest_labels(data.x_train, data.y_train, to_numpy(images)), data.y_test)
     return {"overall": r["overall"], "per_digit": [r["per_digit"][d] for d in range(10)], "worst": r["worst"][1]}

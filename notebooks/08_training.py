@@ -163,7 +163,7 @@ assert path.is_file() and path.stat().st_size > 0
 # `model.reconstruct(x)` is `decode(mu(x))`: through the latent means, without sampling. With
 # only two numbers to carry each digit through, the reconstructions are blurred, and some come back
 # as another digit. Which ones? A judge that knows nothing of the model, the 5 nearest of the 4,000
-# training digits (`tinyvae/training/judge.py`), names the digit of every test reconstruction; the
+# training digits (`tinyvae/figures/judge.py`), names the digit of every test reconstruction; the
 # figure's caption says what it found, and the cell below prints it.
 
 # %%
@@ -178,7 +178,7 @@ err = np.mean(np.abs(model.reconstruct(x) - x))
 print(f"mean absolute pixel error of these ten reconstructions: {err:.3f}")
 assert err < 0.15 and path.is_file()
 
-from tinyvae.training.judge import nearest_labels, recognised
+from tinyvae.figures.judge import nearest_labels, recognised
 
 kept = recognised(nearest_labels(digits.x_train, digits.y_train, model.reconstruct(digits.x_test)), digits.y_test)
 seen = recognised(nearest_labels(digits.x_train, digits.y_train, digits.x_test), digits.y_test)

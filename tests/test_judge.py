@@ -7,7 +7,7 @@ import pytest
 import tinyvae
 from tinyvae.figures import captions
 from tinyvae.training.data import load
-from tinyvae.training.judge import nearest_labels, recognised
+from tinyvae.figures.judge import nearest_labels, recognised
 
 
 @pytest.fixture(scope="module")

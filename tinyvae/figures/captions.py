@@ -1,6 +1,6 @@
 """What a latent code kept, said under the figures, by a judge that knows nothing of the model.
 
-The judge (:mod:`tinyvae.training.judge`) names the digit an image looks like by its 5 nearest training
+The judge (:mod:`tinyvae.figures.judge`) names the digit an image looks like by its 5 nearest training
 digits. :func:`kept` says how often the reconstructions are still the right digit and which digits come
 back as which; :func:`on_grid` which digits a decoded grid of the latent plane shows. A 2-D code keeps
 some digits apart and not others: these lines say which, for the run at hand.
@@ -22,7 +22,7 @@ JUDGE_K, JUDGED, JUDGE_TRAIN = 5, 1000, 10_000  # the judge's k; test digits jud
 def kept(model: Any, data: Any, judge: Callable[[np.ndarray], np.ndarray]) -> str:
     """What the latent code kept of the test digits, in one line: how often ``judge`` (images -> digits)
     names the right digit for the reconstructions and for the originals, and the two digits most often lost."""
-    from ..training.judge import recognised
+    from .judge import recognised
 
     x, y = np.asarray(data.x_test)[:JUDGED], np.asarray(data.y_test)[:JUDGED].astype(int)
     parts = memory.chunks(model, len(x), len(x))
@@ -46,7 +46,7 @@ def on_grid(digits: np.ndarray) -> str:
 
 def judge_of(data: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """images -> digits by the k nearest of (at most JUDGE_TRAIN) training digits; None without enough of them."""
-    from ..training.judge import nearest_labels
+    from .judge import nearest_labels
 
     x_train = getattr(data, "x_train", None)
     if x_train is None or len(x_train) < JUDGE_K or getattr(data, "y_train", None) is None:

@@ -45,6 +45,7 @@ from ..engine.backend import Array
 from ..engine.checks import check_array, check_finite, check_unit_interval
 from ..engine.layers import Layer
 from ..engine.losses import bce_with_logits, bce_with_logits_per_example, mse, mse_per_example
+from . import size  # the limits the checkpoint's schema reads too
 
 LossName = Literal["bce", "mse"]
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -327,19 +328,18 @@ def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any,
 
 def check_size(cfg: dict[str, Any]) -> None:
     """Refuse, before a weight is allocated, an architecture ``cfg`` (``model.config()``'s form) with a
-    width above ``schema.MAX_WIDTH`` or more than ``schema.MAX_PARAMS`` parameters: the limits of the
+    width above ``size.MAX_WIDTH`` or more than ``size.MAX_PARAMS`` parameters: the limits of the
     command line and of the checkpoint reader, so that the library builds nothing they would refuse."""
-    from ..training import schema
 
     widths = {"z_dim": cfg["z_dim"], **{f"hidden_dims[{i}]": h for i, h in enumerate(cfg.get("hidden_dims", []))},
               **({"hidden_dim": cfg["hidden_dim"]} if "hidden_dim" in cfg else {}),
               **{f"channels[{i}]": c for i, c in enumerate(cfg.get("channels", []))}}
     name, widest = max(widths.items(), key=lambda kv: kv[1])
-    if widest > schema.MAX_WIDTH:
-        raise ValueError(f"{name} must be at most {schema.MAX_WIDTH:,}, got {widest:,}")
-    n = schema.count_params(cfg)
-    if n > schema.MAX_PARAMS:
-        raise ValueError(f"this architecture has {n:,} parameters, more than tinyvae builds ({schema.MAX_PARAMS:,}); "
+    if widest > size.MAX_WIDTH:
+        raise ValueError(f"{name} must be at most {size.MAX_WIDTH:,}, got {widest:,}")
+    n = size.count_params(cfg)
+    if n > size.MAX_PARAMS:
+        raise ValueError(f"this architecture has {n:,} parameters, more than tinyvae builds ({size.MAX_PARAMS:,}); "
                          f"choose smaller widths")
 
 

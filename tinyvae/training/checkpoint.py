@@ -26,15 +26,15 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from ..engine import backend
 from ..engine.optim import Adam
 from ..models.base import Model
+from ..engine.files import atomic_write  # noqa: F401  (also read as training.checkpoint.atomic_write)
 from . import safe_npz, schema
 
 FORMAT_VERSION = 1
@@ -86,27 +86,6 @@ def save_checkpoint(
     return path
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(f)`` on a temporary file beside ``path``, then rename it over ``path``: a crash
-    at any moment leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets what open() would give it
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez(path, **arrays)``, atomically (see :func:`atomic_write`)."""
     atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -115,12 +94,6 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def atomic_write_json(path: Path, obj: Any) -> None:
     """``obj`` as indented JSON in ``path``, atomically (see :func:`atomic_write`)."""
     atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1, allow_nan=False) + "\n").encode()))
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; set it straight back
-    os.umask(mask)
-    return mask
 
 
 # what atomic_write names its temporary files: "." + the file's name + "." + mkstemp's letters + ".tmp",
@@ -173,20 +146,6 @@ def lock_run_folder(directory: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---- reading -------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import json
 import math
 from typing import Any, Callable
 
-MAX_PARAMS = 50_000_000  # parameters of a model a checkpoint may describe (784-400-20: 0.65 M)
-MAX_WIDTH = 1 << 16  # one layer's width, a latent size
+from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
+
 MAX_THREADS = 1024  # the threads (and so batch workers) a run may use and record
 MAX_META_BYTES = 8 << 20  # the JSON record itself
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
@@ -132,23 +132,6 @@ def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str
         raise ValueError(f"{where}: describes a model of {n:,} parameters, more than tinyvae builds "
                          f"({MAX_PARAMS:,}); check hidden_dims and z_dim")
     return cfg
-
-
-def count_params(cfg: dict[str, Any]) -> int:
-    """The number of parameters the architecture ``cfg`` has (without building it)."""
-    x, z = cfg["x_dim"], cfg["z_dim"]
-    if cfg.get("arch") == "conv":
-        c1, c2 = cfg.get("channels", [32, 64])
-        k, h = cfg.get("kernel_size", 3), cfg.get("hidden_dim", 16)
-        flat = c2 * (x // 16)
-        convs = (c1 * k * k + c1) + (c2 * c1 * k * k + c2) + (c2 * c2 * k * k + c2) + (c1 * c2 * k * k + c1) + (c1 * k * k + 1)
-        return convs + (flat + 1) * h + 2 * (h + 1) * z + (z + 1) * flat
-    c = cfg.get("n_classes", 10) if cfg["model"] == "cvae" else 0
-    heads = 2 if cfg["model"] != "ae" else 1
-    enc = [x + c, *cfg["hidden_dims"]]
-    dec = [z + c, *cfg["hidden_dims"][::-1], x]
-    n = sum((a + 1) * b for a, b in zip(enc, enc[1:])) + heads * (enc[-1] + 1) * z
-    return n + sum((a + 1) * b for a, b in zip(dec, dec[1:]))
 
 
 # ---- the run configuration, the metrics, the optimizer, the generator ----------------------------
