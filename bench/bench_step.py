@@ -1,4 +1,4 @@
-"""Where one training step of the MLP VAE goes, and what the plain and the fast forms of Adam and the BCE cost.
+"""One MLP training step piece by piece, and the plain and fast twins of Adam, the BCE and a conv weight gradient.
 
 The bench model (784-400-20-400-784, batch 128, float32) on one BLAS thread, every piece timed
 alone, the forms interleaved in the same run (round-robin, the median of ``--rounds`` rounds of
@@ -9,8 +9,11 @@ wall clock.
     python bench/bench_step.py                  # the table
     python bench/bench_step.py --threads 2      # the products on 2 threads (then CPU time counts both)
 
-The plain forms are the equations as written in the lecture, each intermediate a new array; the fast
-forms are the ones tinyvae runs (``engine/optim.py``, ``engine/losses.py``).
+The plain forms are the equations as written in the lecture, each intermediate a new array, and the fast
+forms are the ones tinyvae trains with, twins side by side in the library: ``Adam.step_plain`` and
+``Adam.step`` (``engine/optim.py``), ``bce_with_logits_plain`` and ``bce_with_logits`` (``engine/losses.py``),
+and the conv model's largest weight gradient, ``_matmul_t_plain`` and ``_matmul_t_fast`` (``engine/conv.py``:
+Conv2d(32 → 64) at batch 128; the two differ on 2 BLAS threads, not on one).
 """
 
 from __future__ import annotations
@@ -28,22 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinyvae  # noqa: E402
-from tinyvae.engine.losses import bce_with_logits  # noqa: E402
+from tinyvae.engine.conv import _matmul_t_fast, _matmul_t_plain  # noqa: E402
+from tinyvae.engine.losses import bce_with_logits, bce_with_logits_plain  # noqa: E402
 from tinyvae.training.data import load  # noqa: E402
-
-
-def adam_plain(opt: tinyvae.Adam) -> Callable[[], None]:
-    """Adam as the four equations, every intermediate a new array (the reference form)."""
-    def step() -> None:
-        opt.t += 1
-        b1, b2, t, grads = opt.beta1, opt.beta2, opt.t, opt.module.grads
-        for name, p in opt.module.params.items():
-            g, m, v = grads[name], opt.state[f"m.{name}"], opt.state[f"v.{name}"]
-            m[...] = b1 * m + (1 - b1) * g
-            v[...] = b2 * v + (1 - b2) * g * g
-            m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-            p -= opt.lr * m_hat / (np.sqrt(v_hat) + opt.eps)
-    return step
 
 
 def adam_folded(opt: tinyvae.Adam) -> Callable[[], None]:
@@ -65,15 +55,6 @@ def adam_folded(opt: tinyvae.Adam) -> Callable[[], None]:
             denom += opt.eps / step_size
             p -= m / denom
     return step
-
-
-def bce_plain(logits: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
-    """softplus(l) - x·l summed, σ(l) - x: the equations with where/log1p, every step a new array."""
-    B = x.shape[0]
-    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
-    loss = np.sum(softplus - x * logits) / B
-    x_hat = np.where(logits >= 0, 1 / (1 + np.exp(-np.abs(logits))), np.exp(-np.abs(logits)) / (1 + np.exp(-np.abs(logits))))
-    return loss, (x_hat - x) / B
 
 
 def timeit(fns: dict[str, Callable[[], object]], rounds: int, reps: int) -> dict[str, float]:
@@ -103,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     model.loss_and_grads(x, rng=rng)
     W1, W4 = model.params["encoder.0.W"], model.params["decoder.2.W"]
     h, logits = np.maximum(x @ W1.T, 0), rng.standard_normal((128, 784), dtype=np.float32)
+    dout_mat = rng.standard_normal((64, 7 * 7 * 128), dtype=np.float32)  # Conv2d(32 -> 64): dout, im2col's columns
+    cols = rng.standard_normal((32 * 3 * 3, 7 * 7 * 128), dtype=np.float32)
 
     def products() -> None:  # the five large products of a step: forward 784->400, 400->784, their backward
         x @ W1.T
@@ -122,12 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         "step (loss_and_grads + Adam)": lambda: (model.loss_and_grads(x, rng=rng), opts["step"].step()),
         "loss_and_grads": lambda: model.loss_and_grads(x, rng=rng),
         "the five large products (floor)": products,
-        "Adam, plain (equations, new arrays)": adam_plain(opts["plain"]),
+        "Adam, plain (Adam.step_plain)": opts["plain"].step_plain,
         "Adam, folded (before issue 25)": adam_folded(opts["folded"]),
         "Adam, tinyvae (torch's order)": opts["tinyvae"].step,
-        "BCE, plain (where, log1p)": lambda: bce_plain(logits, x),
+        "BCE, plain (bce_with_logits_plain)": lambda: bce_with_logits_plain(logits, x),
         "BCE, tinyvae": lambda: bce_with_logits(logits, x),
         "input checks (model.check_x)": lambda: model.check_x(x),
+        "conv dW, plain (_matmul_t_plain)": lambda: _matmul_t_plain(dout_mat, cols),
+        "conv dW, tinyvae (_matmul_t_fast)": lambda: _matmul_t_fast(dout_mat, cols),
     }
     load_before = os.getloadavg()[0]
     ms = timeit(fns, a.rounds, a.reps)
@@ -135,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
           f"median of {a.rounds} rounds; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
           f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")
     for k, v in ms.items():
-        print(f"  {k:40s} {v:7.3f} ms")
+        print(f"  {k:42s} {v:7.3f} ms")
     return 0
 
 

@@ -44,7 +44,9 @@ np.set_printoptions(precision=6, suppress=True)
 #     m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)   the bias correction
 #     p ← p − lr · m̂ / (√v̂ + ε)
 #
-# `Adam.step()` reads `layer.grads` and moves `layer.params` in place. Run both for 50 steps on
+# `Adam.step_plain()` is these four lines as code; `Adam.step()`, what training calls, runs its fast twin
+# `Adam._step_fast()`, the same equations in torch's order and in place (equal to rounding). Both read
+# `layer.grads` and move `layer.params` in place. Run `step()` beside the four lines for 50 steps on
 # gradients that change every step and whose scale jumps between 1e-3 and 1e2:
 
 # %%
@@ -150,8 +152,8 @@ from tinyvae import exercises
 
 # %%
 # exercise: adam_step
-def adam_step(p, g, m, v, t, lr, beta1, beta2, eps):
-    """One Adam step, t counting from 1 -> the new (p, m, v)."""
+def adam_step(p, g, m, v, t, lr, betas, eps):
+    """One Adam step, t counting from 1, betas = (beta1, beta2) -> the new (p, m, v)."""
     # your code
     raise NotImplementedError
 

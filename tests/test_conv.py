@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch_ref import assert_close, assert_matches_torch, leaves, t
 
 from tinyvae import gradcheck
-from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, col2im, im2col, same_padding
+from tinyvae.engine.conv import (Conv2d, ConvTranspose2d, Flatten, Reshape, _matmul_t_fast, _matmul_t_plain, col2im,
+                                 im2col, same_padding)
 from tinyvae.models.conv_vae import ConvVAE
 from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
 from tinyvae.engine.layers import Sequential
@@ -353,3 +354,18 @@ def test_conv_vae_learns(rng):
         model.loss_and_grads(x, eps=eps)
         opt.step()
     assert model.loss_and_grads(x, eps=eps).total < 0.8 * first
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, n, K", [(64, 288, 7 * 7 * 16), (9, 64, 3000), (3, 7, 50), (32, 9, 4000), (5, 5, 1)])
+def test_matmul_t_fast_equals_plain(m, n, K, dtype):
+    """The layers' weight gradient (_matmul_t_fast, (b @ aᵀ)ᵀ when b has more rows) against the plain a @ bᵀ.
+
+    The same K products per entry, but BLAS may sum them in another order in the other orientation, so
+    they agree to rounding, not always bit for bit (bit for bit on some OpenBLAS kernels, 0.6 eps apart on
+    Haswell's): |fast - plain| <= 8 eps (|a| @ |b|ᵀ), far inside the K eps a worst case allows."""
+    rng = np.random.default_rng(m * n + K)
+    a, b = rng.standard_normal((m, K)).astype(dtype), rng.standard_normal((n, K)).astype(dtype)
+    fast, plain = _matmul_t_fast(a, b), _matmul_t_plain(a, b)
+    assert fast.shape == plain.shape == (m, n) and fast.dtype == plain.dtype == dtype
+    assert np.all(np.abs(fast - plain) <= 8 * np.finfo(dtype).eps * (np.abs(a) @ np.abs(b).T))

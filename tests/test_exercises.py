@@ -153,8 +153,28 @@ def test_adam_solution_follows_the_library_for_many_steps() -> None:
         g = rng.standard_normal(5)
         Holder.grads["p"][...] = g
         opt.step()
-        p, m, v = solution("adam_step")(p, g, m, v, t, 1e-2, 0.9, 0.999, 1e-8)
+        p, m, v = solution("adam_step")(p, g, m, v, t, 1e-2, (0.9, 0.999), 1e-8)
     np.testing.assert_allclose(p, Holder.params["p"], rtol=1e-12)
+
+
+def test_adam_solution_is_adam_step_plain_bit_for_bit() -> None:
+    """The exercise's reference is Adam.step_plain, the library's plain twin, to the last bit (float32 too).
+    The weight restarts from 0 every step, so the new weight is minus the step, with no rounding to hide it."""
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        m, v = np.zeros(50, dtype), np.zeros(50, dtype)
+
+        class Holder:
+            params, grads = {"p": np.zeros(50, dtype)}, {"p": np.zeros(50, dtype)}
+        opt = exercises.course.Adam(Holder, lr=1e-2, betas=(0.8, 0.99), eps=1e-6)
+        for t in range(1, 21):
+            g = (rng.standard_normal(50) * 10.0 ** rng.integers(-3, 3, 50)).astype(dtype)
+            Holder.params["p"][...], Holder.grads["p"][...] = 0, g
+            opt.step_plain()
+            p, m, v = solution("adam_step")(np.zeros(50, dtype), g, m, v, t, 1e-2, (0.8, 0.99), 1e-6)
+            np.testing.assert_array_equal(p, Holder.params["p"])
+            np.testing.assert_array_equal(m, opt.state["m.p"])
+            np.testing.assert_array_equal(v, opt.state["v.p"])
 
 
 def test_package_docstring_example() -> None:

@@ -107,11 +107,22 @@ def _to_batch_first(a: Array, C: int, H: int, W: int, N: int) -> Array:
     return xp.permute_dims(xp.reshape(a, (C, H, W, N)), (3, 0, 1, 2))
 
 
-def _matmul_t(a: Array, b: Array) -> Array:
-    """``a @ bᵀ`` for a (m, K), b (n, K) -> (m, n): a weight gradient, summed over a long K = H·W·N.
-    Computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the same numbers, but OpenBLAS (0.3, two busy
-    threads) was measured up to 40× slower on the other orientation (ConvTranspose2d(64 → 32), 28×28,
-    batch 128: 1.2 s against 0.03 s)."""
+def _matmul_t_plain(a: Array, b: Array) -> Array:
+    """``a @ bᵀ`` for a (m, K), b (n, K) -> (m, n): a weight gradient as the equation writes it
+    (``dW_mat = dout_mat @ colsᵀ``), summed over a long K = H·W·N. The layers run its fast twin."""
+    return a @ b.T
+
+
+def _matmul_t_fast(a: Array, b: Array) -> Array:
+    """:func:`_matmul_t_plain`, computed as ``(b @ aᵀ)ᵀ`` when b has more rows: the layers' weight gradients.
+
+    The same products, maybe summed in another order by BLAS (equal to rounding, not always bit for bit:
+    ``tests/test_conv.py::test_matmul_t_fast_equals_plain``). OpenBLAS on two threads is much slower in
+    the other orientation: for the conv model's Conv2d(32 → 64) at batch 128, a (64, 6272) by (288, 6272),
+    10.8 CPU ms plain against 5.0 on two threads, 2.6 and 2.7 ms on one (``bench/bench_step.py``, 15
+    interleaved rounds, OPENBLAS_CORETYPE=Haswell, 2026-12-06); earlier, for ConvTranspose2d(64 → 32),
+    28×28, batch 128: 1.2 s against 0.03 s.
+    """
     return a @ b.T if a.shape[0] >= b.shape[0] else (b @ a.T).T
 
 
@@ -182,7 +193,8 @@ class Conv2d(Layer):
         W = self.params["W"]
         xp = namespace(dout, W)
         dout_mat = xp.reshape(_to_channels_first(dout), (self.out_channels, H_out * W_out * N))
-        self.grads["W"] = xp.reshape(_matmul_t(dout_mat, cols), W.shape)  # ∂L/∂W = dout colsᵀ
+        dW_mat = _matmul_t_fast(dout_mat, cols)  # ∂L/∂W = dout_mat @ colsᵀ (its plain twin: _matmul_t_plain)
+        self.grads["W"] = xp.reshape(dW_mat, W.shape)
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout_mat, axis=1)  # ∂L/∂b = Σ dout
         if not need_dx:
@@ -261,7 +273,8 @@ class ConvTranspose2d(Layer):
         if "b" in self.params:
             self.grads["b"] = xp.sum(dout, axis=(0, 2, 3))  # ∂L/∂b = Σ dout
         dcols = im2col(_to_channels_first(dout), self.kernel_size, self.stride, (H_in, W_in), _before(self))
-        self.grads["W"] = xp.reshape(_matmul_t(x_mat, dcols), W.shape)  # ∂L/∂W = x dcolsᵀ
+        dW_mat = _matmul_t_fast(x_mat, dcols)  # ∂L/∂W = x_mat @ dcolsᵀ (its plain twin: _matmul_t_plain)
+        self.grads["W"] = xp.reshape(dW_mat, W.shape)
         if not need_dx:
             return None
         dx = xp.reshape(W, (self.in_channels, -1)) @ dcols  # (C_in, H_in·W_in·N): Conv2d's forward

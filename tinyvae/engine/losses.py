@@ -36,24 +36,33 @@ def mse(x_hat: Array, x: Array) -> tuple[Array, Array]:
     return loss, dx_hat
 
 
+def bce_with_logits_plain(logits: Array, x: Array) -> tuple[Array, Array]:
+    """Binary cross-entropy of x against x_hat = σ(logits), from the logits: the equations, one a line.
+
+    With x_hat = σ(l):  -[x log x_hat + (1 - x) log(1 - x_hat)] = softplus(l) - x·l,  softplus(l) = log(1 + e^l).
+    loss = (1/B) Σ (softplus(l) - x·l);   ∂loss/∂l = (σ(l) - x) / B = (x_hat - x) / B.
+    logits, x: (batch, features). Returns (loss, dlogits). Training runs the fast twin, :func:`bce_with_logits`.
+    """
+    xp = namespace(logits, x)
+    B = _batch(logits, x, "bce_with_logits", ("logits", "x"))
+    e = xp.exp(-xp.abs(logits))  # e^-|l|, in (0, 1]: neither line below can overflow, for any l
+    x_hat = xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))  # σ(l) = 1/(1 + e^-l) for l ≥ 0, e^l/(1 + e^l) below
+    softplus = xp.maximum(logits, 0.0) + xp.log1p(e)  # log(1 + e^l) = max(l, 0) + log(1 + e^-|l|)
+    loss = xp.sum(softplus - x * logits) / B
+    dlogits = (x_hat - x) / B
+    return loss, dlogits
+
+
 def bce_with_logits(logits: Array, x: Array) -> tuple[Array, Array]:
-    """Binary cross-entropy of x against σ(logits), from the logits, so it never overflows.
+    """:func:`bce_with_logits_plain` with fewer passes over the (B, D) arrays: what training runs.
 
-    With x_hat = σ(l):  -[x log x_hat + (1 - x) log(1 - x_hat)] = softplus(l) - x·l,
-    where softplus(l) = log(1 + e^l).
-    loss = (1/B) Σ (softplus(l) - x·l);   ∂loss/∂l = (1/B) (σ(l) - x) = (1/B)(x_hat - x).
-    logits, x: (batch, features). Returns (loss, dlogits).
-
-    Both softplus and σ are computed from the one exponential e = e^-|l|, which lies in (0, 1]::
-
-        softplus(l) = max(l, 0) + log(1 + e)
-        σ(l)        = 1 / (1 + e^-l)  if l ≥ 0,   e^l / (1 + e^l)  if l < 0
-                    = (1 if l ≥ 0 else e) / (1 + e)  =  max(e, [l ≥ 0]) / (1 + e)
-
-    (as e ≤ 1, the maximum of e and the 0/1 indicator [l ≥ 0] picks 1 or e, the same choice as
-    ``xp.where`` at a third of its cost in NumPy), so any l (±1000 included) gives finite values
-    with no warning. ``log(1 + e)`` rather than ``log1p(e)``: with e in (0, 1] the two differ by
-    less than one rounding of ``1 + e``, and NumPy vectorizes ``log`` but not ``log1p``.
+    σ(l) = max(e, [l ≥ 0]) / (1 + e) picks 1 or e as ``where`` does (e ≤ 1) at a third of its cost, and
+    the gradient is built in place: bit for bit the plain gradient. The loss sums Σ max(l, 0), Σ log(1 + e)
+    and Σ x·l (a ``vecdot``, no (B, D) temporary) apart, and takes ``log(1 + e)`` (NumPy vectorizes
+    ``log``, not ``log1p``; for e in (0, 1] they differ by less than one rounding of 1 + e): equal to the
+    plain loss to rounding (``tests/test_losses.py::test_bce_fast_equals_plain``). For B = 128, D = 784,
+    float32: 0.29 ms against 0.67 ms for the plain form, of a 7.4 ms training step (``bench/bench_step.py``:
+    CPU time, 15 interleaved rounds, OPENBLAS_CORETYPE=Haswell, 2026-12-06).
     """
     xp = namespace(logits, x)
     B = _batch(logits, x, "bce_with_logits", ("logits", "x"))

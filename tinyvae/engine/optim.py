@@ -107,12 +107,15 @@ class Adam(Optimizer):
         m̂ = m / (1 - β1ᵗ),  v̂ = v / (1 - β2ᵗ)
         p -= lr · m̂ / (√v̂ + eps)
 
-    computed in the order torch computes it, ``p -= (lr / (1 - β1ᵗ)) · m / (√v / √(1 - β2ᵗ) + eps)``,
-    which cannot overflow for any legal lr and eps: √v / √(1 - β2ᵗ) is at most √v / √(1 - β2); the
-    ratio m / (√v̂ + eps) is bounded, |m| / √v̂ <= (1 - β1) / √((1 - β2)(1 - β1²/β2)) (Cauchy-Schwarz on
-    the two moving sums, for β1² < β2: 7.3 for the defaults); and the scalar lr / (1 - β1ᵗ) is formed
-    in float64 before it meets the array. (Folding lr into the denominator, as an earlier version did,
-    made 1 / lr overflow float32 for lr below about 3e-39: 0 · inf = NaN.)
+    :meth:`step_plain` is these four lines as code. :meth:`step`, what training runs, is its fast twin
+    :meth:`_step_fast`: the same equations in the order torch computes them,
+    ``p -= (lr / (1 - β1ᵗ)) · m / (√v / √(1 - β2ᵗ) + eps)``, in place, with no m̂ or v̂ array. That order
+    cannot overflow for any legal lr and eps: √v / √(1 - β2ᵗ) is at most √v / √(1 - β2); the ratio
+    m / (√v̂ + eps) is bounded, |m| / √v̂ <= (1 - β1) / √((1 - β2)(1 - β1²/β2)) (Cauchy-Schwarz on the
+    two moving sums, for β1² < β2: 7.3 for the defaults); and the scalar lr / (1 - β1ᵗ) is formed in
+    float64 before it meets the array. (Folding lr into the denominator, as an earlier version did, made
+    1 / lr overflow float32 for lr below about 3e-39: 0 · inf = NaN.) The two forms give the same m and v
+    bit for bit and the same step to rounding (``tests/test_optim.py::test_adam_fast_step_equals_plain``).
     """
 
     def __init__(
@@ -136,7 +139,31 @@ class Adam(Optimizer):
             self.state[f"m.{k}"] = p * 0
             self.state[f"v.{k}"] = p * 0
 
+    def step_plain(self) -> None:
+        """One step, the four equations as written, each intermediate a new array (the reference form)."""
+        self.t += 1
+        b1, b2, t, lr, eps = self.beta1, self.beta2, self.t, self.lr, self.eps
+        for name, p in self.module.params.items():
+            g, m, v = self.module.grads[name], self.state[f"m.{name}"], self.state[f"v.{name}"]
+            xp = backend.namespace(p)  # the array library: NumPy, CuPy, ...
+            m[...] = b1 * m + (1 - b1) * g  # first moment
+            v[...] = b2 * v + (1 - b2) * g**2  # second moment
+            m_hat = m / (1 - b1**t)  # bias corrections
+            v_hat = v / (1 - b2**t)
+            p -= lr * m_hat / (xp.sqrt(v_hat) + eps)
+
     def step(self) -> None:
+        """One step: :meth:`_step_fast`, the twin of :meth:`step_plain` that training runs."""
+        self._step_fast()
+
+    def _step_fast(self) -> None:
+        """:meth:`step_plain` in torch's order and in place: m̂ never formed, lr / (1 - β1ᵗ) one float64 scalar.
+
+        Same m and v bit for bit; the step agrees to rounding (a few ulp: the constants meet the arrays in
+        another order). On the bench MLP's 650k parameters (float32), 1.15 ms a step against 1.63 ms for
+        :meth:`step_plain`, of a 7.4 ms training step (``bench/bench_step.py``: CPU time, one BLAS thread,
+        15 interleaved rounds, OPENBLAS_CORETYPE=Haswell, 2026-12-06).
+        """
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         step_size = self.lr / (1 - b1**self.t)  # lr / (1 - β1ᵗ): turns m into m̂ and scales it, a float64 scalar

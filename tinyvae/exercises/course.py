@@ -130,7 +130,7 @@ def _adam_cases(rng):
         v = rng.uniform(0, 0.1, shape) if t > 1 else np.zeros(shape)
         m = 0.1 * rng.standard_normal(shape) if t > 1 else np.zeros(shape)
         cases.append({"p": rng.standard_normal(shape), "g": rng.standard_normal(shape), "m": m, "v": v, "t": t,
-                      "lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8})
+                      "lr": 1e-2, "betas": (0.9, 0.999), "eps": 1e-8})
     return cases
 
 
@@ -141,7 +141,7 @@ class _Holder:
 
 def _adam_library(c):
     holder = _Holder(c["p"].copy(), c["g"].copy())
-    opt = Adam(holder, lr=c["lr"], betas=(c["beta1"], c["beta2"]), eps=c["eps"])
+    opt = Adam(holder, lr=c["lr"], betas=c["betas"], eps=c["eps"])
     opt.state["m.p"][...], opt.state["v.p"][...] = c["m"], c["v"]
     opt.t = c["t"] - 1  # step() counts this step as t
     opt.step()
@@ -192,7 +192,8 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in [
              _bce_cases, lambda c: (losses.bce_with_logits(c["logits"], c["x"])[1],), _bce_scalar),
     Exercise("vae_backward", "vae_backward(params, x, eps) -> grads   a dict with the keys of params; the model:\n"
              + VAE_FORWARD, ("grads",), _vae_cases, _vae_library, _vae_scalar),
-    Exercise("adam_step", "adam_step(p, g, m, v, t, lr, beta1, beta2, eps) -> (p, m, v)   t counts from 1",
+    Exercise("adam_step", "adam_step(p, g, m, v, t, lr, betas, eps) -> (p, m, v)   t counts from 1, "
+             "betas = (beta1, beta2)",
              ("p", "m", "v"), _adam_cases, _adam_library),
 ]}
 

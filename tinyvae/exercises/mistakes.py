@@ -51,8 +51,8 @@ def _vae_one_head(params, x, eps):
 
 def _adam(args: tuple, *, t_shift: int = 0, exponent: bool = True, corrected: bool = True,
           squared: bool = True, eps_inside: bool = False) -> tuple:
-    """Adam with one classic slip switched on; ``args`` are the exercise's (p, g, m, v, t, lr, beta1, beta2, eps)."""
-    p, g, m, v, t, lr, beta1, beta2, eps = args
+    """Adam with one classic slip switched on; ``args`` are the exercise's (p, g, m, v, t, lr, betas, eps)."""
+    p, g, m, v, t, lr, (beta1, beta2), eps = args
     step = t + t_shift if exponent else 1
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * (g**2 if squared else g)

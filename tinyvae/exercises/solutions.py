@@ -56,8 +56,9 @@ def reparameterize_backward(mu, logvar, eps, dz):
     return dmu, dlogvar
 
 
-def adam_step(p, g, m, v, t, lr, beta1, beta2, eps):
-    """One Adam step at step t (counting from 1) -> (p, m, v), new arrays."""
+def adam_step(p, g, m, v, t, lr, betas, eps):
+    """One Adam step at step t (counting from 1), betas = (β1, β2) as torch takes them -> (p, m, v), new arrays."""
+    beta1, beta2 = betas
     m = beta1 * m + (1 - beta1) * g  # first moment
     v = beta2 * v + (1 - beta2) * g**2  # second moment
     m_hat = m / (1 - beta1**t)  # bias corrections
