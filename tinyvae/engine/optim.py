@@ -145,7 +145,7 @@ class Adam(Optimizer):
         b1, b2, t, lr, eps = self.beta1, self.beta2, self.t, self.lr, self.eps
         for name, p in self.module.params.items():
             g, m, v = self.module.grads[name], self.state[f"m.{name}"], self.state[f"v.{name}"]
-            xp = backend.namespace(p)  # the array library: NumPy, CuPy, ...
+            xp = backend.namespace(p)  # the arrays' library (NumPy here), for its sqrt
             m[...] = b1 * m + (1 - b1) * g  # first moment
             v[...] = b2 * v + (1 - b2) * g**2  # second moment
             m_hat = m / (1 - b1**t)  # bias corrections
