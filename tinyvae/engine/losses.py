@@ -44,7 +44,7 @@ def bce_with_logits_plain(logits: Array, x: Array) -> tuple[Array, Array]:
     logits, x: (batch, features). Returns (loss, dlogits). Training runs the fast twin, :func:`bce_with_logits`.
     """
     xp = namespace(logits, x)
-    B = _batch(logits, x, "bce_with_logits", ("logits", "x"))
+    B = _batch(logits, x, "bce_with_logits_plain", ("logits", "x"))
     e = xp.exp(-xp.abs(logits))  # e^-|l|, in (0, 1]: neither line below can overflow, for any l
     x_hat = xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))  # σ(l) = 1/(1 + e^-l) for l ≥ 0, e^l/(1 + e^l) below
     softplus = xp.maximum(logits, 0.0) + xp.log1p(e)  # log(1 + e^l) = max(l, 0) + log(1 + e^-|l|)
