@@ -79,8 +79,8 @@ def test_cvae_gradcheck(rng, loss, output):
 def test_ae_api(rng):
     model = AE(8, [6], 3, rng=rng)
     x = data(rng, 5, 8)
-    z = model.encode(x)
-    assert z.shape == (5, 3)
+    z, logvar = model.encode(x)  # the protocol's (mu, logvar): a point mass, no spread
+    assert z.shape == (5, 3) and logvar is None and model.has_posterior is False
     np.testing.assert_array_equal(model.embed(x), z)
     np.testing.assert_array_equal(model.reconstruct(x), model.decode(z))
     assert model.reconstruct(x).shape == (5, 8)

@@ -187,7 +187,7 @@ def test_active_units_count_the_dimensions_whose_mean_varies(rng):
     assert au["layers"] == {"encoder.1": (int(np.sum(h.var(axis=0) > 0.01)), 16)}
     assert au["layers"]["encoder.1"][0] <= 12
     ae = AE(784, [16], 2, rng=0, dtype=np.float64)
-    assert active_units(ae, x)["latent"] == (int(np.sum(ae.encode(x).var(axis=0) > 0.01)), 2)
+    assert active_units(ae, x)["latent"] == (int(np.sum(ae.encode(x)[0].var(axis=0) > 0.01)), 2)
 
 
 def test_a_dynamically_binarized_run_resumes_to_the_same_weights(tmp_path):

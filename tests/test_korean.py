@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tinyvae.engine.optim import Adam
-from tinyvae.lecture.model import LectureVAE
+from tinyvae.lecture.model import LectureNetwork
 from tinyvae.lecture.trace import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def worked_example_symbols() -> dict[str, tuple[set[str], set[str]]]:
 
 def adam_names() -> set[str]:
     """Adam's state (m, v) and its arguments (lr, betas, eps), read from the class."""
-    opt = Adam(LectureVAE(), lr=0.1)
+    opt = Adam(LectureNetwork(), lr=0.1)
     state = {key.split(".")[0] for key in opt.state}
     args = set(inspect.signature(Adam.__init__).parameters) - {"self", "module"}
     return state | args | {"t"}

@@ -35,25 +35,27 @@ from .network import describe_model, float32_base64
 
 MAX_POINTS = 5000  # test means drawn on the plane (the first ones; the test set is shuffled)
 MAX_IMAGES = 500  # of those, the test images the page holds (784 bytes each) to show under the pointer
-NAMES = {"vae": "VAE", "ae": "plain autoencoder (AE)", "cvae": "conditional VAE"}
 
 
 # ---- what the page can draw -----------------------------------------------------------------------
-def check_drawable(model: Model) -> None:
+def check_drawable(model: Model) -> dict[str, Any]:
     """Refuse a model the page cannot encode and decode (ValueError, one line): a latent of one
-    dimension, or a layer ``network.js`` does not compute."""
+    dimension, or a layer ``network.js`` does not compute. Returns its description (``describe_model``)."""
     if model.z_dim < 2:
         raise ValueError(f"the explorer needs a latent of at least 2 dimensions to draw a plane; this run has "
                          f"{model.z_dim} (train with z_dim=2 or more)")
-    describe_model(model)
+    return describe_model(model)
 
 
 # ---- the numbers ----------------------------------------------------------------------------------
-def model_name(cfg: dict[str, Any]) -> str:
-    """The words the page shows for the model, e.g. "convolutional VAE" (words only: the page's behaviour
-    follows what ``describe_model`` says the model has)."""
-    name = NAMES.get(cfg.get("model"), "model")
-    return f"convolutional {name}" if cfg.get("arch", "mlp") == "conv" else name
+def model_name(description: dict[str, Any]) -> str:
+    """The words the page shows for the model, from what its description (``describe_model``) says it has:
+    a posterior ("VAE"; without one, "plain autoencoder (AE)"), labels ("conditional"), convolutions
+    ("convolutional"). Words only: the page's behaviour follows the same description, never the name."""
+    name = "VAE" if description["posterior"] else "plain autoencoder (AE)"
+    name = f"conditional {name}" if description["n_classes"] else name
+    conv = any(layer["kind"].startswith("conv") for layer in description["decoder"]["layers"])
+    return f"convolutional {name}" if conv else name
 
 
 def image_bytes(x: Any) -> str:
@@ -93,11 +95,10 @@ def view_box(coords: np.ndarray, *, prior: bool) -> dict[str, Any]:
 
 def page_data(model: Model, x_test: Any, y_test: np.ndarray, *, title: str) -> dict[str, Any]:
     """Everything the page embeds, as a JSON-ready dict (see the module docstring)."""
-    check_drawable(model)
-    cfg = model.config()
+    description = check_drawable(model)
     n = min(len(y_test), MAX_POINTS)
     x, y = x_test[:n], np.asarray(y_test[:n]).astype(np.int64)
-    means = backend.to_numpy(model.embed(x, y) if model.conditional else model.embed(x)).astype(np.float64)
+    means = backend.to_numpy(model.embed(x, model.labels_for(y))).astype(np.float64)
     if not np.isfinite(means).all():
         raise ValueError("the test images' latent means are not all finite (did the run diverge?)")
     plane = latent_plane(means)
@@ -110,7 +111,7 @@ def page_data(model: Model, x_test: Any, y_test: np.ndarray, *, title: str) -> d
         slider_lo, slider_hi = np.minimum(slider_lo, -3.0), np.maximum(slider_hi, 3.0)
     return {
         "title": title,
-        "model": {"name": model_name(cfg), **describe_model(model)},
+        "model": {"name": model_name(description), **description},
         "plane": plane,
         "points": {"ab": float32_base64(coords), "digits": y.tolist(), "of": int(len(y_test)),
                    "images": image_bytes(x[:MAX_IMAGES])},

@@ -41,13 +41,6 @@ CMAP_DIGITS = "tab10"  # ten distinct colours, one per digit
 GAP = 6  # pixels of white between an interpolation's inputs and its decoded line
 
 
-def _kind(model: Any) -> str:
-    """'VAE', 'AE', 'CVAE', 'conv VAE': the model's name in titles."""
-    cfg = model.config()
-    name = str(cfg.get("model", "vae")).upper()
-    return f"conv {name}" if cfg.get("arch") == "conv" else name
-
-
 def _tile_centres(count: int, side: int, pad: int = 1) -> list[float]:
     return [k * (side + pad) + (side - 1) / 2 for k in range(count)]
 
@@ -151,7 +144,7 @@ def reconstructions(model: Any, x: Any, path: str | Path, n: int = 10, *, y: Any
     ax = fig.subplots()
     show_images(ax, image_grid(np.concatenate([x, x_hat]), 2, n))
     ax.set_yticks(_tile_centres(2, side), ["original", "reconstruction"])
-    ax.set_title(f"{_kind(model)}: test images (top) and their reconstructions (bottom)")
+    ax.set_title(f"{model.name}: test images (top) and their reconstructions (bottom)")
     if lines:
         ax.set_xlabel("\n".join(lines), fontsize=7.5)
     return _save(fig, path)
@@ -167,12 +160,12 @@ def samples(model: Any, path: str | Path, rng: np.random.Generator, n: int = 64)
     if classes:
         k = max(1, -(-n // classes))
         imgs = np.concatenate([backend.to_numpy(model.sample(k, rng, label=d)) for d in range(classes)])
-        nrows, ncols, title = classes, k, f"{_kind(model)}: z ~ N(0, I) decoded with each digit's label (one row a digit)"
+        nrows, ncols, title = classes, k, f"{model.name}: z ~ N(0, I) decoded with each digit's label (one row a digit)"
     else:
         imgs = backend.to_numpy(model.sample(n, rng))
         ncols = math.ceil(math.sqrt(n))
         nrows = math.ceil(n / ncols)
-        title = f"{_kind(model)}: {n} images decoded from z ~ N(0, I)"
+        title = f"{model.name}: {n} images decoded from z ~ N(0, I)"
     side = image_side(imgs.shape[1])
     fig = _figure(max(4.0, 0.55 * ncols + 1.0), 0.55 * nrows + 0.6)
     ax = fig.subplots()
@@ -201,11 +194,11 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
     what = "latent means μ" if model.has_posterior else "codes z"
     if z.shape[1] == 2:
         pts, xlabel, ylabel = z, "z1", "z2"
-        title = f"{_kind(model)}: {what} of {len(z):,} images"
+        title = f"{model.name}: {what} of {len(z):,} images"
     else:
         pts, ratio = pca_2d(z)
         xlabel, ylabel = f"PC1 ({ratio[0]:.0%} of variance)", f"PC2 ({ratio[1]:.0%} of variance)"
-        title = f"{_kind(model)}: {what} of {len(z):,} images, {z.shape[1]}-D projected to 2-D by PCA"
+        title = f"{model.name}: {what} of {len(z):,} images, {z.shape[1]}-D projected to 2-D by PCA"
     from matplotlib.colors import BoundaryNorm, ListedColormap
     import matplotlib
 
@@ -240,7 +233,7 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     """
     z_dim = int(model.z_dim)
     if z_dim != 2:
-        raise ValueError(f"manifold needs a 2-D latent space, this {_kind(model)} has z_dim={z_dim}; "
+        raise ValueError(f"manifold needs a 2-D latent space, this {model.name} has z_dim={z_dim}; "
                          f"train one with z_dim=2 (latent_scatter projects any z_dim)")
     q = normal_quantiles(n)
     z1, z2 = np.meshgrid(q, q[::-1])  # row 0 is the largest z2: up is up
@@ -261,7 +254,7 @@ def manifold(model: Any, path: str | Path, n: int = 20, *, digit: int | None = N
     ax.set_xlabel("z1" if judge is None else f"z1\n{captions.on_grid(judge(imgs))}")
     ax.set_ylabel("z2")
     which = "" if digit is None else f" with label {digit}"
-    ax.set_title(f"{_kind(model)}: decoded z over the 2-D latent space{which} (5%–95% quantiles of N(0, 1))",
+    ax.set_title(f"{model.name}: decoded z over the 2-D latent space{which} (5%–95% quantiles of N(0, 1))",
                  fontsize=10)
     return _save(fig, path)
 
@@ -306,7 +299,7 @@ def interpolation(model: Any, x_a: Any, x_b: Any, path: str | Path, steps: int =
     ax.set_xticks(centres, labels, fontsize=8)
     ends = "" if judge is None or digits is None else "\n" + captions.ends_of(judge, digits, a, b, decoded)
     ax.set_xlabel("α  (decoded at (1 − α)·z_a + α·z_b)" + ends)
-    ax.set_title(f"{_kind(model)}: a straight line in latent space, decoded", fontsize=10)
+    ax.set_title(f"{model.name}: a straight line in latent space, decoded", fontsize=10)
     return _save(fig, path)
 
 

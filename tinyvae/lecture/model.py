@@ -1,15 +1,18 @@
-"""The lecture's network, built from the library's own ``Linear`` layers (no activations)."""
+"""The lecture's network: four of the library's ``Linear`` layers (no activations), its weights the
+lecture's (and the reconstructions). Not a tinyvae model: it has no ``encode``, ``decode`` or loss of
+its own (``trace.py`` runs its forward and backward step by step); it holds the layers and, for
+:class:`tinyvae.engine.optim.Adam`, their ``params`` and ``grads``."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..engine.backend import Array
 from ..engine.layers import Layer, Linear
-from ..models.base import Model
 from .givens import GIVEN, PARAM_KEYS, RECONSTRUCTED
 
 
-class LectureVAE(Model):
+class LectureNetwork:
     """Four ``Linear`` layers, weights set to the lecture's (and the reconstructions).
 
     Parts (the names of ``params`` / ``grads``): ``encoder`` Linear(3 → 2), ``mu`` Linear(2 → 2),
@@ -23,10 +26,21 @@ class LectureVAE(Model):
         self.logvar_head = Linear(2, 2, rng=rng)
         self.decoder = Linear(2, 3, rng=rng)
         weights = {**GIVEN, **RECONSTRUCTED}
-        self.load_params({key: weights[name] for name, key in PARAM_KEYS.items()})
+        for name, key in PARAM_KEYS.items():
+            self.params[key][...] = weights[name]
 
     def parts(self) -> dict[str, Layer]:
         return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
 
+    @property
+    def params(self) -> dict[str, Array]:
+        """``{"encoder.W": W_e, ...}``: the layers' weights by ``"{part}.{name}"`` (views, not copies)."""
+        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.params.items()}
 
-__all__ = ["LectureVAE"]
+    @property
+    def grads(self) -> dict[str, Array]:
+        """The gradients, named as ``params``."""
+        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.grads.items()}
+
+
+__all__ = ["LectureNetwork"]

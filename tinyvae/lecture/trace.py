@@ -45,7 +45,7 @@ from ..models.vae import VAE
 from . import givens
 from .givens import ADAM_LR, LECTURE, PARAM_KEYS, X, agrees, implied_eps
 from .mathfmt import affine, each, factor, num, signed, vec
-from .model import LectureVAE
+from .model import LectureNetwork
 from .steps import Data, Step, WorkedExample
 
 
@@ -84,7 +84,7 @@ def run(exact: bool = False, lr: float = ADAM_LR) -> WorkedExample:
     the reconstructed weights fail to reproduce what the lecture printed.
     """
     ex = WorkedExample(exact=exact, lr=float(lr))
-    model = LectureVAE()
+    model = LectureNetwork()
     weights = {name: model.params[key].copy() for name, key in PARAM_KEYS.items()}
     x, eps = X.copy(), implied_eps()[None, :]  # (1, 3), (1, 2)
     _inputs(ex, x, eps, weights)
@@ -109,7 +109,7 @@ def _inputs(ex: WorkedExample, x: np.ndarray, eps: np.ndarray, weights: dict[str
              eps[0], (implied_eps,), "reconstruction"))
 
 
-def _forward(ex: WorkedExample, model: LectureVAE, x: np.ndarray, eps: np.ndarray,
+def _forward(ex: WorkedExample, model: LectureNetwork, x: np.ndarray, eps: np.ndarray,
              weights: dict[str, np.ndarray]) -> dict[str, Any]:
     """h, μ, log σ², σ (and σ̃), z, x̂, the reconstruction loss; returns what backward needs."""
     add, fwd = ex.forward.append, (Linear.forward,)
@@ -176,7 +176,7 @@ def _kl_figures(ex: WorkedExample, state: dict[str, Any]) -> None:
     state.update(dmu_kl=dmu_kl, dlogvar_kl=dlogvar_kl)
 
 
-def _backward(ex: WorkedExample, model: LectureVAE, state: dict[str, Any], weights: dict[str, np.ndarray]) -> None:
+def _backward(ex: WorkedExample, model: LectureNetwork, state: dict[str, Any], weights: dict[str, np.ndarray]) -> None:
     """The chain rule from the loss back to the input, each gradient from the objects' own backward."""
     add, back = ex.backward.append, (Linear.backward,)
     lv = "log σ̃²" if not ex.exact else "log σ²"
@@ -205,7 +205,7 @@ def _backward(ex: WorkedExample, model: LectureVAE, state: dict[str, Any], weigh
     _backward_heads(ex, model, h, x, dmu, dlogvar, weights)
 
 
-def _backward_heads(ex: WorkedExample, model: LectureVAE, h: np.ndarray, x: np.ndarray, dmu: np.ndarray,
+def _backward_heads(ex: WorkedExample, model: LectureNetwork, h: np.ndarray, x: np.ndarray, dmu: np.ndarray,
                     dlogvar: np.ndarray, weights: dict[str, np.ndarray]) -> None:
     """From ∂L/∂μ and ∂L/∂log σ² through the two heads and the encoder, down to ∂L/∂x."""
     add, back = ex.backward.append, (Linear.backward,)
@@ -226,7 +226,7 @@ def _backward_heads(ex: WorkedExample, model: LectureVAE, h: np.ndarray, x: np.n
     add(Step("dx", "∂L/∂x", "∂L/∂x = ∂L/∂h·W_e", (f"{vec(dh[0])}·{vec(weights['W_e'])}",), dx[0], back))
 
 
-def _adam(ex: WorkedExample, model: LectureVAE, x: np.ndarray, eps: np.ndarray, weights: dict[str, np.ndarray],
+def _adam(ex: WorkedExample, model: LectureNetwork, x: np.ndarray, eps: np.ndarray, weights: dict[str, np.ndarray],
           lr: float) -> None:
     """One step of the library's Adam; then the loss again, with the new weights and full-precision σ."""
     Adam(model, lr=lr).step()
@@ -242,7 +242,7 @@ def _adam(ex: WorkedExample, model: LectureVAE, x: np.ndarray, eps: np.ndarray, 
         ex.adam.append(Step("total_after", "L", "L = recon + KL (ii)", (), after, (loss_after,)))
 
 
-def loss_after(model: LectureVAE, x: np.ndarray, eps: np.ndarray, exact: bool) -> float:
+def loss_after(model: LectureNetwork, x: np.ndarray, eps: np.ndarray, exact: bool) -> float:
     """recon + KL for the model's current weights under the mode's convention, as the loss before:
     σ = exp(½·log σ²) in full precision (exact), or σ̃ = round(σ, 2) and KL (ii) of N(μ, σ̃²) (lecture)."""
     h = model.encoder.forward(x)

@@ -17,12 +17,12 @@ from .errata import DOCUMENT, Erratum, errata
 from .givens import ADAM_LR, GIVEN, LECTURE, PARAM_KEYS, RECONSTRUCTED, X, agrees, decimals, implied_eps
 from .layout import LANGUAGES, format_errata, format_trace
 from .mathfmt import num, show, vec
-from .model import LectureVAE
+from .model import LectureNetwork
 from .steps import Step, WorkedExample, code_ref
 from .trace import kl_lecture_formula, run
 
 __all__ = [
     "ADAM_LR", "DOCUMENT", "GIVEN", "LANGUAGES", "LECTURE", "PARAM_KEYS", "RECONSTRUCTED", "X", "Erratum",
-    "LectureVAE", "Step", "WorkedExample", "agrees", "code_ref", "decimals", "errata", "format_errata",
+    "LectureNetwork", "Step", "WorkedExample", "agrees", "code_ref", "decimals", "errata", "format_errata",
     "format_trace", "implied_eps", "kl_lecture_formula", "num", "run", "show", "vec",
 ]

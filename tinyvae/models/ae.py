@@ -69,26 +69,22 @@ class AE(Model):
         }
 
     # ---- the forward, in two halves -------------------------------------------------------
-    def encode(self, x: Array, y: Any = None) -> Array:
-        """The code z (batch, z_dim) for x (batch, x_dim).
+    def encode(self, x: Array, y: Any = None) -> tuple[Array, None]:
+        """(z, None): the code z (batch, z_dim) for x (batch, x_dim), as a point mass.
 
-        Unlike ``VAE.encode``, which returns the distribution ``(mu, logvar)``, this is a single point.
+        The protocol's (mu, logvar) with no spread: the code stands where ``VAE.encode`` puts mu, and
+        logvar is None (``has_posterior`` is False: nothing to sample from, no KL).
         """
         self.check_x(x)
         self.check_labels(y)
         h = self.encoder.forward(x)
         z = self.code_head.forward(h)
-        return z
-
-    def embed(self, x: Array, y: Any = None) -> Array:
-        """The latent point drawn in scatter plots: the code z itself (batch, z_dim)."""
-        return self.encode(x, y)
-
+        return z, None
 
     def loss_terms(self, x: Array, y: Any = None, *, eps: Array | None = None,
                    rng: np.random.Generator | None = None) -> tuple[Array, Array]:
         """(recon, kl = 0) per example, (batch,) each; eps and rng are ignored (no noise)."""
-        logits = self.decode_logits(self.encode(x, y))
+        logits = self.decode_logits(self.embed(x, y))
         recon = self.reconstruction_per_example(logits, x)
         return recon, recon * 0
 
@@ -103,7 +99,7 @@ class AE(Model):
         and has no KL term), so training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
         """
         # forward: the same two halves as encode and decode
-        z = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
+        z, _ = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
         logits = self.decode_logits(z, y)
         recon, dlogits = reconstruction_loss(self, logits, x)
 

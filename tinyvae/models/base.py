@@ -11,8 +11,11 @@ kind of model they hold: they pass ``model.labels_for(y)`` (y or None, as the mo
   drawn from ``rng`` (default: the model's own generator).
 - ``loss_terms(x, y=None, *, eps=None, rng=None) -> (recon, kl)``: the same forward, per example
   ((batch,) each), no backward, gradients untouched: what evaluation sums.
-- ``encode(x, y=None)``: the posterior ``(mu, logvar)`` (a plain AE: its code z, one point).
-- ``embed(x, y=None)``: the latent point drawn in plots (mu, or the AE's code).
+- ``encode(x, y=None) -> (mu, logvar)``, every model: q(z|x) = N(mu, diag e^logvar), (batch, z_dim) each.
+  Without a posterior (``has_posterior`` False: the AE) mu is the code and logvar None, a point mass
+  (None, not -inf: a KL or log q(z|x) computed from it fails rather than giving inf or nan).
+- ``embed(x, y=None)``: ``encode(x, y)[0]``, the latent point drawn in plots (mu, the AE's code).
+- ``encoder_activations(x, y=None)``: ``{"encoder.i": (batch, ...)}``, the encoder's hidden units.
 - ``decode_logits(z, y=None)``: the decoder's output before ``output_act``; ``decode`` applies it.
 - ``reconstruct(x, y=None)``: decode(embed(x)) with the same labels (no sampling).
 - ``sample(n, rng=None, *, label=None)``: n images decoded from z ~ N(0, I) (a CVAE cycles the labels
@@ -22,7 +25,8 @@ kind of model they hold: they pass ``model.labels_for(y)`` (y or None, as the mo
 - ``params``/``grads``: flat dicts named ``"{part}.{name}"`` (``"encoder.0.W"``, ``"mu.b"``), the names
   torch's ``state_dict`` would use; ``parts()`` names the layers they come from.
 - ``dtype``, ``xp``, ``device``: where and in what the parameters live; ``to(xp, device)`` moves them.
-- ``has_posterior``: True when ``encode`` gives a distribution q(z|x) (ELBO and IWAE are defined).
+- ``has_posterior``: True when ``encode`` gives a distribution q(z|x) (ELBO and IWAE are defined);
+  ``conditional``: True when it takes labels; ``name``: "VAE", "AE", "CVAE", "conv VAE", from those.
 - ``recon_loss``: "bce" or "mse", the reconstruction term (config key ``"loss"``).
 
 Validation happens here, at the door: constructors check their arguments by name (``check_config``),
@@ -36,30 +40,20 @@ from __future__ import annotations
 import contextlib
 import math
 from types import ModuleType
-from typing import Any, Iterator, Literal, NamedTuple
+from typing import Any, Iterator, Literal
 
 import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array
 from ..engine.checks import check_array, check_finite, check_unit_interval
-from ..engine.layers import Layer
+from ..engine.layers import Layer, Sequential
 from ..engine.losses import bce_with_logits, bce_with_logits_per_example, mse, mse_per_example
 from . import size  # the limits the checkpoint's schema reads too
+from .loss_names import Loss  # (models.base.Loss, as before)
 
 LossName = Literal["bce", "mse"]
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-class Loss(NamedTuple):
-    """One batch's loss: ``total = recon + beta * kl`` (floats, per example, averaged over the batch).
-
-    With free bits λ > 0 the total is the objective minimised, recon + β·Σ_j max(λ, kl_j), and ``kl``
-    stays the plain KL Σ_j kl_j (so total ≥ recon + β·kl there)."""
-
-    total: float
-    recon: float
-    kl: float
 
 
 class LabelsRefused(ValueError):
@@ -83,6 +77,7 @@ class Model:
     x_dim: int
     z_dim: int
     output_act: Layer
+    encoder: Sequential
     decoder: Layer
 
     def parts(self) -> dict[str, Layer]:
@@ -128,6 +123,12 @@ class Model:
         """True when the model takes labels (``n_classes > 0``)."""
         return self.n_classes > 0
 
+    @property
+    def name(self) -> str:
+        """What titles call the model, from what it has: "VAE", "AE", "CVAE", "conv VAE"."""
+        name = ("C" if self.conditional else "") + ("VAE" if self.has_posterior else "AE")
+        return f"conv {name}" if self.config().get("arch") == "conv" else name
+
     def asarray(self, a: Any) -> Array:
         """Host data ``a`` as an array of the parameters' namespace, dtype and device."""
         return backend.asarray_like(backend.to_numpy(a) if backend.is_array(a) else np.asarray(a), self.ref)
@@ -159,11 +160,6 @@ class Model:
         return sum(int(np.prod(p.shape)) for p in self.params.values())
 
     # ---- labels: the one place that knows whether the model takes them ----------------------
-    def encoder_input(self, x: Array, y: Any = None) -> Array:
-        """What the encoder's first layer reads for x (batch, x_dim): x itself here; a conditional
-        model joins its labels to it."""
-        return x
-
     def labels_for(self, y: Any) -> Any:
         """The labels to pass this model for data labelled ``y``: y itself if it takes labels, else None."""
         return y if self.conditional else None
@@ -246,12 +242,25 @@ class Model:
             check_finite(z, who=f"{type(self).__name__}.decode", name="z")
         return self.output_act.forward(self.decode_logits(z, y))
 
-    def embed(self, x: Array, y: Any = None) -> Array:
-        """The latent point of each x drawn in plots: mu (a VAE), the code z (an AE); (batch, z_dim)."""
+    def encode(self, x: Array, y: Any = None) -> tuple[Array, Array | None]:
+        """(mu, logvar), each (batch, z_dim), for x (batch, x_dim); logvar None without a posterior."""
         raise NotImplementedError
 
-    def encode(self, x: Array, y: Any = None) -> Any:
-        raise NotImplementedError
+    def embed(self, x: Array, y: Any = None) -> Array:
+        """The latent point of each x drawn in plots, (batch, z_dim): mu (the AE: its code)."""
+        return self.encode(x, y)[0]
+
+    def encoder_activations(self, x: Array, y: Any = None) -> dict[str, Array]:
+        """``{"encoder.i": (batch, ...)}``: each encoder activation i after a Linear or a convolution, for x."""
+        self.check_x(x)
+        c = self.check_labels(y, x.shape[0])  # (batch, n_classes) one-hot, or None
+        h = x if c is None else backend.namespace(x).concat((x, c), axis=1)
+        layers, out = self.encoder.layers, {}
+        for i, layer in enumerate(layers):
+            h = layer.forward(h)
+            if not layer.params and i > 0 and layers[i - 1].params:  # an activation after Linear/Conv
+                out[f"encoder.{i}"] = h
+        return out
 
     def reconstruct(self, x: Array, y: Any = None) -> Array:
         """x_hat through the latent means (no sampling): decode(embed(x, y), y)."""

@@ -106,10 +106,6 @@ class CVAE(VAE):
         h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
-    def encoder_input(self, x: Array, y: Any = None) -> Array:
-        """[x, onehot(y)]: (batch, x_dim + n_classes), what the encoder reads."""
-        return namespace(x).concat((x, self.onehot(y, x.shape[0])), axis=1)
-
     def decode_logits(self, z: Array, y: Any = None) -> Array:
         """The decoder's output before the sigmoid, (batch, x_dim), for z (batch, z_dim) with labels y."""
         self.check_latent(z)

@@ -1,12 +1,23 @@
 """What a model's loss is, in words and constants, from its ``config()``: the honest names of its terms
 (:func:`loss_labels`, for the figures and the command line) and the constant a Gaussian decoder of
 variance ½ adds to the squared error (:func:`gaussian_constant`). Below the figures and training, which
-both read them."""
+both read them; and :class:`Loss`, the three figures of one batch's loss."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Loss(NamedTuple):
+    """One batch's loss: ``total = recon + beta * kl`` (floats, per example, averaged over the batch).
+
+    With free bits λ > 0 the total is the objective minimised, recon + β·Σ_j max(λ, kl_j), and ``kl``
+    stays the plain KL Σ_j kl_j (so total ≥ recon + β·kl there)."""
+
+    total: float
+    recon: float
+    kl: float
 
 
 def gaussian_constant(x_dim: int) -> float:

@@ -111,10 +111,6 @@ class VAE(Model):
         h = self.encoder.forward(x)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
 
-    def embed(self, x: Array, y: Any = None) -> Array:
-        """The latent point of each x for plots: mu (batch, z_dim)."""
-        return self.encode(x, y)[0]
-
 
     def _sample_z(self, mu: Array, logvar: Array, eps: Array | None, rng: np.random.Generator | None) -> Array:
         self.check_eps(eps, mu.shape[0])

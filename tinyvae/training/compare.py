@@ -11,8 +11,8 @@ Three experiments (``tinyvae compare ae-vae|beta|cvae|all``), each a few trainin
 - ``cvae``: a conditional VAE. Figure: one row per digit 0-9; each column decodes one z ~ N(0, I)
   with every label, so a column shows one "style" written as ten digits.
 
-Everything is drawn with matplotlib's object API (no pyplot state) into PNG files, and the numbers
-behind the figures go to ``compare.json``. With a 2-D latent space (the default) the scatter and the
+This module trains and computes what each figure shows; ``figures/compare.py`` draws it (matplotlib's
+object API, no pyplot state) into PNG files, and the numbers behind the figures go to ``compare.json``. With a 2-D latent space (the default) the scatter and the
 manifold show the latent space itself; with more dimensions the scatter shows the first two principal
 components and the manifold varies the first two coordinates with the others at 0.
 """
@@ -27,15 +27,17 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..engine import backend
+from ..figures import compare as draw
+from ..models.base import Model, check_beta, check_dtype, check_int
+from ..models.registry import build_model
 from .checkpoint import atomic_write_json
 from .data import Dataset
-from ..models.base import Model
-from ..figures.draw import figure, image_grid, pca_2d, save, show_images, to_host
+from .train import fit
 
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
 BETAS = (0.0, 1.0, 4.0, 10.0)
-SIDE = 28  # images are 28 × 28
-R_86 = 2.0  # P(‖z‖ < 2) = 1 - e^(-2) ≈ 0.865 for z ~ N(0, I) in two dimensions
+R_86 = draw.R_86  # the manifold's grid spans [-R_86, R_86]: the square around the latent plots' circle
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,6 @@ class Settings:
     def __post_init__(self) -> None:
         """Refuse settings no model could be trained with before any training starts, by field name,
         with the models' own checks (a β of inf is refused here, not after the first models trained)."""
-        from ..models.base import check_beta, check_dtype, check_int
-
         for name in ("epochs", "latent", "batch_size"):
             check_int(name, getattr(self, name))
         check_int("seed", self.seed, lo=0)
@@ -86,19 +86,15 @@ class Comparison:
     models: dict[str, Model] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
 
-    def model(self, kind: str, beta: float = 1.0) -> Model:
-        """The trained model ``kind`` ("ae", "vae", "cvae"), built and trained on first use."""
-        from ..models.registry import build_model
-        from .train import fit
-
-        key = kind if kind == "ae" else f"{kind} beta={beta:g}"
+    def model(self, name: str, **arch: float) -> Model:
+        """The trained model ``name`` ("ae", "vae", "cvae") with the architecture settings ``arch``
+        (e.g. beta=4.0), built and trained on first use; kept as "name key=value ..." ("vae beta=4")."""
+        key = " ".join([name, *(f"{k}={v:g}" for k, v in arch.items())])
         if key in self.models:
             return self.models[key]
         s = self.settings
-        cfg: dict[str, Any] = {"model": kind, "x_dim": self.data.x_train.shape[1], "hidden_dims": list(s.hidden),
-                               "z_dim": s.latent, "loss": "bce"}
-        if kind != "ae":
-            cfg["beta"] = float(beta)
+        cfg: dict[str, Any] = {"model": name, "x_dim": self.data.x_train.shape[1], "hidden_dims": list(s.hidden),
+                               "z_dim": s.latent, "loss": "bce", **{k: float(v) for k, v in arch.items()}}
         model = build_model(cfg, rng=np.random.default_rng(s.seed), dtype=np.dtype(s.dtype))
         t0 = time.perf_counter()
         metrics = fit(model, self.data, epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=s.seed,
@@ -115,7 +111,7 @@ class Comparison:
         return model
 
     def save(self, fig: Any, name: str) -> Path:
-        path = save(fig, self.out / name, dpi=110)
+        path = draw.save(fig, self.out / name)
         self.results.setdefault("figures", []).append(name)
         return path
 
@@ -146,39 +142,28 @@ def run(which: str, data: Dataset, out: str | Path, settings: Settings | None = 
 # ---- the three experiments ---------------------------------------------------------------------------
 def ae_vs_vae(c: Comparison) -> list[Path]:
     """Latent scatter, samples from N(0, I), and an interpolation, for an AE and a VAE side by side."""
-    ae, vae = c.model("ae"), c.model("vae", 1.0)
-    pair = (("AE", ae, "codes $z$ = encode($x$)"), ("VAE", vae, r"means $\mu$ of $q(z\,|\,x)$"))
-    rng = np.random.default_rng(c.settings.seed)
-    paths = []
+    models = (c.model("ae"), c.model("vae", beta=1.0))
+    names = [m.name for m in models]  # "AE", "VAE"
+    whats = [r"means $\mu$ of $q(z\,|\,x)$" if m.has_posterior else "codes $z$ = encode($x$)" for m in models]
+    digits = c.data.y_test
+    fig = draw.latent_pairs([_embed(m, c.data) for m in models], digits, [f"{n}: {w}" for n, w in zip(names, whats)])
+    paths = [c.save(fig, "ae_vs_vae_latent.png")]
 
-    fig, axes = _panels(1, 2, (11, 5))
-    for ax, (name, model, what) in zip(axes, pair):
-        _scatter(ax, model, c.data, f"{name}: {what}")
-    fig.suptitle("Test digits in the latent space (dashed circle: where 86% of $z \\sim N(0, I)$ fall)")
-    paths.append(c.save(fig, "ae_vs_vae_latent.png"))
-
-    fig, axes = _panels(1, 2, (11, 5.8))
-    z = rng.standard_normal((64, c.settings.latent))  # the same 64 draws through both decoders
-    for ax, (name, model, _) in zip(axes, pair):
-        _images(ax, _decode(model, z), 8, 8)
-        ax.set_title(f"{name}: decode($z$)")
-    fig.suptitle("Sampling: the same 64 draws $z \\sim N(0, I)$ through each decoder")
+    z = np.random.default_rng(c.settings.seed).standard_normal((64, c.settings.latent))  # the same 64 draws
+    fig = draw.image_pairs([_decode(m, z) for m in models], [f"{n}: decode($z$)" for n in names], 8, 8,
+                           "Sampling: the same 64 draws $z \\sim N(0, I)$ through each decoder")
     paths.append(c.save(fig, "ae_vs_vae_samples.png"))
 
-    ia, ib = _pick_pair(c.data, (ae, vae))
+    ia, ib = _pick_pair(c.data, models)
     a, b = c.data.x_test[ia : ia + 1], c.data.x_test[ib : ib + 1]
     ts = np.linspace(0.0, 1.0, 10)
-    fig, axes = _panels(2, 1, (11, 3.2))
-    for ax, (name, model, what) in zip(axes, pair):
-        za, zb = (to_host(model.embed(model.asarray(v))) for v in (a, b))
+    rows = []
+    for m in models:
+        za, zb = (_host(m.embed(m.asarray(v))) for v in (a, b))
         line = (1 - ts)[:, None] * za + ts[:, None] * zb  # (10, Z): (1 - t) z_a + t z_b
-        row = np.concatenate([a, _decode(model, line), b])
-        _images(ax, row, 1, len(row))
-        ax.set_ylabel(name, rotation=0, labelpad=18, fontsize=12, va="center")
-        ax.set_xticks(np.arange(len(row)) * SIDE + (SIDE - 1) / 2)  # pixel centres
-        ax.set_xticklabels(["input"] + [f"t={t:.2f}" for t in ts] + ["input"], fontsize=8)
-    fig.suptitle(f"Interpolation between a test {c.data.y_test[ia]} and a test {c.data.y_test[ib]}: "
-                 f"decode($(1 - t)\\,z_a + t\\,z_b$), $z$ = the AE's code, the VAE's mean", fontsize=11)
+        rows.append(np.concatenate([a, _decode(m, line), b]))
+    fig = draw.interpolations(rows, names, ts, f"Interpolation between a test {digits[ia]} and a test {digits[ib]}: "
+                              f"decode($(1 - t)\\,z_a + t\\,z_b$), $z$ = the AE's code, the VAE's mean")
     paths.append(c.save(fig, "ae_vs_vae_interpolation.png"))
     return paths
 
@@ -186,125 +171,53 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
 def beta_sweep(c: Comparison) -> list[Path]:
     """Final test reconstruction and KL against β; the latent scatter and the manifold for each β."""
     betas = c.settings.betas
-    models = [c.model("vae", b) for b in betas]
+    models = [c.model("vae", beta=b) for b in betas]
     rows = [c.results["models"][f"vae beta={b:g}"] for b in betas]
     recon = [r["test_recon"] for r in rows]
     kl = [r["test_kl"] for r in rows]
     c.results["beta_sweep"] = {"beta": list(betas), "test_recon": recon, "test_kl": kl}
-    labels = [f"β={b:g}" for b in betas]
-    paths = []
-
-    fig, axes = _panels(1, 2, (10, 4))
-    for ax, values, what, color in ((axes[0], recon, "reconstruction (BCE, nats per image)", "tab:blue"),
-                                    (axes[1], kl, "KL(q(z|x) ‖ N(0, I)) (nats per image)", "tab:orange")):
-        bars = ax.bar(labels, values, color=color)
-        ax.bar_label(bars, fmt="%.1f")
-        ax.set_title(what)
-        ax.set_xlabel("weight of the KL term")
-        ax.margins(y=0.15)
-    fig.suptitle(f"β-VAE after {c.settings.epochs} epochs: the two terms of loss = reconstruction + β·KL on the "
-                 f"test digits\n(β=0 trains on reconstruction alone)")
-    paths.append(c.save(fig, "beta_sweep_losses.png"))
-
-    fig, axes = _panels(1, len(betas), (4.2 * len(betas) + 0.8, 4.4))
-    for ax, b, model in zip(axes, betas, models):
-        dots = _scatter(ax, model, c.data, rf"β={b:g}: means $\mu$", colorbar=False)
-    fig.colorbar(dots, ax=axes, ticks=range(10), shrink=0.85, label="digit")
-    fig.suptitle("Test digits in the latent space for each β (dashed circle: where 86% of $z \\sim N(0, I)$ fall)")
+    paths = [c.save(draw.beta_losses(betas, recon, kl, c.settings.epochs), "beta_sweep_losses.png")]
+    fig = draw.beta_latents([_embed(m, c.data) for m in models], c.data.y_test, betas)
     paths.append(c.save(fig, "beta_sweep_latent.png"))
-
-    n = 15
-    grid = np.linspace(-R_86, R_86, n)
-    fig, axes = _panels(1, len(betas), (4.2 * len(betas), 4.6))
-    for ax, b, model in zip(axes, betas, models):
-        _manifold(ax, model, grid)
-        ax.set_title(f"β={b:g}")
-    if c.settings.latent == 1:
-        fig.suptitle(f"decode(z) for {n} values of the one latent coordinate z over [{-R_86:g}, {R_86:g}]")
-    else:
-        fig.suptitle(f"decode(z) for z on a grid over [{-R_86:g}, {R_86:g}]², the square around the dashed circle "
-                     f"of the latent plots" + ("" if c.settings.latent == 2 else "; the other coordinates of z are 0"))
+    grid = np.linspace(-R_86, R_86, 15)
+    fig = draw.beta_manifolds([_decode(m, _grid_z(grid, m.z_dim)) for m in models], grid, betas, c.settings.latent)
     paths.append(c.save(fig, "beta_sweep_manifold.png"))
     return paths
 
 
 def conditional(c: Comparison) -> list[Path]:
     """One row per digit: each column decodes one z ~ N(0, I) next to every label."""
-    model = c.model("cvae", 1.0)
+    model = c.model("cvae", beta=1.0)
     n_classes, cols = model.n_classes, 12
     z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
-    rows = [to_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
-    fig, axes = _panels(1, 1, (7.6, 6.9))
-    ax = axes[0]
-    _images(ax, np.concatenate(rows), n_classes, cols)
-    ax.set_yticks(np.arange(n_classes) * SIDE + (SIDE - 1) / 2)
-    ax.set_yticklabels([str(d) for d in range(n_classes)])
-    ax.set_ylabel("label given to the decoder")
-    ax.set_xlabel("column: one $z \\sim N(0, I)$, the same for the whole column")
-    ax.set_title("Conditional VAE: decode($z$, digit)")
-    return [c.save(fig, "cvae_digits.png")]
+    rows = [_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
+    return [c.save(draw.label_rows(np.concatenate(rows), n_classes, cols), "cvae_digits.png")]
 
 
-# ---- drawing helpers ---------------------------------------------------------------------------------
-def _panels(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, list[Any]]:
-    """A figure of rows × cols panels (draw.figure), the axes as a flat list."""
-    fig = figure(*size)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    return fig, list(axes.ravel())
+# ---- what the figures show ------------------------------------------------------------------------------
+def _host(a: Any) -> np.ndarray:
+    return np.asarray(backend.to_numpy(a), dtype=np.float64)
 
 
 def _decode(model: Model, z: np.ndarray) -> np.ndarray:
     """Images (n, 784) on the host for latent points z (n, Z), with the model's prior labels (a CVAE's cycle 0..9)."""
-    return to_host(model.decode(model.asarray(z), model.prior_labels(len(z))))
+    return _host(model.decode(model.asarray(z), model.prior_labels(len(z))))
 
 
 def _embed(model: Model, data: Dataset) -> np.ndarray:
-    return to_host(model.embed(model.asarray(data.x_test), model.labels_for(data.y_test)))
+    return _host(model.embed(model.asarray(data.x_test), model.labels_for(data.y_test)))
 
 
-def _images(ax: Any, images: np.ndarray, rows: int, cols: int) -> None:
-    show_images(ax, image_grid(images, rows, cols, pad=0, pad_value=0.0), cmap="gray_r")
-
-
-def _scatter(ax: Any, model: Model, data: Dataset, title: str, colorbar: bool = True) -> Any:
-    """Test digits in the latent space, coloured by label; with a 2-D latent space, the N(0, I) circle."""
-    from matplotlib.patches import Circle
-
-    pts = _embed(model, data)
-    if pts.shape[1] == 2:
-        xy, labels = pts, ("$z_1$", "$z_2$")
-    else:  # the first two principal components, signs fixed
-        xy, labels = pca_2d(pts)[0], ("PC 1", "PC 2")
-    sc = ax.scatter(xy[:, 0], xy[:, 1], c=data.y_test, cmap="tab10", vmin=-0.5, vmax=9.5, s=6, alpha=0.8)
-    if pts.shape[1] == 2:
-        ax.add_patch(Circle((0, 0), R_86, fill=False, ls="--", lw=1.5, color="black"))
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
-    ax.set_title(title)
-    if colorbar:
-        ax.figure.colorbar(sc, ax=ax, ticks=range(10), shrink=0.85, label="digit")
-    return sc
-
-
-def _manifold(ax: Any, model: Model, grid: np.ndarray) -> None:
-    """Decode the n × n grid of (z_1, z_2) values (z_1 across, z_2 up) and draw it with its axes; a 1-D
-    latent space has one row, z_1 across."""
-    n = len(grid)
-    rows = n if model.z_dim >= 2 else 1
-    z1, z2 = np.meshgrid(grid, grid[::-1][:rows])  # top row: the largest z_2
-    z = np.zeros((rows * n, model.z_dim))
+def _grid_z(grid: np.ndarray, z_dim: int) -> np.ndarray:
+    """The n × n grid of (z_1, z_2) values, row-major from the top row (the largest z_2), the other
+    coordinates 0: (n², z_dim); a 1-D latent space: the n values of z_1, (n, 1)."""
+    n, rows = len(grid), len(grid) if z_dim >= 2 else 1
+    z1, z2 = np.meshgrid(grid, grid[::-1][:rows])
+    z = np.zeros((rows * n, z_dim))
     z[:, 0] = z1.ravel()
     if rows > 1:
         z[:, 1] = z2.ravel()
-    half = (grid[-1] - grid[0]) / (n - 1) / 2  # each image sits centred on its grid point
-    lo, hi = grid[0] - half, grid[-1] + half
-    ax.imshow(image_grid(_decode(model, z), rows, n, pad=0, pad_value=0.0), cmap="gray_r", vmin=0.0, vmax=1.0,
-              extent=(lo, hi, lo, hi) if rows > 1 else (lo, hi, -half, half))  # ticks kept: z's coordinates
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$" if rows > 1 else "")
-    if rows == 1:
-        ax.set_yticks([])
+    return z
 
 
 def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int] = (0, 7)) -> tuple[int, int]:
@@ -320,6 +233,6 @@ def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int]
     for d in wanted:
         idx = np.flatnonzero(y == d)
         x = data.x_test[idx]
-        err = sum(np.sum((to_host(m.reconstruct(m.asarray(x))) - x) ** 2, axis=1) for m in models)
+        err = sum(np.sum((_host(m.reconstruct(m.asarray(x))) - x) ** 2, axis=1) for m in models)
         picks.append(int(idx[np.argmin(err)]))
     return picks[0], picks[1]

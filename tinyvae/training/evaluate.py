@@ -266,13 +266,7 @@ def active_units(
     for rows in chunks(model, x.shape[0], batch_size):  # at most batch_size images at once, fewer if memory says
         xb, yb = x[rows], _labels(y, rows.start, rows.stop)
         yb = model.labels_for(yb)
-        outs = {"latent": model.embed(xb, yb)}
-        h = model.encoder_input(xb, yb)
-        layers = model.encoder.layers  # type: ignore[attr-defined]
-        for i, layer in enumerate(layers):
-            h = layer.forward(h)
-            if not layer.params and i > 0 and layers[i - 1].params:  # an activation after Linear/Conv
-                outs[f"encoder.{i}"] = h
+        outs = {"latent": model.embed(xb, yb), **model.encoder_activations(xb, yb)}
         for name, a in outs.items():
             a = np.asarray(backend.to_numpy(a), dtype=np.float64).reshape(a.shape[0], -1)
             acc = sums.setdefault(name, [np.zeros(a.shape[1]), np.zeros(a.shape[1])])
