@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..engine import backend
-from ..figures import compare as draw
+from ..figures import compare as draw  # the drawing: figures/compare.py, from the arrays computed here
 from ..models.base import Model, check_beta, check_dtype, check_int
 from ..models.registry import build_model
 from .checkpoint import atomic_write_json
