@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyvae.engine.layers import Linear, Sequential, mlp
+from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
+from tinyvae.engine.layers import ACTIVATIONS, Linear, Sequential, mlp
 from tinyvae.models import memory, size, spec
 from tinyvae.models.ae import AE
 from tinyvae.models.cvae import CVAE
@@ -33,6 +34,9 @@ CONFIGS = {  # every kind: MLPs narrow, wide, deep, width 1, z = 1; CVAEs; AEs; 
     "conv 4×4, kernel 3, symmetric": {"model": "vae", "arch": "conv", "x_dim": 16, "channels": [1, 1], "hidden_dim": 1,
                                       "z_dim": 1, "padding": "symmetric"},
 }
+
+KINDS = {"linear": Linear, "conv": Conv2d, "convT": ConvTranspose2d, "reshape": Reshape, "flatten": Flatten,
+         **ACTIVATIONS}
 
 
 def _layers(part):
@@ -62,9 +66,8 @@ def test_the_spec_is_the_model_it_builds(name):
     assert size.count_params(cfg) == model.num_params() == s.num_params()
     assert s.params() == {k: tuple(v.shape) for k, v in model.params.items()}
     assert [p.name for p in s.parts] == list(model.parts())  # the build order is the parts' order
-    assert [[l.kind for l in p.layers] for p in s.parts] == \
-        [[type(layer).__name__.lower().replace("convtranspose2d", "convT").replace("conv2d", "conv")
-          .replace("leakyrelu", "leaky_relu") for layer in _layers(part)] for part in model.parts().values()]
+    assert [[KINDS[layer.kind] for layer in p.layers] for p in s.parts] == \
+        [[type(layer) for layer in _layers(part)] for part in model.parts().values()]
 
     seen = _record_forward(model)
     rng = np.random.default_rng(1)
