@@ -17,7 +17,7 @@ The MLPs, C = n_classes for the CVAE (its one-hot labels joined to both inputs),
     mu, logvar   Linear(h_n → z_dim) each                (the AE: one head, code)  (B, z_dim)
     decoder      Linear(z_dim + C → h_n), act, ..., Linear(h1 → x_dim)             (B, x_dim) logits
 
-The convolutional VAE is the table of ``conv_vae.py``, written below as :func:`_conv` reads.
+The convolutional VAE's table is in ``conv_vae.py``'s docstring; :func:`_conv` writes it as a spec.
 """
 
 from __future__ import annotations
