@@ -20,8 +20,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.backend import Array
-from ..engine.layers import Identity, Layer, Linear, Sigmoid, mlp
-from .base import Loss, LossName, Model, check_config, reconstruction_loss
+from ..engine.layers import Identity, Layer, Sigmoid
+from . import spec
+from .base import Loss, LossName, Model, check_config, check_dtype
 
 
 class AE(Model):
@@ -52,10 +53,9 @@ class AE(Model):
         x_dim, H, z_dim, _ = check_config(x_dim, hidden_dims, z_dim, loss, 0.0, output, dtype)
         self.x_dim, self.hidden_dims, self.z_dim = x_dim, H, z_dim
         self.recon_loss, self.output, self.activation = loss, output, activation
-        self.rng = np.random.default_rng(rng)
-        self.encoder = mlp([x_dim, *H], activation_name=activation, rng=self.rng, dtype=dtype, last_activation=True)
-        self.code_head = Linear(H[-1], z_dim, rng=self.rng, dtype=dtype)
-        self.decoder = mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=self.rng, dtype=dtype)
+        self.rng = np.random.default_rng(rng)  # the weights, drawn in the spec's order: encoder, code, decoder
+        part = spec.build(spec.describe(self.config()), self.rng, check_dtype(dtype))
+        self.encoder, self.code_head, self.decoder = part["encoder"], part["code"], part["decoder"]
         self.output_act: Layer = Sigmoid() if output == "sigmoid" else Identity()
 
     def parts(self) -> dict[str, Layer]:
@@ -101,7 +101,7 @@ class AE(Model):
         # forward: the same two halves as encode and decode
         z, _ = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
         logits = self.decode_logits(z, y)
-        recon, dlogits = reconstruction_loss(self, logits, x)
+        recon, dlogits = self.reconstruction_loss(logits, x)
 
         # backward: the VAE's chain rule with the sampling and the KL taken out
         dz = self.decoder.backward(dlogits)  # ∂recon/∂z

@@ -292,11 +292,6 @@ class Model:
         return mse_per_example(self.output_act.forward(logits), x)
 
 
-def reconstruction_loss(model: Model, logits: Array, x: Array) -> tuple[Array, Array]:
-    """(recon, dlogits) of ``model`` for its logits and x: :meth:`Model.reconstruction_loss`."""
-    return model.reconstruction_loss(logits, x)
-
-
 # ---- validation of constructor arguments, by their names --------------------------------------
 def check_int(name: str, value: Any, lo: int = 1) -> int:
     """``value`` as an int if it is an integer >= lo (not a bool, not a float such as 1.9)."""

@@ -21,14 +21,15 @@ Forward, for a batch of flat images x (B, 784), with the default sizes::
 
 The document's Keras layers use ``padding='same'``, and so does this model (``padding="same"``, the
 default): a stride-1 layer pads one pixel on each side, a stride-2 layer pads 0 rows and columns
-before the image and 1 after (``conv.same_padding``), and its transposed convolution cuts the same
-rows off its output (7 → 14 → 28). Every weight is drawn as Keras draws it, Glorot-uniform
+before the image and 1 after (``conv.same_padding``, read by ``spec.conv_pads``), and its transposed
+convolution cuts the same rows off its output (7 → 14 → 28). Every weight is drawn as Keras draws it, Glorot-uniform
 (U(±√(6 / (fan_in + fan_out)))), and every bias starts at zero. ``padding="symmetric"`` is the
 torch-style model tinyvae built before (pad 1 on both sides, ``output_padding=1``): checkpoints
 written without the key were trained with it, and load as it (``registry.build_model``).
 
-Forward and backward are the VAE's, unchanged (``VAE.loss_and_grads``): ``ConvVAE`` only hands
-``VAE._assemble`` a different encoder and decoder. Backward: the loss gives ∂/∂logits;
+Forward and backward are the VAE's, unchanged (``VAE.loss_and_grads``): the layers above are this
+architecture's description in ``spec.py``, from which ``VAE._build`` builds the encoder, the heads and
+the decoder, as it builds an MLP's. Backward: the loss gives ∂/∂logits;
 ``decoder.backward`` runs it back through Flatten, the three transposed convolutions (each
 backward is a convolution, ``conv.py``), Reshape and the Linear to ∂/∂z; the reparameterization
 and the KL give ∂/∂mu and ∂/∂logvar; both heads send theirs to h; ``encoder.backward`` runs it
@@ -43,9 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, same_padding
-from ..engine.layers import Linear, ReLU, Sequential
-from .base import check_beta, check_dtype, check_free_bits, check_int, check_size
+from .base import check_beta, check_free_bits, check_int, check_size
 from .vae import VAE, LossName
 
 
@@ -121,44 +120,9 @@ class ConvVAE(VAE):
         check_size({"arch": "conv", "model": "vae", "x_dim": x_dim, "z_dim": z_dim, "hidden_dim": self.hidden_dim,
                     "channels": self.channels, "kernel_size": k})  # the CLI's and the checkpoint's limits
         self.side, self.output = side, "sigmoid"
-        rng, dtype = np.random.default_rng(rng), check_dtype(dtype)
-        encoder, decoder = self._encoder(rng, dtype), lambda: self._decoder(z_dim, rng, dtype)
-        self._assemble(x_dim, z_dim, loss, check_beta(beta), encoder, self.hidden_dim, decoder,
-                       output="sigmoid", rng=rng, dtype=dtype)
-        glorot_uniform(self.params, rng)
-
-    def _pads(self, stride: int) -> tuple[Any, int]:
-        """(padding, output_padding) of a (transposed) convolution at ``stride``, as ``self.padding`` says."""
-        k = self.kernel_size
-        if self.padding == "same":
-            (before, after), extra = same_padding(k, stride)
-            return ((before, after), (before, after)), extra
-        return k // 2, stride - 1
-
-    def _encoder(self, r: np.random.Generator, dt: Any) -> Sequential:
-        """x (B, side²) -> h (B, hidden_dim): two stride-2 convolutions, a dense layer."""
-        (C1, C2), k, side = self.channels, self.kernel_size, self.side
-        (p, _), s4 = self._pads(2), side // 4
-        return Sequential(
-            Reshape((1, side, side)),
-            Conv2d(1, C1, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C1, side/2, side/2)
-            Conv2d(C1, C2, k, stride=2, padding=p, rng=r, dtype=dt), ReLU(),  # (B, C2, side/4, side/4)
-            Flatten(),
-            Linear(C2 * s4 * s4, self.hidden_dim, rng=r, dtype=dt), ReLU(),  # (B, hidden)
-        )
-
-    def _decoder(self, z_dim: int, r: np.random.Generator, dt: Any) -> Sequential:
-        """z (B, z_dim) -> logits (B, side²): a dense layer, three transposed convolutions."""
-        (C1, C2), k, side = self.channels, self.kernel_size, self.side
-        (p, op), (p1, _), s4 = self._pads(2), self._pads(1), side // 4
-        return Sequential(
-            Linear(z_dim, C2 * s4 * s4, rng=r, dtype=dt), ReLU(),
-            Reshape((C2, s4, s4)),
-            ConvTranspose2d(C2, C2, k, stride=2, padding=p, output_padding=op, rng=r, dtype=dt), ReLU(),
-            ConvTranspose2d(C2, C1, k, stride=2, padding=p, output_padding=op, rng=r, dtype=dt), ReLU(),
-            ConvTranspose2d(C1, 1, k, stride=1, padding=p1, rng=r, dtype=dt),  # (B, 1, side, side)
-            Flatten(),  # (B, x_dim) logits
-        )
+        self.x_dim, self.z_dim, self.recon_loss, self.beta = x_dim, z_dim, loss, check_beta(beta)
+        self._build(rng, dtype)  # the layers of spec.py's conv table, torch's initialisation, then ...
+        glorot_uniform(self.params, self.rng)  # ... every weight drawn again as Keras draws it
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, enough to build the same architecture again."""

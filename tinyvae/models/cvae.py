@@ -12,6 +12,9 @@ Forward, for a batch x (B, D) with integer labels y (B,) among C classes::
 
     loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
 
+Backward is the VAE's (``VAE.loss_and_grads``, the same lines) with one more step: the decoder's
+backward gives d[z, c] (B, Z + C), and ``latent_grad`` keeps z's columns (c is data).
+
 Because the decoder is told the digit, z only has to carry the rest (slant, thickness, style):
 ``generate(7, n)`` decodes n draws z ~ N(0, I) next to the label 7 and gives n different sevens.
 """
@@ -24,8 +27,7 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array, namespace
-from ..engine.layers import mlp
-from .base import LabelsRequired, Loss, LossName, check_config, check_free_bits, check_int, reconstruction_loss
+from .base import LabelsRequired, LossName, check_config, check_free_bits, check_int
 from .vae import VAE
 
 
@@ -54,13 +56,11 @@ class CVAE(VAE):
         dtype: Any = np.float64,
     ) -> None:
         x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
-        self.n_classes = C = check_int("n_classes", n_classes, lo=2)
+        self.n_classes = check_int("n_classes", n_classes, lo=2)
         self.hidden_dims, self.output, self.activation = H, output, activation
         self.free_bits = check_free_bits(free_bits)
-        rng = np.random.default_rng(rng)
-        encoder = mlp([x_dim + C, *H], activation_name=activation, rng=rng, dtype=dtype, last_activation=True)
-        decoder = lambda: mlp([z_dim + C, *H[::-1], x_dim], activation_name=activation, rng=rng, dtype=dtype)  # noqa: E731
-        self._assemble(x_dim, z_dim, loss, beta, encoder, H[-1], decoder, output=output, rng=rng, dtype=dtype)
+        self.x_dim, self.z_dim, self.recon_loss, self.beta = x_dim, z_dim, loss, beta
+        self._build(rng, dtype)  # the VAE's, from this config: the first Linears read D + C and Z + C columns
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments, enough to build the same architecture again."""
@@ -120,32 +120,9 @@ class CVAE(VAE):
             raise ValueError(f"{type(self).__name__}.generate: digit must be an integer in 0..{self.n_classes - 1}, got {digit!r}")
         return self.sample(n, rng, label=int(digit))
 
-    # ---- the loss and its gradients -------------------------------------------------------
-    def loss_and_grads(
-        self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
-        beta: float | None = None,
-    ) -> Loss:
-        """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
-
-        x: (batch, x_dim); y: integer labels (batch,), required; eps: (batch, z_dim) fixed noise, or None
-        to draw it from ``rng`` (default: the model's own generator); beta: the KL weight of this step
-        (default: the model's β). Returns Loss(total, recon, kl).
-        """
-        # forward: the VAE's, with c = onehot(y) joined to the encoder's and the decoder's input
-        beta = self.kl_weight(beta)
-        mu, logvar = self.encode(x, y)  # h = encoder([x, c])
-        z = self._sample_z(mu, logvar, eps, rng)
-        logits = self.decode_logits(z, y)  # decoder([z, c])
-        recon, dlogits = reconstruction_loss(self, logits, x)
-        kl_loss, kl, dmu_kl, dlogvar_kl = self.kl_term(mu, logvar)  # free bits: Σ_j max(λ, kl_j)
-        total = recon + beta * kl_loss
-
-        # backward: the VAE's chain rule, with one more step at the decoder's input
-        dzc = self.decoder.backward(dlogits)  # ∂recon/∂[z, c]: (B, Z + C)
-        dz = dzc[:, : self.z_dim]  # the columns that came from z; c is data, its gradient is dropped
-        dmu_recon, dlogvar_recon = self.reparam.backward(dz)  # through z = mu + std * eps
-        dmu = dmu_recon + beta * dmu_kl  # free bits: dmu_kl, dlogvar_kl = 0 in a dimension below λ
-        dlogvar = dlogvar_recon + beta * dlogvar_kl
-        dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)  # h feeds both heads
-        self.encoder.backward(dh, need_dx=False)  # no gradient for [x, c]: both are data
-        return Loss(float(total), float(recon), float(kl))
+    # ---- the loss and its gradients: the VAE's chain rule, with one step at the decoder's input ----
+    def latent_grad(self, dzc: Array) -> Array:
+        """∂recon/∂z (batch, z_dim) from ∂recon/∂[z, c] (batch, z_dim + n_classes): the columns that came
+        from z; c is data, its gradient is dropped. ``VAE.loss_and_grads`` calls it after the decoder's
+        backward; the rest of the CVAE's backward is the VAE's, line for line."""
+        return dzc[:, : self.z_dim]

@@ -24,34 +24,43 @@ import os
 from typing import Any, Iterator
 
 from ..engine import backend
+from . import spec
 
 CHUNK_BYTES = 512 << 20  # what one chunk of images may take (by bytes_per_image)
 MARGIN = 1.5  # bytes_per_image over the floats counted: the measured peaks lie below 1.2 times the count
 
 
 def activation_floats(cfg: dict[str, Any]) -> int:
-    """The numbers one image's forward pass writes, counted layer by layer from the architecture ``cfg``.
-
-    MLP (and the AE, the CVAE): the input (and a CVAE's inputs joined with the one-hot label), each
-    hidden layer's output before and after its activation, the heads, z, the decoder's layers the same
-    way, and four image-sized arrays at the output: the logits, x_hat, the loss's temporaries, its
-    gradient. Convolutional: each (transposed) convolution's channel-first copy of its input, its column
-    buffer (C·k² numbers per window position) and its output before and after the ReLU.
+    """The numbers one image's forward pass writes, counted layer by layer over the architecture's spec
+    (``spec.describe(cfg)``): the image x (and a CVAE's inputs joined with the one-hot label, [x, c] and
+    [z, c]); each layer's output (a Linear's, an activation's; a Reshape or Flatten writes nothing, a view);
+    a (transposed) convolution's channel-first copy of its input (not of the image itself, read as a view)
+    and its column buffer (C·k² numbers per window position: C_in for a convolution, C_out for a
+    transposed one); the sampled z; and at the output, beside the logits, three image-sized arrays: x_hat,
+    the loss's temporaries, its gradient.
     """
-    x, z = cfg["x_dim"], cfg["z_dim"]
-    if cfg.get("arch") == "conv":
-        c1, c2 = cfg.get("channels", [32, 64])
-        k2, h, side = cfg.get("kernel_size", 3) ** 2, cfg.get("hidden_dim", 16), math.isqrt(x)
-        half, quarter = (side // 2) ** 2, (side // 4) ** 2  # pixels of the maps at stride 2 and 4 (14², 7² for 28²)
-        encoder = x + (k2 * half + 2 * c1 * half) + (c1 * half + c1 * k2 * quarter + 2 * c2 * quarter) + 2 * h
-        decoder = (2 * c2 * quarter + (c2 * quarter + c2 * k2 * quarter + 2 * c2 * half)
-                   + (c2 * half + c1 * k2 * half + 2 * c1 * x) + (c1 * x + k2 * x + x))
-        return encoder + 3 * z + decoder + x
-    c = cfg.get("n_classes", 10) if cfg["model"] == "cvae" else 0
-    joined = x + c + z + c if c else 0  # a CVAE's encoder input [x, onehot(y)] and decoder input [z, onehot(y)]
-    widths = sum(cfg["hidden_dims"])
-    heads = 1 if cfg["model"] == "ae" else 2
-    return x + joined + 2 * widths + (heads + 1) * z + 2 * widths + 4 * x
+    s = spec.describe(cfg)
+    x, z, c = s.x_dim, s.z_dim, s.n_classes
+    floats = x + (x + c + z + c if c else 0) + (z if s.posterior else 0) + 3 * x
+    reads_image = True  # until the first layer that writes: the layers before it only view x
+    for part in s.parts:
+        for layer in part.layers:
+            floats += _writes(layer, copies_input=not reads_image)
+            reads_image = reads_image and layer.kind in spec.VIEWS
+    return floats
+
+
+def _writes(layer: spec.LayerSpec, copies_input: bool) -> int:
+    """The numbers ``layer``'s forward writes for one image (see :func:`activation_floats`)."""
+    if layer.kind in spec.VIEWS:
+        return 0
+    out = math.prod(layer.shape_out)
+    if layer.kind not in ("conv", "convT"):
+        return out
+    k2 = layer.options["kernel_size"] ** 2
+    positions = math.prod(layer.shape_out[1:]) if layer.kind == "conv" else math.prod(layer.shape_in[1:])
+    channels = layer.shape_in[0] if layer.kind == "conv" else layer.shape_out[0]
+    return (math.prod(layer.shape_in) if copies_input else 0) + channels * k2 * positions + out
 
 
 def bytes_per_image(cfg: dict[str, Any], itemsize: int) -> int:

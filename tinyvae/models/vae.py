@@ -12,9 +12,10 @@ Forward, for a batch x (B, D)::
     loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
               (free bits λ > 0: β · Σ_j max(λ, KL_j), each dimension's batch-mean KL floored at λ)
 
-Backward is the chain rule written out in the same order, reversed (see ``loss_and_grads``).
-The encoder and decoder are whatever ``Sequential`` they are given: MLPs here, convolutions in
-``conv_vae.py`` (``_assemble`` puts the heads and the reparameterization between them).
+Backward is the chain rule written out in the same order, reversed (see ``loss_and_grads``); the
+CVAE and the convolutional VAE run the same lines. The layers are built from the architecture's
+description (``spec.py``: MLPs here, convolutions for ``conv_vae.py``), in its order: encoder, mu,
+logvar, decoder, every weight drawn from the model's one generator.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.backend import Array
-from ..engine.layers import Identity, Layer, Linear, Sequential, Sigmoid, mlp
+from ..engine.layers import Identity, Layer, Sigmoid
 from ..engine.losses import kl_divergence, kl_divergence_per_example, kl_free_bits
 from ..engine.reparam import Reparameterize
-from .base import Loss, LossName, Model, check_beta, check_config, check_dtype, check_free_bits, reconstruction_loss
+from . import spec
+from .base import Loss, LossName, Model, check_beta, check_config, check_dtype, check_free_bits
 
 
 class VAE(Model):
@@ -67,26 +69,19 @@ class VAE(Model):
         x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
         self.hidden_dims, self.output, self.activation = H, output, activation
         self.free_bits = check_free_bits(free_bits)
-        rng = np.random.default_rng(rng)
-        encoder = mlp([x_dim, *H], activation_name=activation, rng=rng, dtype=dtype, last_activation=True)
-        decoder = lambda: mlp([z_dim, *H[::-1], x_dim], activation_name=activation, rng=rng, dtype=dtype)  # noqa: E731
-        self._assemble(x_dim, z_dim, loss, beta, encoder, H[-1], decoder, output=output, rng=rng, dtype=dtype)
+        self.x_dim, self.z_dim, self.recon_loss, self.beta = x_dim, z_dim, loss, beta
+        self._build(rng, dtype)
 
-    def _assemble(self, x_dim: int, z_dim: int, loss: str, beta: float, encoder: Sequential, width: int,
-                  decoder: Any, *, output: str, rng: np.random.Generator, dtype: Any) -> None:
-        """encoder (→ width), the two heads (width → z_dim), the reparameterization, ``decoder()``.
-
-        ``decoder`` is called after the heads are built, so the weights are drawn from ``rng`` in the
-        order encoder, mu, logvar, decoder.
-        """
-        dtype = check_dtype(dtype)
-        self.x_dim, self.z_dim, self.recon_loss, self.beta, self.rng = x_dim, z_dim, loss, beta, rng
-        self.encoder = encoder
-        self.mu_head = Linear(width, z_dim, rng=rng, dtype=dtype)
-        self.logvar_head = Linear(width, z_dim, rng=rng, dtype=dtype)
+    def _build(self, rng: np.random.Generator | int | None, dtype: Any) -> None:
+        """The layers ``self.config()`` describes (``spec.describe``), built by ``spec.build`` in the
+        spec's order, encoder, mu, logvar, decoder, every weight drawn from one generator, kept as
+        ``self.rng`` for the noise eps; then the reparameterization and the output activation."""
+        self.rng = np.random.default_rng(rng)
+        part = spec.build(spec.describe(self.config()), self.rng, check_dtype(dtype))
+        self.encoder, self.mu_head, self.logvar_head = part["encoder"], part["mu"], part["logvar"]
+        self.decoder = part["decoder"]
         self.reparam = Reparameterize()
-        self.decoder: Sequential = decoder()
-        self.output_act: Layer = Sigmoid() if output == "sigmoid" else Identity()
+        self.output_act: Layer = Sigmoid() if self.output == "sigmoid" else Identity()
 
     def parts(self) -> dict[str, Layer]:
         return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
@@ -134,6 +129,11 @@ class VAE(Model):
         kl, dmu, dlogvar = kl_divergence(mu, logvar)
         return kl, kl, dmu, dlogvar
 
+    def latent_grad(self, d_input: Array) -> Array:
+        """∂recon/∂z (batch, z_dim) from ∂recon/∂(the decoder's input): the decoder reads z alone, so
+        they are one array here (a CVAE's decoder reads [z, c]: ``CVAE.latent_grad`` keeps z's columns)."""
+        return d_input
+
     def kl_weight(self, beta: float | None) -> float:
         """The β of one step: the model's own, or ``beta`` (KL warm-up passes β·min(1, e/N)), checked."""
         return self.beta if beta is None else check_beta(beta)
@@ -153,12 +153,12 @@ class VAE(Model):
         mu, logvar = self.encode(x, y)  # h = encoder(x) feeds both heads
         z = self._sample_z(mu, logvar, eps, rng)  # z = mu + std * eps
         logits = self.decode_logits(z, y)
-        recon, dlogits = reconstruction_loss(self, logits, x)  # BCE: dlogits = (x_hat - x) / B
+        recon, dlogits = self.reconstruction_loss(logits, x)  # BCE: dlogits = (x_hat - x) / B
         kl_loss, kl, dmu_kl, dlogvar_kl = self.kl_term(mu, logvar)  # free bits: Σ_j max(λ, kl_j)
         total = recon + beta * kl_loss
 
         # backward: the chain rule, from the loss back to the input
-        dz = self.decoder.backward(dlogits)  # ∂recon/∂z
+        dz = self.latent_grad(self.decoder.backward(dlogits))  # ∂recon/∂z
         dmu_recon, dlogvar_recon = self.reparam.backward(dz)  # through z = mu + std * eps
         dmu = dmu_recon + beta * dmu_kl  # both terms depend on mu (free bits: dmu_kl = 0 in a dimension below λ) ...
         dlogvar = dlogvar_recon + beta * dlogvar_kl  # ... and on logvar

@@ -72,7 +72,7 @@ def eval_loss(
     """The training objective on (x, y), per image: recon + β·KL with one z per image (no gradients).
 
     Images go through in chunks of at most ``batch_size``, fewer where ``memory.chunk_rows`` says that
-    many would not fit its budget (as for the convolutional model: 347 images in float32).
+    many would not fit its budget (as for the convolutional model: 345 images in float32).
 
     x: (N, D) in the model's namespace and dtype; y: (N,) labels or None (``model.labels_for`` decides
     whether the model gets them). For the VAE with β = 1 and the bce loss this is the negative ELBO
@@ -145,7 +145,7 @@ def iwae_bound(
     on it only where the likelihood is a density of the data (see :func:`evaluate`).
 
     At most ``chunk_rows(model, ROWS_PER_CHUNK)`` decoder rows are held at once (16,192 for the default
-    MLP in float32, 347 for the convolutional model in float32; ``models/memory.py``): several images
+    MLP in float32, 345 for the convolutional model in float32; ``models/memory.py``): several images
     with all their samples when k is small, one image and a chunk of its samples at a time when k is large.
     ``progress``: a tqdm bar over the N·K samples (None: only when stderr is a terminal, as ``fit``'s).
     """
