@@ -74,7 +74,12 @@ class AE(Model):
 
         Unlike ``VAE.encode``, which returns the distribution ``(mu, logvar)``, this is a single point.
         """
-        self.check_x(x)
+        self.check_x(x)  # its shape and its values
+        return self._encode(x, y)
+
+    def _encode(self, x: Array, y: Any = None) -> Array:
+        """``encode`` for an x whose values were checked: its shape is checked, its values not read."""
+        self.check_x_shape(x)
         self.check_labels(y)
         h = self.encoder.forward(x)
         z = self.code_head.forward(h)
@@ -93,17 +98,18 @@ class AE(Model):
         return recon, recon * 0
 
     # ---- the loss and its gradients -------------------------------------------------------
-    def loss_and_grads(
+    def _loss_and_grads(
         self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
         beta: float | None = None,
     ) -> Loss:
-        """One batch's reconstruction loss; fills ``self.grads`` with ∂loss/∂every parameter.
+        """One batch's reconstruction loss; fills ``self.grads`` with ∂loss/∂every parameter (x's values
+        checked already: ``loss_and_grads`` checks them first).
 
         x: (batch, x_dim). ``eps``, ``rng`` and ``beta`` are accepted and ignored (the AE draws no noise
         and has no KL term), so training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
         """
         # forward: the same two halves as encode and decode
-        z = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
+        z = self._encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
         logits = self.decode_logits(z, y)
         recon, dlogits = reconstruction_loss(self, logits, x)
 

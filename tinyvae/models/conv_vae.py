@@ -27,7 +27,7 @@ rows off its output (7 → 14 → 28). Every weight is drawn as Keras draws it, 
 torch-style model tinyvae built before (pad 1 on both sides, ``output_padding=1``): checkpoints
 written without the key were trained with it, and load as it (``registry.build_model``).
 
-Forward and backward are the VAE's, unchanged (``VAE.loss_and_grads``): ``ConvVAE`` only hands
+Forward and backward are the VAE's, unchanged (``VAE._loss_and_grads``): ``ConvVAE`` only hands
 ``VAE._assemble`` a different encoder and decoder. Backward: the loss gives ∂/∂logits;
 ``decoder.backward`` runs it back through Flatten, the three transposed convolutions (each
 backward is a convolution, ``conv.py``), Reshape and the Linear to ∂/∂z; the reparameterization

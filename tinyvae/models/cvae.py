@@ -100,7 +100,12 @@ class CVAE(VAE):
     # ---- the forward, in two halves: the label joins x and z -----------------------------
     def encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
         """(mu, logvar), each (batch, z_dim), for x (batch, x_dim) with labels y (batch,)."""
-        self.check_x(x)
+        self.check_x(x)  # its shape and its values
+        return self._encode(x, y)
+
+    def _encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
+        """``encode`` for an x whose values were checked: its shape is checked, its values not read."""
+        self.check_x_shape(x)
         xp = namespace(x)
         c = self.onehot(y, x.shape[0])  # (B, C)
         h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
@@ -125,11 +130,12 @@ class CVAE(VAE):
         return self.sample(n, rng, label=int(digit))
 
     # ---- the loss and its gradients -------------------------------------------------------
-    def loss_and_grads(
+    def _loss_and_grads(
         self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
         beta: float | None = None,
     ) -> Loss:
-        """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
+        """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter (x's values checked already:
+        ``loss_and_grads`` checks them first).
 
         x: (batch, x_dim); y: integer labels (batch,), required; eps: (batch, z_dim) fixed noise, or None
         to draw it from ``rng`` (default: the model's own generator); beta: the KL weight of this step
@@ -137,7 +143,7 @@ class CVAE(VAE):
         """
         # forward: the VAE's, with c = onehot(y) joined to the encoder's and the decoder's input
         beta = self.kl_weight(beta)
-        mu, logvar = self.encode(x, y)  # h = encoder([x, c])
+        mu, logvar = self._encode(x, y)  # h = encoder([x, c])
         z = self._sample_z(mu, logvar, eps, rng)
         logits = self.decode_logits(z, y)  # decoder([z, c])
         recon, dlogits = reconstruction_loss(self, logits, x)
