@@ -9,7 +9,7 @@ One run reports, each as the median seconds of a training epoch over ``--epochs`
 (``common.interleaved``) and as a ratio to torch and to tinyvae's defaults:
 
 - tinyvae with its defaults (``--threads auto``: ``tinyvae.training.threads.auto_threads()`` at the start)
-  and with fixed thread counts (1, 2), each epoch being ``tinyvae.training.train.train_epoch``, the very
+  and with fixed thread counts (1, 2), each epoch being ``tinyvae.training.loop.train_epoch``, the very
   loop ``tinyvae train`` runs (divergence checks included);
 - tinyvae with its batch split between 2 workers of one BLAS thread each (``training/parallel.py``: what
   ``tinyvae train`` does for the convolutional model, measured here to show why the MLP does not);
@@ -52,7 +52,8 @@ from common import (blas_threads, fit_line, interleaved, load_average, machine, 
 from tinyvae.training.evaluate import eval_loss, iwae_bound  # noqa: E402
 from tinyvae.training.parallel import DataParallel  # noqa: E402
 from tinyvae.training.threads import auto_threads  # noqa: E402
-from tinyvae.training.train import train_epoch  # noqa: E402
+from tinyvae.training.loop import RunData, RunState, train_epoch  # noqa: E402
+from tinyvae.training.train import TrainConfig  # noqa: E402
 
 BATCH, LR, HIDDEN, LATENT, PIXELS = 128, 1e-3, 400, 20, 784
 
@@ -132,7 +133,7 @@ def tinyvae_epoch(model: tinyvae.VAE | DataParallel, opt: tinyvae.Adam, x: np.nd
     model, or the model with its batch split between workers)."""
     with blas_threads(threads):
         t0 = time.perf_counter()
-        train_epoch(model, opt, x, None, perm, range(0, len(perm), BATCH), BATCH, rng)
+        train_epoch(model, RunData(x), perm, TrainConfig(epochs=1, batch_size=BATCH), RunState(rng, opt))
         return time.perf_counter() - t0
 
 

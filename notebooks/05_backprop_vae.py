@@ -18,11 +18,11 @@
 #
 # Later: β, the weight in front of the KL in the loss, is the subject of `walkthroughs/09_beta_vae.md`.
 #
-# `VAE.loss_and_grads` (in `tinyvae/models/vae.py`) runs the forward pass, then the chain rule backward,
-# and fills `model.grads` with ∂loss/∂(every parameter). Here we redo that by hand on a tiny VAE:
-# every intermediate gradient gets a name (`dlogits`, `dz`, `dmu`, `dlogvar`, `dh`, ...), is
-# computed from its formula, is checked by finite differences of the loss with respect to that
-# intermediate, and the parameter gradients it produces are compared with the library's.
+# `VAE.loss_and_grads` checks x, then `VAE._loss_and_grads` (in `tinyvae/models/vae.py`) runs the
+# forward pass, then the chain rule backward, and fills `model.grads` with ∂loss/∂(every parameter).
+# Here we redo that by hand on a tiny VAE: every intermediate gradient gets a name (`dlogits`, `dz`,
+# `dmu`, `dlogvar`, `dh`, ...), is computed from its formula, is checked by finite differences of the
+# loss with respect to that intermediate, and the parameter gradients it produces are compared with the library's.
 # Walkthrough: `walkthroughs/05_backprop_vae.md`.
 
 # %%

@@ -109,8 +109,10 @@ assert abs(before.recon - 784 * np.log(2)) < 0.05 * 784 * np.log(2) and before.k
 # %% [markdown]
 # ## Training
 #
-# `fit` shuffles the 4,000 images, cuts them into batches of 64, and for each batch calls
-# `model.loss_and_grads(batch, rng=rng)` (which draws `eps`) and `optimizer.step()` (Adam, with
+# `fit` checks its options once (they are the fields of one `TrainConfig`), shuffles the 4,000
+# images, checks their values, cuts them into batches of 64, and for each batch calls
+# `model._loss_and_grads(batch, rng=rng)` (`loss_and_grads` without reading the batch's values
+# again; it draws `eps`) and `optimizer.step()` (Adam, with
 # lr = 2e-3, as `tinyvae train`: twice Adam's usual 1e-3). As `tinyvae train` does by default, the KL's
 # weight β rises over the first half of the epochs, from β/N in the first to β at epoch N (KL warm-up,
 # `kl_warmup`: epoch e trains with β·min(1, e/N); walkthrough 13 explains warm-up, and bench/README.md

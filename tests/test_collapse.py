@@ -19,7 +19,8 @@ from tinyvae.training import diagnostics, schema
 from tinyvae.training.checkpoint import load_checkpoint
 from tinyvae.training.evaluate import active_units, eval_loss
 from tinyvae.training.parallel import DataParallel
-from tinyvae.training.train import check_kl_warmup, fit, warmup_beta
+from tinyvae.training.loop import warmup_beta
+from tinyvae.training.train import check_kl_warmup, fit
 
 
 def _posterior(rng, batch=6, z_dim=5):
@@ -174,8 +175,8 @@ def digits():
 
 def test_fit_trains_each_epoch_with_its_warmup_beta(digits):
     model, seen = VAE(784, [8], 2, beta=2.0, rng=0), []
-    step = model.loss_and_grads
-    model.loss_and_grads = lambda *a, **k: (seen.append(k["beta"]), step(*a, **k))[1]
+    step = model._loss_and_grads  # what train_epoch calls on its batches (their values checked once)
+    model._loss_and_grads = lambda *a, **k: (seen.append(k["beta"]), step(*a, **k))[1]
     metrics = fit(model, digits, epochs=5, batch_size=50, kl_warmup=4)
     assert sorted(set(seen)) == [0.5, 1.0, 1.5, 2.0] and seen == [b for b in (0.5, 1.0, 1.5, 2.0, 2.0) for _ in range(3)]
     assert model.beta == 2.0  # the model's own β is never changed

@@ -12,13 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_backprop_walkthrough_quotes_real_lines():
     page = (ROOT / "walkthroughs" / "05_backprop_vae.md").read_text()
-    source = inspect.getsource(VAE.loss_and_grads)
+    source = inspect.getsource(VAE._loss_and_grads)
     table = page.split("## Backward, one named gradient at a time", 1)[1].split("\n\n")[1]
     rows = table.splitlines()[2:]  # after the header and the rule
     quoted = [re.findall(r"`([^`]+)`", row.rsplit("|", 2)[-2])[0] for row in rows]
     assert len(quoted) >= 6
     for code in quoted:
-        assert code in source, f"walkthroughs/05_backprop_vae.md quotes a line VAE.loss_and_grads no longer has: {code}"
+        assert code in source, f"walkthroughs/05_backprop_vae.md quotes a line VAE._loss_and_grads no longer has: {code}"
 
 
 CODE_TABLE = re.compile(r"^\|[^\n]*\| (?:(?:code|line) in ((?:`[^`]+`(?:, | and )?)+)|((?:`[^`]+`(?:, | and )?)+)의 (?:코드|줄)) \|"
@@ -27,7 +27,7 @@ CODE_TABLE = re.compile(r"^\|[^\n]*\| (?:(?:code|line) in ((?:`[^`]+`(?:, | and 
 
 def _source(name: str) -> str:
     """The source a table quotes: a file of the package (``tinyvae/...py``) or a public name
-    (``VAE.loss_and_grads``, ``fit``)."""
+    (``VAE._loss_and_grads``, ``fit``)."""
     if name.endswith(".py"):
         return (ROOT / name).read_text()
     obj = tinyvae

@@ -117,8 +117,8 @@ def test_dynamic_binarization_draws_the_training_pixels_each_epoch_and_the_test_
     assert np.abs(draws - grey.x_test[:5]).max() < 0.05
     seen = []
     model = VAE(784, [8], 2, rng=0, dtype=np.float64)
-    real = model.loss_and_grads
-    model.loss_and_grads = lambda xb, *args, **kw: (seen.append(xb.copy()), real(xb, *args, **kw))[1]
+    real = model._loss_and_grads  # what train_epoch calls on each batch
+    model._loss_and_grads = lambda xb, *args, **kw: (seen.append(xb.copy()), real(xb, *args, **kw))[1]
     fit(model, dyn, epochs=2, batch_size=64, seed=0)
     assert len(seen) == 2 and all(set(np.unique(b)) == {0.0, 1.0} for b in seen)
     assert seen[0].sum() != seen[1].sum()  # the same 64 images: a reshuffle keeps the sum, a fresh draw does not

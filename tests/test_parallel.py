@@ -138,28 +138,32 @@ def test_a_batch_too_small_to_split_is_the_models_own() -> None:
             dp.loss_and_grads(x[:0], rng=np.random.default_rng(0))
 
 
-def test_values_checked_reaches_every_replica(monkeypatch) -> None:
+def test_a_split_batch_is_read_once_whole_and_its_shares_not_again(monkeypatch) -> None:
     reads = []
     monkeypatch.setattr(tinyvae.models.base, "check_unit_interval", lambda x, **kw: reads.append(x.shape[0]))
     model = _models()["vae"]
     x, _ = _batch(model, 8)
     with DataParallel(model, 2) as dp:
         dp.loss_and_grads(x, rng=np.random.default_rng(0))
-        assert sorted(reads) == [4, 4]  # each worker reads its share
-        with dp.values_checked():
-            dp.loss_and_grads(x, rng=np.random.default_rng(0))
-        assert sorted(reads) == [4, 4]  # neither worker read its share again
-        dp.loss_and_grads(x, rng=np.random.default_rng(0))
-        assert sorted(reads) == [4, 4, 4, 4]  # and both read again after it
+        assert reads == [8]  # the whole batch, once; neither worker reads its share again
+        dp._loss_and_grads(x, rng=np.random.default_rng(0))
+        assert reads == [8]  # values checked already (train_epoch's batches): not read at all
+        with pytest.raises(ValueError, match=r"expects x of shape \(batch, 12\), got \(4, 11\)"):
+            dp._loss_and_grads(x[:, 1:], rng=np.random.default_rng(0))  # each share's shape still is checked
+    assert vars(model).keys() == vars(_models()["vae"]).keys()  # no state left on the model
 
 
-def test_replicas_made_inside_values_checked_check_values_after_it(monkeypatch) -> None:
+def test_a_replica_reads_the_values_of_what_it_is_given(monkeypatch) -> None:
+    """Nothing to undo on a replica: its own loss_and_grads reads x's values, like the model's."""
     reads = []
     monkeypatch.setattr(tinyvae.models.base, "check_unit_interval", lambda x, **kw: reads.append(x.shape[0]))
     model = _models()["vae"]
     x, _ = _batch(model, 8)
-    with model.values_checked():
-        dp = DataParallel(model, 2)
-    with dp:
-        dp.loss_and_grads(x, rng=np.random.default_rng(0))
-    assert sorted(reads) == [4, 4]  # the replica made inside the context reads its share too
+    with DataParallel(model, 2) as dp:
+        dp.replicas[1].loss_and_grads(x[:3], rng=np.random.default_rng(0))
+    assert reads == [3]
+    bad = x.copy()
+    bad[5, 7] = np.nan
+    monkeypatch.undo()
+    with DataParallel(model, 2) as dp, pytest.raises(ValueError, match="got x with NaN or inf values; clean the data first"):
+        dp.loss_and_grads(bad, rng=np.random.default_rng(0))

@@ -16,7 +16,8 @@ from tinyvae.training.checkpoint import load_checkpoint
 from tinyvae.models.cvae import CVAE
 from tinyvae.training.evaluate import eval_loss
 from tinyvae.training.parallel import DataParallel
-from tinyvae.training.train import TrainingDiverged, fit, seed_streams, train_epoch
+from tinyvae.training.loop import RunData, RunState, TrainingDiverged, train_epoch
+from tinyvae.training.train import TrainConfig, fit, seed_streams
 from tinyvae.models import base
 from tinyvae.models.vae import VAE
 from tinyvae.engine.optim import Adam
@@ -153,7 +154,7 @@ def test_train_epoch_reads_the_values_once_per_epoch(digits, monkeypatch):
     monkeypatch.setattr(base, "check_unit_interval", lambda x, **kw: reads.append(x.shape))
     model, x = small(), digits.x_train[:100]
     rng = np.random.default_rng(0)
-    train_epoch(model, Adam(model), x, None, rng.permutation(100), range(0, 100, 25), 25, rng)
+    train_epoch(model, RunData(x), rng.permutation(100), TrainConfig(epochs=1, batch_size=25), RunState(rng, Adam(model)))
     assert reads == [(100, 784)]  # the whole set once, not each of the 4 batches
     model.encode(x[:3])
     assert reads[-1] == (3, 784)  # outside the epoch, each call reads its x again
@@ -170,8 +171,8 @@ def test_train_epoch_refuses_bad_values_before_any_step(digits, workers, dynamic
     rng = np.random.default_rng(0)
     with DataParallel(model, workers) if workers > 1 else contextlib.nullcontext(model) as stepper:
         with pytest.raises(ValueError, match=match):
-            train_epoch(stepper, Adam(model), x, None, rng.permutation(50), range(0, 50, 25), 25, rng,
-                        dynamic=dynamic)
+            train_epoch(stepper, RunData(x, dynamic=dynamic), rng.permutation(50), TrainConfig(epochs=1, batch_size=25),
+                        RunState(rng, Adam(model)))
     assert all(np.array_equal(v, before[k]) for k, v in model.params.items())
 
 

@@ -142,18 +142,18 @@ class TestBadInput:
         with pytest.raises(ValueError, match=r"got x with NaN or inf values; clean the data first"):
             VAE(6, [4], 2, loss=loss, rng=0).encode(x)
 
-    def test_values_checked_skips_the_values_and_nothing_else(self):
+    def test_the_unchecked_entry_skips_the_values_and_nothing_else(self):
+        """``_loss_and_grads`` (what train_epoch calls on the slices of a data set it checked once) does not
+        read x's values; it checks the shape and dtype; ``loss_and_grads`` and ``encode`` read the values."""
         model, x = VAE(6, [4], 2, rng=0), np.full((3, 6), 255.0)
-        with pytest.raises(RuntimeError, match="leaving by an exception"):
-            with model.values_checked():
-                model.encode(x)  # the values are not read: 255 passes
-                with pytest.raises(ValueError, match=r"expects x of shape \(batch, 6\), got \(3, 5\)"):
-                    model.encode(x[:, :5])  # the shape still is
-                with pytest.raises(TypeError, match="got x of dtype float32"):
-                    model.encode(x.astype(np.float32))  # and the dtype
-                raise RuntimeError("leaving by an exception")
-        with pytest.raises(ValueError, match=r"in \[0, 1\].*divide by 255"):
-            model.encode(x)  # read again once outside
+        model._loss_and_grads(x, rng=np.random.default_rng(0))  # the values are not read: 255 passes
+        with pytest.raises(ValueError, match=r"expects x of shape \(batch, 6\), got \(3, 5\)"):
+            model._loss_and_grads(x[:, :5], rng=np.random.default_rng(0))  # the shape still is
+        with pytest.raises(TypeError, match="got x of dtype float32"):
+            model._loss_and_grads(x.astype(np.float32), rng=np.random.default_rng(0))  # and the dtype
+        for public in (model.loss_and_grads, model.encode):
+            with pytest.raises(ValueError, match=r"in \[0, 1\].*divide by 255"):
+                public(x)  # read at the public door, every call
 
     def test_integer_pixels(self):
         with pytest.raises(TypeError, match="float64 parameters, got x of dtype uint8"):

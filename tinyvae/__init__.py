@@ -23,7 +23,8 @@ from .engine.losses import bce, bce_with_logits, kl_divergence, mse
 from .models.base import Loss, Model
 from .engine.optim import SGD, Adam
 from .engine.reparam import Reparameterize
-from .training.train import TrainingDiverged, fit
+from .training.loop import TrainingDiverged
+from .training.train import TrainConfig, fit
 from .training.runs import load
 from .models.vae import VAE
 from .lecture import worked_example
@@ -36,5 +37,5 @@ __all__ = [
     "Adam", "Identity", "Layer", "LeakyReLU", "Linear", "Loss", "Model", "ReLU", "Reparameterize",
     "SGD", "Sequential", "Sigmoid", "Tanh", "VAE", "bce", "bce_with_logits", "gradcheck",
     "kl_divergence", "mse",
-    "worked_example", "fit", "TrainingDiverged", "load",
+    "worked_example", "fit", "TrainConfig", "TrainingDiverged", "load",
 ]

@@ -172,7 +172,7 @@ def _kl_figures(ex: WorkedExample, state: dict[str, Any]) -> None:
                  kl_lines(mu[0], logvar[0], std[0]), float(kl_exact), (kl_divergence,)))
     total = state["recon"] + float(kl)
     add(Step("total", "L", "L = recon + β·KL (ii)  (β = 1)" if not ex.exact else "L = recon + β·KL  (β = 1)", (f"{num(state['recon'])} + {num(float(kl))}",), total,
-             (_kl_figures, VAE.loss_and_grads), lecture=LECTURE["total"]))
+             (_kl_figures, VAE._loss_and_grads), lecture=LECTURE["total"]))
     state.update(dmu_kl=dmu_kl, dlogvar_kl=dlogvar_kl)
 
 
@@ -199,9 +199,9 @@ def _backward(ex: WorkedExample, model: LectureNetwork, state: dict[str, Any], w
              (each("½·({}² - 1)", map(num, state["std_used"][0])),), dlogvar_kl[0], (kl_divergence,)))
     dmu, dlogvar = dmu_recon + dmu_kl, dlogvar_recon + dlogvar_kl
     add(Step("dmu", "∂L/∂μ", "∂L/∂μ = ∂recon/∂μ + ∂KL/∂μ", (f"{vec(dmu_recon[0])} + {vec(dmu_kl[0])}",), dmu[0],
-             (_backward, VAE.loss_and_grads)))
+             (_backward, VAE._loss_and_grads)))
     add(Step("dlogvar", f"∂L/∂{lv}", f"∂L/∂{lv} = ∂recon/∂{lv} + ∂KL/∂{lv}",
-             (f"{vec(dlogvar_recon[0])} + {vec(dlogvar_kl[0])}",), dlogvar[0], (_backward, VAE.loss_and_grads)))
+             (f"{vec(dlogvar_recon[0])} + {vec(dlogvar_kl[0])}",), dlogvar[0], (_backward, VAE._loss_and_grads)))
     _backward_heads(ex, model, h, x, dmu, dlogvar, weights)
 
 

@@ -69,13 +69,10 @@ class AE(Model):
         }
 
     # ---- the forward, in two halves -------------------------------------------------------
-    def encode(self, x: Array, y: Any = None) -> tuple[Array, None]:
-        """(z, None): the code z (batch, z_dim) for x (batch, x_dim), as a point mass.
-
-        The protocol's (mu, logvar) with no spread: the code stands where ``VAE.encode`` puts mu, and
-        logvar is None (``has_posterior`` is False: nothing to sample from, no KL).
-        """
-        self.check_x(x)
+    def _encode(self, x: Array, y: Any = None) -> tuple[Array, None]:
+        """(z, None): the code z (batch, z_dim) for x (batch, x_dim), as a point mass: the protocol's
+        (mu, logvar) with no spread, logvar None (``has_posterior`` is False: nothing to sample, no KL)."""
+        self.check_x_shape(x)
         self.check_labels(y)
         h = self.encoder.forward(x)
         z = self.code_head.forward(h)
@@ -89,17 +86,18 @@ class AE(Model):
         return recon, recon * 0
 
     # ---- the loss and its gradients -------------------------------------------------------
-    def loss_and_grads(
+    def _loss_and_grads(
         self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
         beta: float | None = None,
     ) -> Loss:
-        """One batch's reconstruction loss; fills ``self.grads`` with ∂loss/∂every parameter.
+        """One batch's reconstruction loss; fills ``self.grads`` with ∂loss/∂every parameter (x's values
+        checked already: ``loss_and_grads`` checks them first).
 
         x: (batch, x_dim). ``eps``, ``rng`` and ``beta`` are accepted and ignored (the AE draws no noise
         and has no KL term), so training code can call every model the same way. Returns Loss(total=recon, recon, kl=0.0).
         """
         # forward: the same two halves as encode and decode
-        z, _ = self.encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
+        z, _ = self._encode(x, y)  # h = encoder(x), z = code_head(h): one point, no sampling
         logits = self.decode_logits(z, y)
         recon, dlogits = self.reconstruction_loss(logits, x)
 

@@ -30,17 +30,18 @@ kind of model they hold: they pass ``model.labels_for(y)`` (y or None, as the mo
 - ``recon_loss``: "bce" or "mse", the reconstruction term (config key ``"loss"``).
 
 Validation happens here, at the door: constructors check their arguments by name (``check_config``),
-every forward checks x, y, z and eps against the parameters. Inside ``values_checked()`` the forward
-still checks x's shape, dtype and place but does not read its values again: for slices of a data set
-whose values were checked once (``train_epoch`` checks its x once per epoch).
+every forward checks x, y, z and eps against the parameters. ``check_x`` is two checks: its shape, dtype
+and place (``check_x_shape``, every call) and its values (``check_x_values``, which reads them all).
+``loss_and_grads`` makes both, then runs ``_loss_and_grads``, the model's forward and backward, which
+checks x's shape only: ``train_epoch`` checks the values of the whole training set once per epoch and
+calls ``_loss_and_grads`` on its batches, slices of it, without reading them again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from types import ModuleType
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -183,34 +184,24 @@ class Model:
     # ---- inputs: checked once, where they enter ----------------------------------------------
     def check_x(self, x: Array) -> None:
         """Refuse x unless it is (batch, x_dim) with batch >= 1, where and of the dtype the parameters
-        are, finite, and in [0, 1] for BCE (the values are not read inside :meth:`values_checked`)."""
+        are (:meth:`check_x_shape`), finite, and in [0, 1] for BCE (:meth:`check_x_values`)."""
+        self.check_x_shape(x)
+        self.check_x_values(x)
+
+    def check_x_shape(self, x: Array) -> None:
+        """Refuse x unless it is (batch, x_dim) with batch >= 1, where and of the dtype the parameters
+        are; its values are not read (every forward makes this check, whatever x is)."""
         who = self.describe()
         check_array(x, who=who, expect=("batch", self.x_dim), like=self.ref)
         if x.shape[0] == 0:
             raise ValueError(f"{who} got an empty batch, x of shape {tuple(x.shape)}: pass at least one image")
-        if self._values_checked:
-            return
+
+    def check_x_values(self, x: Array) -> None:
+        """Refuse x (its shape checked) unless it is finite, and in [0, 1] for BCE: reads every value."""
         if self.recon_loss == "bce":
-            check_unit_interval(x, who=who)  # in [0, 1], hence finite
+            check_unit_interval(x, who=self.describe())  # in [0, 1], hence finite
         else:
-            check_finite(x, who=who)
-
-    _values_checked = False  # True inside values_checked()
-
-    @contextlib.contextmanager
-    def values_checked(self) -> Iterator[None]:
-        """Within it, :meth:`check_x` checks each x's shape, dtype and place but does not read its values.
-
-        For a caller that checked the values of a whole data set once and passes the model slices of
-        it: ``train_epoch`` checks x once per epoch rather than once per batch. Like the layers'
-        caches, this is the model's state, not a thread's: one thread at a time uses a model
-        (``DataParallel`` gives each of its threads a replica).
-        """
-        before, self._values_checked = self._values_checked, True
-        try:
-            yield
-        finally:
-            self._values_checked = before
+            check_finite(x, who=self.describe())
 
     def check_latent(self, z: Array) -> None:
         """Refuse z unless it is (batch, z_dim), where and of the dtype the parameters are."""
@@ -227,6 +218,24 @@ class Model:
     def _noise_rng(self, rng: np.random.Generator | None) -> np.random.Generator:
         return self.rng if rng is None else rng
 
+    # ---- the loss and its gradients: x checked whole, then the model's forward and backward -------
+    def loss_and_grads(self, x: Array, y: Any = None, *, eps: Array | None = None,
+                       rng: np.random.Generator | None = None, beta: float | None = None) -> Loss:
+        """One batch's loss; fills ``grads`` with ∂loss/∂every parameter (see the protocol above).
+
+        x (batch, x_dim) is checked whole here, its values read (:meth:`check_x`); then
+        :meth:`_loss_and_grads`, the model's own forward and backward, does the work.
+        """
+        self.check_x(x)
+        return self._loss_and_grads(x, y, eps=eps, rng=rng, beta=beta)
+
+    def _loss_and_grads(self, x: Array, y: Any = None, *, eps: Array | None = None,
+                        rng: np.random.Generator | None = None, beta: float | None = None) -> Loss:
+        """:meth:`loss_and_grads` for an x whose values were checked already: its shape, dtype and place
+        are checked (:meth:`check_x_shape`), its values not read again. For the slices of a data set
+        checked once (``train_epoch``)."""
+        raise NotImplementedError
+
     # ---- the decoder's end: shared by every model ----------------------------------------------
     def decode_logits(self, z: Array, y: Any = None) -> Array:
         """The decoder's output before ``output_act``, (batch, x_dim), for z (batch, z_dim); a
@@ -238,12 +247,17 @@ class Model:
     def decode(self, z: Array, y: Any = None) -> Array:
         """x_hat (batch, x_dim) = output_act(decoder(z)) for z (batch, z_dim); z must be finite, like eps."""
         self.check_latent(z)
-        if not self._values_checked:
-            check_finite(z, who=f"{type(self).__name__}.decode", name="z")
+        check_finite(z, who=f"{type(self).__name__}.decode", name="z")
         return self.output_act.forward(self.decode_logits(z, y))
 
     def encode(self, x: Array, y: Any = None) -> tuple[Array, Array | None]:
-        """(mu, logvar), each (batch, z_dim), for x (batch, x_dim); logvar None without a posterior."""
+        """(mu, logvar), each (batch, z_dim), for x (batch, x_dim); logvar None without a posterior.
+        x is checked whole (its values read), then each model's ``_encode`` runs the forward."""
+        self.check_x(x)
+        return self._encode(x, y)
+
+    def _encode(self, x: Array, y: Any = None) -> tuple[Array, Array | None]:
+        """``encode`` for an x whose values were checked: its shape is checked, its values not read."""
         raise NotImplementedError
 
     def embed(self, x: Array, y: Any = None) -> Array:

@@ -27,7 +27,7 @@ convolution cuts the same rows off its output (7 → 14 → 28). Every weight is
 torch-style model tinyvae built before (pad 1 on both sides, ``output_padding=1``): checkpoints
 written without the key were trained with it, and load as it (``registry.build_model``).
 
-Forward and backward are the VAE's, unchanged (``VAE.loss_and_grads``): the layers above are this
+Forward and backward are the VAE's, unchanged (``VAE._loss_and_grads``): the layers above are this
 architecture's description in ``spec.py``, from which ``VAE._build`` builds the encoder, the heads and
 the decoder, as it builds an MLP's. Backward: the loss gives ∂/∂logits;
 ``decoder.backward`` runs it back through Flatten, the three transposed convolutions (each

@@ -12,7 +12,7 @@ Forward, for a batch x (B, D) with integer labels y (B,) among C classes::
 
     loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
 
-Backward is the VAE's (``VAE.loss_and_grads``, the same lines) with one more step: the decoder's
+Backward is the VAE's (``VAE._loss_and_grads``, the same lines) with one more step: the decoder's
 backward gives d[z, c] (B, Z + C), and ``latent_grad`` keeps z's columns (c is data).
 
 Because the decoder is told the digit, z only has to carry the rest (slant, thickness, style):
@@ -98,9 +98,9 @@ class CVAE(VAE):
         return xp.astype(y_dev[:, None] == classes[None, :], ref.dtype)  # (batch, n_classes)
 
     # ---- the forward, in two halves: the label joins x and z -----------------------------
-    def encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
-        """(mu, logvar), each (batch, z_dim), for x (batch, x_dim) with labels y (batch,)."""
-        self.check_x(x)
+    def _encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
+        """``encode`` for an x whose values were checked: its shape is checked, its values not read."""
+        self.check_x_shape(x)
         xp = namespace(x)
         c = self.onehot(y, x.shape[0])  # (B, C)
         h = self.encoder.forward(xp.concat((x, c), axis=1))  # encoder sees [x, c]: (B, D + C)
@@ -123,6 +123,6 @@ class CVAE(VAE):
     # ---- the loss and its gradients: the VAE's chain rule, with one step at the decoder's input ----
     def latent_grad(self, dzc: Array) -> Array:
         """∂recon/∂z (batch, z_dim) from ∂recon/∂[z, c] (batch, z_dim + n_classes): the columns that came
-        from z; c is data, its gradient is dropped. ``VAE.loss_and_grads`` calls it after the decoder's
+        from z; c is data, its gradient is dropped. ``VAE._loss_and_grads`` calls it after the decoder's
         backward; the rest of the CVAE's backward is the VAE's, line for line."""
         return dzc[:, : self.z_dim]

@@ -99,9 +99,9 @@ class VAE(Model):
         return {"free_bits": self.free_bits} if self.free_bits else {}
 
     # ---- the forward, in two halves: every caller (loss, evaluation, plots) goes through these ----
-    def encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
-        """(mu, logvar), each (batch, z_dim), for x (batch, x_dim)."""
-        self.check_x(x)
+    def _encode(self, x: Array, y: Any = None) -> tuple[Array, Array]:
+        """``encode`` for an x whose values were checked: its shape is checked, its values not read."""
+        self.check_x_shape(x)
         self.check_labels(y)
         h = self.encoder.forward(x)
         return self.mu_head.forward(h), self.logvar_head.forward(h)
@@ -138,11 +138,12 @@ class VAE(Model):
         """The β of one step: the model's own, or ``beta`` (KL warm-up passes β·min(1, e/N)), checked."""
         return self.beta if beta is None else check_beta(beta)
 
-    def loss_and_grads(
+    def _loss_and_grads(
         self, x: Array, y: Any = None, *, eps: Array | None = None, rng: np.random.Generator | None = None,
         beta: float | None = None,
     ) -> Loss:
-        """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter.
+        """One batch's loss; fills ``self.grads`` with ∂loss/∂every parameter (``loss_and_grads`` checks x's
+        values first; this, what training calls on the slices of a data set checked once, does not).
 
         x: (batch, x_dim). eps: (batch, z_dim) fixed noise, or None to draw it from ``rng``
         (default: the model's own generator). beta: the KL weight of this step (default: the
@@ -150,7 +151,7 @@ class VAE(Model):
         """
         # forward
         beta = self.kl_weight(beta)
-        mu, logvar = self.encode(x, y)  # h = encoder(x) feeds both heads
+        mu, logvar = self._encode(x, y)  # h = encoder(x) feeds both heads
         z = self._sample_z(mu, logvar, eps, rng)  # z = mu + std * eps
         logits = self.decode_logits(z, y)
         recon, dlogits = self.reconstruction_loss(logits, x)  # BCE: dlogits = (x_hat - x) / B

@@ -1,3 +1,3 @@
-"""From data to a trained run folder: loading digits (``data.py``), the training loop (``train.py``),
-checkpoints (``checkpoint.py``), held-out evaluation (``evaluate.py``) and the lecture's comparisons
-(``compare.py``)."""
+"""From data to a trained run folder: loading digits (``data.py``), ``fit`` and its options (``train.py``),
+its epochs (``loop.py``), checkpoints (``checkpoint.py``), held-out evaluation (``evaluate.py``) and the
+lecture's comparisons (``compare.py``)."""

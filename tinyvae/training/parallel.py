@@ -20,11 +20,10 @@ and differs from a one-worker run by the rounding of the sums only (``tests/test
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -42,17 +41,15 @@ def _leaves(layer: Layer) -> list[Layer]:
 def replica(model: Model) -> Model:
     """A copy of ``model`` with its own layers (caches, gradients) sharing the model's parameter dicts."""
     shared = {id(leaf.params): leaf.params for part in model.parts().values() for leaf in _leaves(part)}
-    clone = copy.deepcopy(model, memo=shared)  # deepcopy keeps what its memo already holds
-    clone.__dict__.pop("_values_checked", None)  # made inside model.values_checked(), it still checks values after it
-    return clone
+    return copy.deepcopy(model, memo=shared)  # deepcopy keeps what its memo already holds
 
 
 class DataParallel:
     """``model`` on ``workers`` threads: ``loss_and_grads`` splits the batch, the model gets the mean gradients.
 
-    Use it where the model's ``loss_and_grads`` would be called (``train_epoch`` does), and step the
-    optimizer on the model itself. NumPy only (a GPU runs one batch at a time); close it (or use
-    ``with``) to stop its threads.
+    Use it where the model's ``loss_and_grads`` (or ``_loss_and_grads``, for an x whose values were
+    checked) would be called (``train_epoch`` does), and step the optimizer on the model itself. NumPy
+    only (a GPU runs one batch at a time); close it (or use ``with``) to stop its threads.
     """
 
     def __init__(self, model: Model, workers: int) -> None:
@@ -79,28 +76,28 @@ class DataParallel:
     def check_x(self, x: Array) -> None:
         self.model.check_x(x)
 
-    @contextlib.contextmanager
-    def values_checked(self) -> Iterator[None]:
-        """The model's ``values_checked``, entered on every replica."""
-        with contextlib.ExitStack() as held:
-            for rep in self.replicas:
-                held.enter_context(rep.values_checked())
-            yield
-
     def loss_and_grads(self, x: Array, y: Any = None, *, eps: Array | None = None,
                        rng: np.random.Generator | None = None, beta: float | None = None) -> Loss:
-        """The model's ``loss_and_grads`` on x (B, x_dim), computed in shares; fills the model's grads."""
+        """The model's ``loss_and_grads`` on x (B, x_dim), computed in shares; fills the model's grads.
+        x is checked whole (its values read once), then split: :meth:`_loss_and_grads`."""
+        self.model.check_x(x)
+        return self._loss_and_grads(x, y, eps=eps, rng=rng, beta=beta)
+
+    def _loss_and_grads(self, x: Array, y: Any = None, *, eps: Array | None = None,
+                        rng: np.random.Generator | None = None, beta: float | None = None) -> Loss:
+        """:meth:`loss_and_grads` for an x whose values were checked: each share goes to a replica's
+        ``_loss_and_grads`` (each checks its share's shape, not its values)."""
         B = x.shape[0]
         if eps is None and self.model.has_posterior:  # the draw the model would make: same numbers, any workers
             eps = draw_eps(self.model._noise_rng(rng), (B, self.model.z_dim), self.model.ref)
         bounds = [B * i // self.workers for i in range(self.workers + 1)]
         shares = [slice(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
         if len(shares) < 2:  # a batch of one row (or none: the model says what is wrong with it)
-            return self.model.loss_and_grads(x, y, eps=eps, rng=rng, beta=beta)
+            return self.model._loss_and_grads(x, y, eps=eps, rng=rng, beta=beta)
 
         def run(i: int) -> Loss:
             s = shares[i]
-            return self.replicas[i].loss_and_grads(x[s], None if y is None else y[s],
+            return self.replicas[i]._loss_and_grads(x[s], None if y is None else y[s],
                                                    eps=None if eps is None else eps[s], rng=rng, beta=beta)
 
         later = [self.pool.submit(run, i) for i in range(1, len(shares))]

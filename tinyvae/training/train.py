@@ -1,20 +1,6 @@
-"""Training: shuffled mini-batches, Adam, a test pass and a checkpoint after every epoch.
-
-One epoch::
-
-    perm = rng.permutation(N)                      # the order of this epoch
-    model.check_x(x)                               # x's values, once (each batch is a slice of x)
-    for each batch of indices in perm:
-        (binarize="dynamic": x[batch] ~ Bernoulli(x[batch]), drawn from rng)
-        loss = model.loss_and_grads(x[batch], y[batch], rng=rng, beta=β_e)   # forward, backward; eps from rng
-                                                   # (y: the labels for a CVAE, None for the others)
-                                                   # β_e = β·min(1, epoch/kl_warmup): KL warm-up
-        stop if the loss or a gradient is NaN/inf,       # TrainingDiverged, nothing saved
-             or the loss is 10,000 times its first value
-        optimizer.step()                                 # Adam
-    test  = eval_loss(model, x_test)               # recon + β·KL, one z per image, fixed noise
-    latent_diagnostics(model, x_test)              # KL of each latent dimension, active units
-    save checkpoint.npz, metrics.json              # atomically
+"""Training: ``fit`` checks its options once (:class:`TrainConfig`), puts the data on the model, opens the
+run folder (or resumes the run in it) and runs the epochs (``loop.py``: shuffled mini-batches, Adam, a test
+pass and a checkpoint after every epoch).
 
 A single ``numpy.random.Generator``, ``default_rng(seed)``, draws both the shuffles and the noise
 eps, so the seed fixes the run; its state is saved with every checkpoint, so a run resumed from
@@ -26,29 +12,26 @@ this training stream, and the figures' noise.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import difflib
 import math
-import sys
-import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any, Callable
 
 import numpy as np
 
 from ..engine import backend
-from ..engine.backend import Array
+from ..engine.optim import Adam
+from ..models.base import Model
 from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
                          restore_optimizer, restore_rng)
-from .data import BUNDLED, Dataset, bernoulli_draw, binarize_mode
-from .runs import CHECKPOINT, recorded_source, save_epoch
+from .data import BUNDLED, Dataset, binarize_mode
+from .loop import RunData, RunState, run_epochs
+from .runs import CHECKPOINT, recorded_source
 from .schema import MAX_THREADS, RUN_CONFIG
-from .evaluate import eval_loss
-from .diagnostics import latent_diagnostics
-from .parallel import DataParallel
-from ..models.base import Loss, Model
-from ..engine.optim import Adam
 
-BLOWUP = 1e4  # a batch loss this many times the first one of the call means the run has diverged
-EVAL_SEED = 0  # the test pass draws its noise from default_rng(EVAL_SEED) every epoch: curves show the model only
 WEIGHTS_STREAM, FIGURES_STREAM = 1, 2  # seed_streams: default_rng([seed, 1]) and default_rng([seed, 2])
 
 
@@ -64,42 +47,66 @@ def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, n
             np.random.default_rng([seed, FIGURES_STREAM]))
 
 
-class TrainingDiverged(ValueError):
-    """The loss or a gradient became NaN or inf, or the loss exploded; ``epoch``, ``step`` (1-based) say where."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """How :func:`fit` trains: its options, checked once, here (a bad one is refused in one line naming it).
 
-    status = 1  # the command line's exit status for a run that diverged
+    epochs:     the total number of epochs (a resumed run counts the ones already done).
+    batch_size: images per Adam step (an epoch's last batch may be smaller).
+    lr:         Adam's learning rate; a resumed run may lower it (after a divergence, say).
+    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps (:func:`seed_streams`' training stream).
+    workers:    split every batch between this many threads (``parallel.DataParallel``; ``threads.plan``
+                says when it pays): the weights then differ from a one-worker run's by rounding.
+    kl_warmup:  N: epoch e (1-based) trains with β·min(1, e/N) (``loop.warmup_beta``; 0: none); N <= epochs;
+                resume keeps it.
+    run_config: extra facts recorded in config.json and the checkpoint (data source, backend, ...).
 
-    def __init__(self, epoch: int, step: int | str, what: str, lr: float) -> None:
-        self.epoch, self.step = epoch, step
-        where = f"epoch {epoch}, step {step}" if isinstance(step, int) else f"epoch {epoch}, {step}"
-        super().__init__(
-            f"training diverged at {where}: {what}. "
-            f"Try a lower learning rate, e.g. lr={lr / 10:g}; nothing after the last complete epoch was saved, so its checkpoint (if any) is intact"
-        )
+    :meth:`record` is what the checkpoint keeps of the run; what its schema would refuse is refused here.
+    """
+
+    epochs: int
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    workers: int = 1
+    kl_warmup: int = 0
+    run_config: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        epochs, batch_size, lr, workers = _check_run(self.epochs, self.batch_size, self.lr, self.workers)
+        if self.run_config is not None and not isinstance(self.run_config, Mapping):
+            raise TypeError(f"run_config must be a dict of facts to record, got {type(self.run_config).__name__}")
+        checked = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "workers": workers,
+                   "kl_warmup": check_kl_warmup(self.kl_warmup, epochs),
+                   "run_config": MappingProxyType(dict(self.run_config or {}))}  # read-only, like the rest
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
+        self.record(None)  # the seed and run_config, against the checkpoint's schema
+
+    def record(self, data: str | None) -> dict[str, Any]:
+        """What the checkpoint records of the run trained on the data set named ``data`` (None: the bundled
+        digits): epochs, batch_size, lr, seed, data, run_config's facts and kl_warmup."""
+        return _run_config(self.epochs, self.batch_size, self.lr, self.seed, data,
+                           {**(self.run_config or {}), "kl_warmup": self.kl_warmup})
 
 
-def fit(
-    model: Model,
-    data: Dataset,
-    *,
-    epochs: int,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    seed: int = 0,
-    out_dir: str | Path | None = None,
-    resume: bool | Checkpoint = False,
-    progress: bool | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-    run_config: dict[str, Any] | None = None,
-    workers: int = 1, kl_warmup: int = 0,
-) -> list[dict[str, Any]]:
+OPTIONS = tuple(f.name for f in dataclasses.fields(TrainConfig))  # fit's **options
+FIT_KEYWORDS = ("config", "out_dir", "resume", "progress", "on_epoch")
+OTHER_NAMES = {"learning_rate": "lr", "threads": "workers", "warmup": "kl_warmup"}  # what other libraries call them
+
+
+def fit(model: Model, data: Dataset, config: TrainConfig | None = None, *, out_dir: str | Path | None = None,
+        resume: bool | Checkpoint = False, progress: bool | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> list[dict[str, Any]]:
     """Train ``model`` on ``data`` with Adam until ``epochs`` epochs are done; returns the metrics.
+
+    ``fit(model, data, epochs=5, lr=1e-3)``: the options are :class:`TrainConfig`'s fields, given as
+    keywords (epochs, batch_size=128, lr=1e-3, seed=0, workers=1, kl_warmup=0, run_config=None; see
+    TrainConfig for each) or as one ``config`` (keywords given beside it replace its fields).
 
     model:      any tinyvae model (``loss_and_grads``; conditional models get the labels too).
     data:       a :class:`~tinyvae.training.data.Dataset`; its images are cast to the model's dtype and moved
                 to where its parameters live, once.
-    epochs:     the total number of epochs (a resumed run counts the ones already done).
-    seed:       seeds ``default_rng(seed)``, which shuffles and draws eps (:func:`seed_streams`' training stream).
     out_dir:    where ``checkpoint.npz``, ``metrics.json`` and ``config.json`` are written after every
                 epoch (nothing is written if None).
     resume:     continue from ``out_dir/checkpoint.npz``: its weights, Adam state, generator state and
@@ -107,26 +114,20 @@ def fit(
                 ``Checkpoint`` already read (``read_checkpoint``) is used as it is, not read twice.
     progress:   a tqdm bar per epoch; None shows it only when stderr is a terminal.
     on_epoch:   called with each epoch's metrics dict as it completes.
-    run_config: extra facts recorded in config.json and the checkpoint (data source, backend, ...).
-    workers:    split every batch between this many threads (``parallel.DataParallel``; ``threads.plan``
-                says when it pays): the weights then differ from a one-worker run's by rounding.
-    kl_warmup:  N: epoch e (1-based) trains with β·min(1, e/N) (:func:`warmup_beta`; 0: none); N <= epochs; resume keeps it.
 
     Returns one dict per epoch: ``epoch``, ``train_loss`` (mean per image, weights changing as it goes: the objective
     minimised, with warm-up's β, free bits' floor), ``train_recon``, ``train_kl``, ``test_loss`` (recon + β·KL),
     ``test_recon``, ``test_kl`` (per test image, one z each, noise fixed), ``kl_per_dim`` and ``active_units``
     (:func:`~tinyvae.training.diagnostics.latent_diagnostics`), ``seconds`` (training and test pass), ``train_seconds``.
-    Raises :class:`TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a loss (or test loss: one
-    step can explode) above ``BLOWUP`` (10,000) times the first batch's loss of this call; nothing of it is saved.
+    Raises :class:`~tinyvae.training.loop.TrainingDiverged` at the first step with a NaN/inf loss or gradient, or a
+    loss (or test loss: one step can explode) above ``BLOWUP`` (10,000) times the first batch's loss of this call;
+    nothing of it is saved.
     """
-    epochs, batch_size, lr, workers = _check_run(epochs, batch_size, lr, workers)
-    config = _run_config(epochs, batch_size, lr, seed, None if data.name == BUNDLED else data.name,
-                         {**(run_config or {}), "kl_warmup": check_kl_warmup(kl_warmup, epochs)})
-    x_train, x_test, y_train, y_test = _on_model(model, data)
-    dynamic = data.binarize == "dynamic"  # training draws x ~ Bernoulli(pixel) afresh for every batch
+    config = _config(config, options)
+    record = config.record(None if data.name == BUNDLED else data.name)
+    arrays = _on_model(model, data)
     out = Path(out_dir) if out_dir is not None else None
-    rng = seed_streams(seed)[1]  # default_rng(seed): the shuffles and eps
-    optimizer, metrics = Adam(model, lr=lr), []  # a resumed run's come from its checkpoint
+    state = RunState(seed_streams(config.seed)[1], Adam(model, lr=config.lr))  # resumed: from its checkpoint
     if (resuming := isinstance(resume, Checkpoint) or bool(resume)) and out is None:
         raise ValueError("resume needs the out_dir of the run to continue")
     with contextlib.ExitStack() as held:
@@ -135,9 +136,25 @@ def fit(
             clean_stale_temporaries(out)
         if resuming:
             saved = resume if isinstance(resume, Checkpoint) else _read_for_resume(out / CHECKPOINT)  # type: ignore[operator]
-            rng, optimizer, metrics = _resume(model, saved, out / CHECKPOINT, lr, config)  # type: ignore[operator]
-        return _epochs(model, workers, x_train, x_test, y_train, y_test, dynamic, out, config, rng, optimizer,
-                       metrics, epochs, batch_size, lr, progress, on_epoch)
+            state = RunState(*_resume(model, saved, out / CHECKPOINT, config.lr, record))  # type: ignore[operator]
+        return run_epochs(model, arrays, config, state, out=out, record=record, progress=progress, on_epoch=on_epoch)
+
+
+def _config(config: TrainConfig | None, options: dict[str, Any]) -> TrainConfig:
+    """fit's options as one checked :class:`TrainConfig`: ``config``, its fields replaced by ``options``."""
+    for name in options:
+        if name not in OPTIONS:
+            near = [OTHER_NAMES[name]] if name in OTHER_NAMES else difflib.get_close_matches(name, OPTIONS + FIT_KEYWORDS, n=1)
+            raise TypeError(f"fit got an unknown option {name}{f'; did you mean {near[0]}?' if near else ''} "
+                            f"(its options: {', '.join(OPTIONS)})")
+    if config is None:
+        if "epochs" not in options:
+            raise TypeError("fit needs epochs=N, the number of epochs to train (or a TrainConfig as config)")
+        return TrainConfig(**options)
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"fit's config must be a TrainConfig, got {type(config).__name__}; or give its fields as "
+                        f"keywords, e.g. fit(model, data, epochs=5, lr=1e-3)")
+    return dataclasses.replace(config, **options)
 
 
 def _run_config(epochs: int, batch_size: int, lr: float, seed: int, data: str | None,
@@ -149,8 +166,8 @@ def _run_config(epochs: int, batch_size: int, lr: float, seed: int, data: str | 
     return config
 
 
-def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
-    """(x_train, x_test, y_train, y_test): the images cast to the model's dtype and moved to where its
+def _on_model(model: Model, data: Dataset) -> RunData:
+    """The data set as the model takes it: the images cast to the model's dtype and moved to where its
     parameters live, once (no copy if already right), and checked here, at the run's door: a bad image
     stops the run before anything else (``train_epoch`` reads x_train's values once more per epoch);
     the labels as the model wants them (None for an unconditional one)."""
@@ -159,102 +176,8 @@ def _on_model(model: Model, data: Dataset) -> tuple[Any, Any, Any, Any]:
     for x in (x_train, x_test):
         if x.shape[0]:
             model.check_x(x)
-    return x_train, x_test, model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
-
-
-def _epochs(model: Model, workers: int, x_train: Any, x_test: Any, y_train: Any, y_test: Any, dynamic: bool,
-            out: Path | None, config: dict[str, Any], rng: np.random.Generator, optimizer: Adam,
-            metrics: list[dict[str, Any]], epochs: int, batch_size: int, lr: float, progress: bool | None,
-            on_epoch: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
-    """The epochs loop of :func:`fit` (run holding the run folder's lock); each batch's gradients come
-    from the model itself, or from the model split over ``workers`` threads."""
-    n = x_train.shape[0]
-    show = sys.stderr.isatty() if progress is None else progress
-    first: float | None = None  # the first batch's loss in this call: the yardstick for "exploded"
-    with DataParallel(model, workers) if workers > 1 else contextlib.nullcontext(model) as stepper:
-        for epoch in range(len(metrics) + 1, epochs + 1):
-            t0 = time.perf_counter()
-            perm = rng.permutation(n)
-            batches = _bar(range(0, n, batch_size), show, f"epoch {epoch}/{epochs}")
-            beta = warmup_beta(model.beta, epoch, config["kl_warmup"])  # β·min(1, epoch/N)
-            train, first = train_epoch(stepper, optimizer, x_train, y_train, perm, batches, batch_size, rng,
-                                       epoch=epoch, first=first, dynamic=dynamic, beta=beta)
-            train_seconds = time.perf_counter() - t0
-            with np.errstate(over="ignore", invalid="ignore"):
-                test = eval_loss(model, x_test, y_test, rng=np.random.default_rng(EVAL_SEED), batch_size=1000)
-                code = latent_diagnostics(model, x_test, y_test)  # kl_per_dim, active_units
-            if not math.isfinite(test.total):
-                raise TrainingDiverged(epoch, "the test pass", "the test loss is not finite (NaN or inf)", lr)
-            if first is not None and abs(test.total) > BLOWUP * max(abs(first), 1.0):  # one step can explode
-                raise TrainingDiverged(epoch, "the test pass", f"the test loss exploded to {test.total:.3g} (more "
-                                       f"than {BLOWUP:,.0f} times the first training loss here, {first:.4g})", lr)
-            row = {"epoch": epoch, "train_loss": train.total, "train_recon": train.recon, "train_kl": train.kl,
-                   "test_loss": test.total, "test_recon": test.recon, "test_kl": test.kl, **code,
-                   "seconds": time.perf_counter() - t0, "train_seconds": train_seconds}
-            metrics.append(row)
-            if out is not None:
-                save_epoch(out, model, optimizer, epoch=epoch, rng=rng, run_config=config, metrics=metrics)
-            if on_epoch is not None:
-                on_epoch(row)
-    return metrics
-
-
-def train_epoch(
-    model: Model | DataParallel,
-    optimizer: Adam,
-    x: Array,
-    y: np.ndarray | None,
-    perm: np.ndarray,
-    starts: Iterable[int],
-    batch_size: int,
-    rng: np.random.Generator,
-    *,
-    epoch: int = 1,
-    first: float | None = None,
-    dynamic: bool = False,
-    beta: float | None = None,
-) -> tuple[Loss, float | None]:
-    """One pass over ``x`` in the batches ``perm[start : start + batch_size]``: loss, gradients, Adam step.
-
-    x: (N, D), already of the model's dtype and where its parameters live (``fit`` casts and moves it
-    once); its values are checked here once (``model.check_x``), not again batch by batch
-    (``model.values_checked``). y: (N,) labels for a conditional model, else None. ``starts``: the
-    batch starts (a range, or a progress bar over one). ``first`` is the yardstick for "the loss
-    exploded" (the first batch's loss of the run; None: this epoch's first). ``dynamic``: each batch
-    is drawn x ~ Bernoulli(pixel) from ``rng`` (dynamic binarization). ``beta``: the KL weight of every
-    step (None: the model's β; warm-up passes β_e). Returns (the epoch's Loss(total, recon, kl), each the
-    mean per image over the epoch, first).
-    Raises :class:`TrainingDiverged` at the first non-finite or exploding loss or non-finite gradient,
-    before the step that would use it.
-    """
-    xp = backend.namespace(x)
-    perm_dev = perm if xp is np else xp.asarray(perm, device=backend.device(x))
-    total, recon, kl, n = 0.0, 0.0, 0.0, 0
-    if x.shape[0]:
-        model.check_x(x)  # the whole set, once: each batch is a slice of it (or a 0/1 draw from one)
-    # a diverging run is caught below, by name; the batches' values were checked above
-    with np.errstate(over="ignore", invalid="ignore"), model.values_checked():
-        for step, start in enumerate(starts, 1):
-            idx = perm_dev[start : start + batch_size]
-            xb = x[idx] if xp is np else xp.take(x, idx, axis=0)  # (B, D), the one copy
-            if dynamic:  # x ~ Bernoulli(pixel), a fresh draw for every image in every epoch
-                xb = bernoulli_draw(xb, rng)
-            yb = None if y is None else y[perm[start : start + batch_size]]
-            loss = model.loss_and_grads(xb, yb, rng=rng, beta=beta)
-            if not math.isfinite(loss.total):
-                raise TrainingDiverged(epoch, step, "the loss is not finite (NaN or inf)", optimizer.lr)
-            first = loss.total if first is None else first
-            if abs(loss.total) > BLOWUP * max(abs(first), 1.0):
-                raise TrainingDiverged(epoch, step, f"the loss exploded to {loss.total:.3g} (more than "
-                                       f"{BLOWUP:,.0f} times its first value here, {first:.4g})", optimizer.lr)
-            if not _grads_finite(model):
-                raise TrainingDiverged(epoch, step, "a gradient is not finite (NaN or inf)", optimizer.lr)
-            optimizer.step()
-            total += loss.total * xb.shape[0]
-            recon += loss.recon * xb.shape[0]
-            kl += loss.kl * xb.shape[0]
-            n += xb.shape[0]
-    return Loss(total / max(n, 1), recon / max(n, 1), kl / max(n, 1)), first
+    y_train, y_test = model.labels_for(np.asarray(data.y_train)), model.labels_for(np.asarray(data.y_test))
+    return RunData(x_train, y_train, x_test, y_test, dynamic=data.binarize == "dynamic")  # x ~ Bernoulli(pixel)
 
 
 MAX_WORKERS = MAX_THREADS  # each worker is a thread and a model replica; the CLI's --threads has the same cap
@@ -318,15 +241,6 @@ def _check_run(epochs: Any, batch_size: Any, lr: Any, workers: Any = 1) -> tuple
     return int(epochs), int(batch_size), float(lr), int(workers)
 
 
-def warmup_beta(beta: float, epoch: int, kl_warmup: int) -> float:
-    """KL warm-up's β for ``epoch`` (1-based): β·min(1, epoch/N) for N = ``kl_warmup`` > 0, β itself for N = 0.
-
-    With N = 4 and β = 1: 0.25, 0.5, 0.75, 1, 1, ... The product is taken in this order, so β_e = β exactly
-    from epoch N on (min gives 1.0, and β·1.0 = β), and a run with warm-up then trains as one without.
-    """
-    return beta if kl_warmup == 0 else beta * min(1.0, epoch / kl_warmup)
-
-
 def check_kl_warmup(kl_warmup: Any, epochs: int) -> int:
     """N as an int if it is an integer in [0, epochs] (longer, β would never reach its value)."""
     if isinstance(kl_warmup, bool) or not isinstance(kl_warmup, (int, np.integer)) or kl_warmup < 0:
@@ -335,19 +249,3 @@ def check_kl_warmup(kl_warmup: Any, epochs: int) -> int:
         raise ValueError(f"kl_warmup={kl_warmup} is longer than the run (epochs={epochs}): β would never reach its "
                          f"value; choose kl_warmup <= {epochs}")
     return int(kl_warmup)
-
-
-def _grads_finite(model: Model) -> bool:
-    """True unless some gradient holds NaN or inf."""
-    xp = model.xp
-    each = [xp.all(xp.isfinite(g)) for g in model.grads.values()]  # 0-d booleans, where the gradients are
-    return bool(xp.all(xp.stack(each)))  # one answer brought to the host (one sync on a GPU)
-
-
-def _bar(it: range, show: bool, desc: str) -> Any:
-    if not show:
-        return it
-    from tqdm import tqdm
-
-    return tqdm(it, desc=desc, leave=False, unit="batch")
-
