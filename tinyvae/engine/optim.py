@@ -19,6 +19,8 @@ import numbers
 from types import ModuleType
 from typing import Any, Protocol
 
+import numpy as np
+
 from . import backend
 from .backend import Array
 
@@ -94,8 +96,6 @@ class SGD(Optimizer):
 
 def _smallest_normal(module: HasParams) -> float:
     """The smallest normal number of the parameters' float dtype, on any backend (1.2e-38 for float32)."""
-    import numpy as np
-
     return max((float(np.finfo(backend.host_dtype(p)).tiny) for p in module.params.values()), default=0.0)
 
 

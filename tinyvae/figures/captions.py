@@ -15,6 +15,7 @@ import numpy as np
 
 from ..engine import backend
 from ..models import memory
+from .judge import nearest_labels, recognised
 
 JUDGE_K, JUDGED, JUDGE_TRAIN = 5, 1000, 10_000  # the judge's k; test digits judged; training digits it knows
 
@@ -22,8 +23,6 @@ JUDGE_K, JUDGED, JUDGE_TRAIN = 5, 1000, 10_000  # the judge's k; test digits jud
 def kept(model: Any, data: Any, judge: Callable[[np.ndarray], np.ndarray]) -> str:
     """What the latent code kept of the test digits, in one line: how often ``judge`` (images -> digits)
     names the right digit for the reconstructions and for the originals, and the two digits most often lost."""
-    from .judge import recognised
-
     x, y = np.asarray(data.x_test)[:JUDGED], np.asarray(data.y_test)[:JUDGED].astype(int)
     parts = memory.chunks(model, len(x), len(x))
     labels = model.labels_for(y)
@@ -46,8 +45,6 @@ def on_grid(digits: np.ndarray) -> str:
 
 def judge_of(data: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """images -> digits by the k nearest of (at most JUDGE_TRAIN) training digits; None without enough of them."""
-    from .judge import nearest_labels
-
     x_train = getattr(data, "x_train", None)
     if x_train is None or len(x_train) < JUDGE_K or getattr(data, "y_train", None) is None:
         return None

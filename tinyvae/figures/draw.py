@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import backend
+from ..engine.files import atomic_write
 
 GRID_LINE = 0.5  # grey between the tiles of a grid
 
@@ -114,8 +115,6 @@ def show_images(ax: Any, grid: np.ndarray, cmap: str = "gray", **kwargs: Any) ->
 
 def save(fig: Any, path: str | Path, **kwargs: Any) -> Path:
     """Write ``fig`` to ``path`` (folders created), atomically; returns the path."""
-    from ..engine.files import atomic_write
-
     path = Path(path)
     kwargs.setdefault("format", path.suffix[1:].lower() or "png")
     atomic_write(path, lambda f: fig.savefig(f, **kwargs))  # a figure already there is replaced whole, or kept
@@ -140,7 +139,6 @@ def save_image_grid(x: Any, path: str | Path, pad: int = 2) -> Path:
 
     rows, cols = square_shape(len(x))
     grid = np.pad(image_grid(x, rows, cols, pad=pad, pad_value=0.0), pad)
-    from ..engine.files import atomic_write
 
     path = Path(path)
     atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"))

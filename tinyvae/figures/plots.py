@@ -22,6 +22,7 @@ through its object-oriented ``Figure``, which renders with Agg and leaves pyplot
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -30,9 +31,12 @@ import numpy as np
 from ..engine import backend
 from ..models import memory
 from ..models.base import LabelsRequired
+from ..models.loss_names import loss_labels
 from . import captions
+from .draw import GRID_LINE, image_grid, image_side, pca_2d, show_images, to_host
+from .draw import figure as _figure
+from .draw import save as _save
 from .prior import PRIOR_RADII, normal_quantiles, prior_circles, prior_share  # noqa: F401 (plots.* as before)
-from .draw import GRID_LINE, figure as _figure, image_grid, image_side, pca_2d, save as _save, show_images, to_host
 
 __all__ = ["image_grid", "image_side", "pca_2d", "loss_curves", "reconstructions", "samples", "latent_scatter",
            "normal_quantiles", "manifold", "interpolation", "first_of_each", "save_all", "FigureFailed", "FILES", "GRID_LINE"]
@@ -65,7 +69,6 @@ def loss_curves(metrics: Any, path: str | Path, model_config: dict | None = None
         raise ValueError("loss_curves needs at least one epoch of metrics")
     fig = _figure(10, 7.4)
     axes = fig.subplots(2, 2).ravel()
-    from ..models.loss_names import loss_labels
 
     names = loss_labels(model_config) if model_config else {
         "total": "total loss", "recon": "reconstruction loss", "kl": "KL divergence", "unit": "per image",
@@ -86,8 +89,6 @@ def loss_curves(metrics: Any, path: str | Path, model_config: dict | None = None
 def _panel(ax: Any, rows: list[dict], title: str, unit: str, from_zero: bool) -> None:
     """A curve panel's title (wrapped to the panel's width), labels, legend, whole-number epoch ticks
     over the run's epochs, and for a KL axis the range from 0 to at least 1 nat."""
-    import textwrap
-
     from matplotlib.ticker import MaxNLocator
 
     ax.set_title(textwrap.fill(title, 58), fontsize=9)
@@ -106,8 +107,6 @@ def _panel(ax: Any, rows: list[dict], title: str, unit: str, from_zero: bool) ->
 
 def _kl_per_dim_panel(ax: Any, rows: list[dict]) -> None:
     """Each latent dimension's test KL per epoch, their sum, and log 2: a sum below it is collapse."""
-    import math
-
     epochs = [r["epoch"] for r in rows]
     title = "KL of each latent dimension (test images, nats)"
     if all("kl_per_dim" in r for r in rows):
@@ -199,8 +198,8 @@ def latent_scatter(model: Any, x: Any, y: Any, path: str | Path) -> Path:
         pts, ratio = pca_2d(z)
         xlabel, ylabel = f"PC1 ({ratio[0]:.0%} of variance)", f"PC2 ({ratio[1]:.0%} of variance)"
         title = f"{model.name}: {what} of {len(z):,} images, {z.shape[1]}-D projected to 2-D by PCA"
-    from matplotlib.colors import BoundaryNorm, ListedColormap
     import matplotlib
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
     classes = max(10, int(y.max()) + 1)
     base = matplotlib.colormaps[CMAP_DIGITS]

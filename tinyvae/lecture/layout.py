@@ -7,6 +7,7 @@ the same in every language; the words come from one table per language (:mod:`.t
 
 from __future__ import annotations
 
+import unicodedata
 from types import ModuleType
 
 from . import text_en, text_ko
@@ -148,8 +149,6 @@ def _wrap(words: str, width: int) -> list[str]:
 
 def _width(s: str) -> int:
     """Columns a string takes in a terminal: Hangul and other wide characters take two."""
-    import unicodedata
-
     return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
                for ch in s)
 

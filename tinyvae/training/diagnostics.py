@@ -17,7 +17,7 @@ a run's KL is an upper bound on what its code can tell the decoder.
 two halves of the test set apart, while naming one digit of ten takes log 10 ≈ 2.30 nats and drawing it
 far more. The decoder then draws (nearly) the same image whatever the input: posterior collapse. The
 rule reads the KL, an upper bound on the information whatever the scale of the code, rather than the
-active units (Burda et al., 2016: Var_x(mu_j) > 0.01, :func:`tinyvae.training.evaluate.active_units`),
+active units (Burda et al., 2016: Var_x(mu_j) > 0.01, :func:`tinyvae.training.diagnostics.active_units`),
 which look at the means alone (a mean that barely moves may still be read if σ is smaller still); they
 are reported beside it. A plain autoencoder has no posterior, no KL and no collapse rule.
 
@@ -41,7 +41,6 @@ from ..engine.backend import Array
 from ..engine.losses import kl_per_dim
 from ..models.base import Model
 from ..models.memory import chunks
-from .evaluate import active_units
 
 COLLAPSE_NATS = math.log(2)  # the code carries less than one bit about the image: collapsed
 PAGE = "walkthroughs/13_when_a_vae_fails.md"  # the page that explains collapse and its remedies
@@ -51,7 +50,7 @@ SHOWN_DIMS = 8  # the summary lists this many dimensions' KL, at most
 def latent_diagnostics(model: Model, x: Array, y: Any = None, *, batch_size: int = 1000) -> dict[str, Any]:
     """``{"active_units": int, "kl_per_dim": [z_dim floats]}`` over the images x (N, D) with labels y.
 
-    ``active_units``: latent dimensions active by :func:`~tinyvae.training.evaluate.active_units`;
+    ``active_units``: latent dimensions active by :func:`~tinyvae.training.diagnostics.active_units`;
     ``kl_per_dim``: kl_j of the module docstring (nats), only for models with a posterior (not the AE).
     Images go through in chunks of at most ``batch_size`` (fewer where memory says so).
     """
@@ -121,3 +120,37 @@ def report_code(model: Model, metrics: list[dict[str, Any]], kl_warmup: int = 0)
         print(summary(row, model.z_dim, young=kl is not None and collapsed(kl) and still_rising(metrics)))
     if kl is not None and should_warn(kl, metrics):
         print(collapse_warning(model.config(), kl, row["active_units"], kl_warmup), file=sys.stderr)
+
+
+# ---- active units (Burda, Grosse and Salakhutdinov, 2016) ----------------------------------------
+ACTIVE_THRESHOLD = 0.01  # Burda et al.: a unit is active when Cov_x(E_q[u|x]) exceeds this
+
+
+def active_units(
+    model: Model, x: Array, y: Any = None, *, threshold: float = ACTIVE_THRESHOLD, batch_size: int = 1000
+) -> dict[str, Any]:
+    """How many latent dimensions and encoder units respond to the input (x (N, D), y labels or None).
+
+    A latent dimension u is *active* when Var_x(E_q[u | x]) > ``threshold`` over the images x, that is
+    when its mean ``mu_u`` (an AE: its code) changes from image to image (Burda et al., 2016, with
+    threshold 0.01, a rule for stochastic latent units). Each activation layer of the encoder (the
+    output of a ReLU after a Linear or a convolution, one unit per number) is judged by the same rule:
+    tinyvae's own extension, and scale-dependent (scaling a ReLU layer by c and the next layer by 1/c
+    leaves the model's function unchanged and multiplies each unit's variance by c²). A unit that is 0
+    on every image gets no gradient for its own weights, but can revive when the layers below change. Returns ``{"threshold", "latent": (active, total), "latent_variance":
+    [per dimension], "layers": {"encoder.i": (active, total)}}``.
+    """
+    sums: dict[str, list[np.ndarray]] = {}
+    for rows in chunks(model, x.shape[0], batch_size):  # at most batch_size images at once, fewer if memory says
+        xb, yb = x[rows], model.labels_for(None if y is None else y[rows])
+        outs = {"latent": model.embed(xb, yb), **model.encoder_activations(xb, yb)}
+        for name, a in outs.items():
+            a = np.asarray(backend.to_numpy(a), dtype=np.float64).reshape(a.shape[0], -1)
+            acc = sums.setdefault(name, [np.zeros(a.shape[1]), np.zeros(a.shape[1])])
+            acc[0] += a.sum(axis=0)
+            acc[1] += (a * a).sum(axis=0)
+    n = x.shape[0]
+    var = {name: np.maximum(sq / n - (s1 / n) ** 2, 0.0) for name, (s1, sq) in sums.items()}
+    count = {name: (int(np.sum(v > threshold)), int(v.size)) for name, v in var.items()}
+    return {"threshold": float(threshold), "latent": count.pop("latent"),
+            "latent_variance": [float(v) for v in var["latent"]], "layers": count}

@@ -46,8 +46,9 @@ from ..engine import backend
 from ..engine.backend import Array, namespace
 from ..engine.reparam import draw_eps
 from ..models.base import Loss, Model
-from ..models.memory import chunk_rows, chunks
 from ..models.loss_names import gaussian_constant, loss_labels  # noqa: F401  (loss_labels: read here by callers of evaluate)
+from ..models.memory import chunk_rows, chunks
+from .diagnostics import ACTIVE_THRESHOLD, active_units, collapsed, latent_diagnostics  # noqa: F401  (read here by callers)
 
 ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound, at most
 
@@ -207,7 +208,6 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     ``collapsed``: whether they sum to under log 2 nats (``diagnostics.collapsed``, whose docstring gives
     the rule and its reason).
     """
-    from .diagnostics import collapsed, latent_diagnostics
 
     x = model.asarray(x)
     loss = eval_loss(model, x, y, rng=np.random.default_rng(seed), batch_size=batch_size)
@@ -241,39 +241,3 @@ def _finite(report: dict[str, Any]) -> dict[str, Any]:
                          f"weights are so large that the arithmetic overflows; retrain it (with a lower learning "
                          f"rate)")
     return report
-
-
-# ---- what the numbers are called ----------------------------------------------------------------
-# ---- active units (Burda, Grosse and Salakhutdinov, 2016) ----------------------------------------
-ACTIVE_THRESHOLD = 0.01  # Burda et al.: a unit is active when Cov_x(E_q[u|x]) exceeds this
-
-
-def active_units(
-    model: Model, x: Array, y: Any = None, *, threshold: float = ACTIVE_THRESHOLD, batch_size: int = 1000
-) -> dict[str, Any]:
-    """How many latent dimensions and encoder units respond to the input (x (N, D), y labels or None).
-
-    A latent dimension u is *active* when Var_x(E_q[u | x]) > ``threshold`` over the images x, that is
-    when its mean ``mu_u`` (an AE: its code) changes from image to image (Burda et al., 2016, with
-    threshold 0.01, a rule for stochastic latent units). Each activation layer of the encoder (the
-    output of a ReLU after a Linear or a convolution, one unit per number) is judged by the same rule:
-    tinyvae's own extension, and scale-dependent (scaling a ReLU layer by c and the next layer by 1/c
-    leaves the model's function unchanged and multiplies each unit's variance by c²). A unit that is 0
-    on every image gets no gradient for its own weights, but can revive when the layers below change. Returns ``{"threshold", "latent": (active, total), "latent_variance":
-    [per dimension], "layers": {"encoder.i": (active, total)}}``.
-    """
-    sums: dict[str, list[np.ndarray]] = {}
-    for rows in chunks(model, x.shape[0], batch_size):  # at most batch_size images at once, fewer if memory says
-        xb, yb = x[rows], _labels(y, rows.start, rows.stop)
-        yb = model.labels_for(yb)
-        outs = {"latent": model.embed(xb, yb), **model.encoder_activations(xb, yb)}
-        for name, a in outs.items():
-            a = np.asarray(backend.to_numpy(a), dtype=np.float64).reshape(a.shape[0], -1)
-            acc = sums.setdefault(name, [np.zeros(a.shape[1]), np.zeros(a.shape[1])])
-            acc[0] += a.sum(axis=0)
-            acc[1] += (a * a).sum(axis=0)
-    n = x.shape[0]
-    var = {name: np.maximum(sq / n - (s1 / n) ** 2, 0.0) for name, (s1, sq) in sums.items()}
-    count = {name: (int(np.sum(v > threshold)), int(v.size)) for name, v in var.items()}
-    return {"threshold": float(threshold), "latent": count.pop("latent"),
-            "latent_variance": [float(v) for v in var["latent"]], "layers": count}

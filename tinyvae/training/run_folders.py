@@ -20,14 +20,13 @@ import os
 import re
 from pathlib import Path
 
-from .runs import CHECKPOINT, CONFIG, METRICS
+from ..figures.plots import FILES as FIGURE_FILES  # (imports no matplotlib)
+
+CHECKPOINT, METRICS, CONFIG = "checkpoint.npz", "metrics.json", "config.json"  # the files of a run folder
 
 LATEST = "latest"
-# what a run folder may hold that tinyvae wrote: the run itself, its figures (tinyvae.figures.plots.FILES,
-# listed here so that this module needs no matplotlib) and the explorer's page
-FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "latent_scatter.png", "manifold.png",
-           "interpolation.png")
-RUN_FILES = (CHECKPOINT, METRICS, CONFIG, *FIGURES, "explore.html")
+# what a run folder may hold that tinyvae wrote: the run itself, its figures and the explorer's page
+RUN_FILES = (CHECKPOINT, METRICS, CONFIG, *FIGURE_FILES, "explore.html")
 _NAME = re.compile(r"[a-z]+-[0-9]{1,9}")  # what a pointer file may name: a folder this module made
 POINTER_MAX_BYTES = 64
 

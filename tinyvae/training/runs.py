@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..models.base import Model
-from .data import Dataset
-
-CHECKPOINT, METRICS, CONFIG = "checkpoint.npz", "metrics.json", "config.json"
+from .checkpoint import atomic_write_json, load_checkpoint, save_checkpoint
+from .data import Dataset, binarize_mode, fingerprint
+from .data import load as load_data
+from .paths import resolve
+from .run_folders import CHECKPOINT, CONFIG, METRICS, follow_latest  # noqa: F401  (CONFIG, METRICS: read here by callers)
 
 
 def save_epoch(out: Path, model: Model, optimizer: Any, *, epoch: int, rng: Any, run_config: dict[str, Any],
@@ -26,8 +28,6 @@ def save_epoch(out: Path, model: Model, optimizer: Any, *, epoch: int, rng: Any,
     """What ``fit`` writes after every epoch: ``checkpoint.npz`` (weights, Adam state, ``rng``'s state,
     ``run_config``, ``metrics``), then ``metrics.json`` and ``config.json`` (always the checkpoint's), each
     atomically (:func:`tinyvae.training.checkpoint.atomic_write`)."""
-    from .checkpoint import atomic_write_json, save_checkpoint
-
     save_checkpoint(out / CHECKPOINT, model, optimizer, epoch=epoch, rng=rng, run_config=run_config, metrics=metrics)
     atomic_write_json(out / METRICS, {"epochs": metrics})
     atomic_write_json(out / CONFIG, {"model": model.config(), "run": run_config})
@@ -35,8 +35,6 @@ def save_epoch(out: Path, model: Model, optimizer: Any, *, epoch: int, rng: Any,
 
 def checkpoint_path(run_dir: str | Path) -> Path:
     """The checkpoint of ``run_dir`` (a run folder, or a checkpoint file itself); FileNotFoundError if none."""
-    from .run_folders import follow_latest
-
     path = follow_latest(run_dir)  # runs/latest where it is a text pointer, not a link
     if path.is_dir():
         if not (path / CHECKPOINT).is_file():
@@ -60,8 +58,6 @@ def load(run_dir: str | Path) -> Model:
 
 def load_with_state(run_dir: str | Path) -> tuple[Model, dict[str, Any], Path]:
     """(model, checkpoint state, checkpoint path): :func:`load` plus the epoch, run config and metrics."""
-    from .checkpoint import load_checkpoint
-
     path = checkpoint_path(run_dir)
     model, _, state = load_checkpoint(path)
     return model, state, path
@@ -77,8 +73,6 @@ def run_data(state: dict[str, Any], model: Model, source: str | Path | None = No
     tinyvae) is taken relative to ``run_dir``, the run folder, and refused without one. The file is
     read (its format and size checked, cheaply) before it is hashed.
     """
-    from .data import binarize_mode, fingerprint, load as load_data
-
     r = state["run_config"]
     try:
         binarize = binarize_mode(r.get("binarize"))  # "none", "static", "dynamic"; an older run's True/False
@@ -100,8 +94,6 @@ def run_data(state: dict[str, Any], model: Model, source: str | Path | None = No
 def recorded_source(data: str, run_dir: str | Path | None) -> Path:
     """The data path a run recorded, absolute: a relative one (older records) against the run folder
     ``run_dir``; ValueError if it is relative and there is no run folder, or it cannot be resolved."""
-    from .paths import resolve
-
     if not data.startswith("~") and not Path(data).is_absolute():
         if run_dir is None:
             raise ValueError(f"this run recorded its data as the relative path {data!r}, and no run folder is "

@@ -25,6 +25,8 @@ from typing import IO
 
 import numpy as np
 
+from ..models.memory import memory_budget
+
 _NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.]+)?\.npy$")
 MAX_NDIM = 32  # numpy 1.x's limit; no array tinyvae reads has more than 3 dimensions
 _HEADER_MAX = 4096  # an .npy header is padded to a few hundred bytes; numpy itself reads at most 10,000
@@ -97,8 +99,6 @@ def check_read_fits(raw_bytes: int, converted_bytes: int, what: str) -> None:
     """Refuse, before reading it, data whose reading needs more memory than the process has left
     (``models.memory.memory_budget``): the raw bytes about three times over (the pieces read, joined,
     and copied to native byte order) and the converted floats twice (the cast, then the scaling)."""
-    from ..models.memory import memory_budget
-
     need, budget = 3 * raw_bytes + 2 * converted_bytes, memory_budget()
     if need > budget:
         raise ValueError(f"{what}: reading it needs about {need / 2**30:,.1f} GiB of memory, more than the "
