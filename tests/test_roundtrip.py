@@ -162,7 +162,8 @@ def test_the_edges_train_and_load_back(cfg: dict[str, Any], tmp_path: Path) -> N
 BASES = {  # a legal setting of each kind, for the values that only that kind has
     "mlp": {"model": "vae", "x_dim": 4, "hidden_dims": [2], "z_dim": 1, "loss": "bce"},
     "cvae": {"model": "cvae", "x_dim": 4, "hidden_dims": [2], "z_dim": 1, "loss": "bce", "n_classes": 3},
-    "conv": {"model": "vae", "arch": "conv", "x_dim": 16, "channels": [1, 1], "hidden_dim": 1, "z_dim": 1, "loss": "mse"},
+    "conv": {"model": "vae", "arch": "conv", "x_dim": 16, "channels": [1, 1], "hidden_dim": 1, "z_dim": 1, "loss": "mse",
+             "beta": 1.0},
     "ae": {"model": "ae", "x_dim": 4, "hidden_dims": [2], "z_dim": 1, "loss": "bce"},
 }
 KIND_OF = {"n_classes": "cvae", "kernel_size": "conv", "channels": "conv", "hidden_dim": "conv"}
@@ -178,3 +179,52 @@ def test_each_value_just_outside_its_range_is_refused_at_the_door(key: str, valu
     run = {"batch_size": 2, "lr": 1e-3, "seed": 0, "kl_warmup": 0, "dtype": np.float64}
     (run if key in run else cfg)[key] = value
     refused_at_the_door(cfg, run, tmp_path / "run", key)
+
+
+def schema_reads(name: str, v: Any) -> None:
+    """The checkpoint schema's check of the value ``v`` of ``name`` where a checkpoint records it."""
+    from tinyvae.training import schema
+
+    if name == "workers":  # not recorded: a run records its threads, with the same cap
+        name = "threads"
+    if name in schema.RUN:
+        schema.RUN_CONFIG({name: v}, "run_config")
+        return
+    cfg = dict(BASES["conv" if KIND_OF.get(name) == "conv" else "cvae" if name == "n_classes" else "mlp"])
+    cfg[name] = [v, 1] if name == "channels" else [v] if name == "hidden_dims" else v
+    schema.check_architecture_config(cfg)
+
+
+def test_the_constructors_fit_and_the_schema_read_one_table():
+    """Each range's ends pass the library's check and the checkpoint schema's; a hair outside, both refuse."""
+    from tinyvae.models.ranges import ARCHITECTURE, ParameterError
+    from tinyvae.training.run_values import RUN
+
+    for name, r in [*ARCHITECTURE.items(), *RUN.items()]:
+        step = 1 if r.kind is int else max(abs(r.hi) * 1e-9, 1e-300)
+        ends = [r.hi] if r.open_lo else [r.lo, r.hi]
+        outside = [r.hi + step, r.lo if r.open_lo else r.lo - step, float("nan"), True]
+        if name == "kernel_size":  # odd, too (the conv model's own rule)
+            ends, outside = [1, 15], [17, -1, float("nan"), True]
+        for v in ends:
+            assert r.check(name, v) == v, (name, v)
+            schema_reads(name, v)
+        for v in outside:
+            with pytest.raises(ParameterError, match=f"^{name} must be "):
+                r.check(name, v)
+            with pytest.raises(ValueError, match="expected"):
+                schema_reads(name, v)
+
+
+def test_the_command_line_names_the_flag_where_the_library_names_its_parameter():
+    from tinyvae.cli import as_flags
+    from tinyvae.models.ranges import ParameterError
+
+    for name, message, line in [
+        ("z_dim", "z_dim must be an integer from 1 to 65,536, got 0", "--latent must be an integer from 1 to 65,536, got 0"),
+        ("hidden_dims[2]", "hidden_dims[2] must be an integer", "the 3rd value of --hidden must be an integer"),
+        ("kl_warmup", "kl_warmup must be from 0 to epochs=4, got 5", "--kl-warmup must be from 0 to --epochs 4, got 5"),
+        ("arch", "arch='conv' is available for model='vae' only", "--arch conv is available for --model vae only"),
+        ("n_classes", "n_classes must be an integer", "n_classes must be an integer"),  # no flag: as it is
+    ]:
+        assert as_flags(message, ParameterError(name, message)) == line
