@@ -144,7 +144,7 @@ def test_free_bits_refuses_what_is_not_a_number_of_nats(bad):
 
 @pytest.mark.parametrize("cfg,match", [
     ({"model": "vae", "x_dim": 4, "hidden_dims": [3], "z_dim": 2, "loss": "bce", "free_bits": -1}, r"free_bits: expected"),
-    ({"model": "ae", "x_dim": 4, "hidden_dims": [3], "z_dim": 2, "loss": "bce", "free_bits": 1}, r"architecture.free_bits: free_bits acts on the KL term, which a plain autoencoder \(model='ae'\) does not have"),
+    ({"model": "ae", "x_dim": 4, "hidden_dims": [3], "z_dim": 2, "loss": "bce", "free_bits": 1}, r"architecture: free_bits acts on the KL term, which a plain autoencoder \(model='ae'\) does not have"),
 ])
 def test_the_schema_refuses_free_bits_out_of_range_or_on_an_ae(cfg, match):
     with pytest.raises(ValueError, match=match):

@@ -28,8 +28,8 @@ import numpy as np
 
 from ..engine import backend
 from ..figures import compare as draw  # the drawing: figures/compare.py, from the arrays computed here
-from ..models.base import Model, check_beta, check_dtype
-from ..models.ranges import ARCHITECTURE, check_widths
+from ..models.base import Model, check_dtype
+from ..models.ranges import ARCHITECTURE, check_param_count, check_widths
 from ..models.registry import build_model
 from .checkpoint import atomic_write_json
 from .data import Dataset
@@ -64,8 +64,9 @@ class Settings:
         ARCHITECTURE["z_dim"].check("latent", self.latent)
         check_widths("hidden", self.hidden, of="hidden_dims")
         for b in self.betas:
-            check_beta(b)
+            ARCHITECTURE["beta"].check("betas", b)
         check_dtype(self.dtype)
+        check_param_count({"model": "cvae", "x_dim": 784, "hidden_dims": list(self.hidden), "z_dim": self.latent})
 
     def describe(self) -> str:
         sizes = "-".join(map(str, [784, *self.hidden, self.latent, *self.hidden[::-1], 784]))

@@ -131,7 +131,7 @@ def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str
         check_rules(cfg)
         check_param_count(cfg)
     except ParameterError as e:
-        raise ValueError(f"{where}.{e.name}: {e}") from None
+        raise ValueError(f"{where}: {e}") from None
     return cfg
 
 
