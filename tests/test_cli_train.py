@@ -106,26 +106,27 @@ def _bad_files(tmp_path, run_dir):
 
 
 ERRORS = [
-    (["train", "--epochs", "0"], "--epochs must be at least 1, got 0"),
-    (["train", "--lr", "-1"], "--lr must be a positive number, got -1"),
+    (["train", "--epochs", "0"], "--epochs must be an integer from 1 to 1,000,000, got 0"),
+    (["train", "--lr", "-1"], "--lr must be a positive number, at most 1e6, got -1.0"),
     (["train", "--lr", "nan"], "--lr must be a positive number"),
-    (["train", "--batch-size", "0"], "--batch-size must be at least 1"),
-    (["train", "--latent", "0"], "--latent must be at least 1"),
-    (["train", "--hidden", "400", "0"], "--hidden widths must be positive"),
-    (["train", "--beta", "-1"], "--beta must be a number >= 0"),
-    (["train", "--limit", "0"], "--limit must be at least 1"),
+    (["train", "--batch-size", "0"], "--batch-size must be an integer from 1 to 1,000,000,000, got 0"),
+    (["train", "--latent", "0"], "--latent must be an integer from 1 to 65,536, got 0"),
+    (["train", "--hidden", "400", "0"], "the 2nd value of --hidden must be an integer from 1 to 65,536, got 0"),
+    (["train", "--beta", "-1"], "--beta must be a number from 0 to 1e6, got -1.0"),
+    (["train", "--beta", "2e6"], "--beta must be a number from 0 to 1e6, got 2e6"),
+    (["train", "--limit", "0"], "--limit must be an integer from 1 to 1,000,000,000, got 0"),
     (["train", "--threads", "0"], "--threads must be at least 1"),
-    (["train", "--model", "ae", "--beta", "2"], "plain autoencoder (--model ae) does not have"),
+    (["train", "--model", "ae", "--beta", "2"], "--beta acts on the KL term, which a plain autoencoder (--model ae) does not have"),
     (["train", "--free-bits", "-1"], "--free-bits must be a number of nats from 0 to 1e6, got -1"),
     (["train", "--free-bits", "nan"], "--free-bits must be a number of nats from 0 to 1e6, got nan"),
     (["train", "--free-bits", "inf"], "--free-bits must be a number of nats from 0 to 1e6, got inf"),
     (["train", "--model", "ae", "--free-bits", "1"], "--free-bits acts on the KL term, which a plain autoencoder"),
     (["train", "--model", "ae", "--kl-warmup", "1"], "--kl-warmup acts on the KL term, which a plain autoencoder"),
-    (["train", "--kl-warmup", "46"], "--kl-warmup must be 0 to --epochs (45), got 46; longer, β never reaches --beta"),
-    (["train", "--kl-warmup", "-1", "--epochs", "5"], "--kl-warmup must be 0 to --epochs (5), got -1"),
+    (["train", "--kl-warmup", "46"], "--kl-warmup must be from 0 to --epochs 45, the run's length, got 46 (longer, β would never reach its value)"),
+    (["train", "--kl-warmup", "-1", "--epochs", "5"], "--kl-warmup must be an integer from 0 to 1,000,000, got -1"),
     (["train", "--resume", "--kl-warmup", "0", "--out", "{run}"], "with --kl-warmup 1; --kl-warmup 0 would change it"),
     (["train", "--resume", "--free-bits", "0.5", "--out", "{run}"], "(free_bits: checkpoint None, wanted 0.5)"),
-    (["train", "--arch", "conv", "--model", "cvae"], "--arch conv is available for --model vae only"),
+    (["train", "--arch", "conv", "--model", "cvae"], "--arch conv is available for --model vae only, not for --model cvae"),
     (["train", "--data", "{tmp}/nope"], "no such file or directory"),
     (["train", "--data", "{tmp}/empty"], "missing MNIST file(s) train-images-idx3-ubyte[.gz]"),
     (["train", "--data", "{tmp}/nokeys.npz"], "lacks array(s) y_train, x_test, y_test"),
@@ -184,7 +185,7 @@ def test_subprocess_errors_have_no_traceback_and_debug_shows_it(tmp_path):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "tinyvae", "train", "--epochs", "0"]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.strip() == "tinyvae train: error: --epochs must be at least 1, got 0"
+    assert r.returncode == 2 and r.stderr.strip() == "tinyvae train: error: --epochs must be an integer from 1 to 1,000,000, got 0"
     r = subprocess.run([sys.executable, "-m", "tinyvae", "evaluate", str(tmp_path)], cwd=ROOT, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "holds no checkpoint.npz" in r.stderr
@@ -207,6 +208,7 @@ def test_run_data_gives_back_the_digits_the_run_saw(run_dir, tmp_path):
 
 def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
     """tinyvae train --resume reads checkpoint.npz for its settings and hands that record to fit."""
+    import tinyvae.cli.train as ct
     import tinyvae.training.checkpoint as ck
     import tinyvae.training.train as tr
 
@@ -217,7 +219,8 @@ def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
         reads.append(path)
         return original(path)
 
-    monkeypatch.setattr(ck, "read_checkpoint", counted)  # where the CLI imports it from
+    monkeypatch.setattr(ck, "read_checkpoint", counted)
+    monkeypatch.setattr(ct, "read_checkpoint", counted)  # where the CLI imports it from
     monkeypatch.setattr(tr, "read_checkpoint", counted)  # fit's own reader (resume=True)
     assert main(["train", "--resume", "--epochs", "2", "--out", str(tmp_path)]) == 0
     assert len(reads) == 1, reads

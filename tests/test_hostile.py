@@ -254,13 +254,13 @@ FLAGS = [
     (["train", "--seed", "-1"], "--seed must be an integer from 0 to 2**63 - 1, got -1"),
     (["train", "--seed", str(2**64)], "--seed must be an integer"),
     (["train", "--out", "{tmp}/file.txt"], "is a file, not a run directory"),
-    (["train", "--hidden", "1000000000"], "--hidden and --latent widths must be at most 65,536"),
+    (["train", "--hidden", "1000000000"], "the 1st value of --hidden must be an integer from 1 to 65,536, got 1,000,000,000"),
     (["train", "--hidden", "60000", "60000"], "parameters, more than tinyvae builds"),
-    (["train", "--latent", "100000"], "widths must be at most 65,536"),
-    (["train", "--epochs", "10000000"], "--epochs must be at most 1,000,000"),
+    (["train", "--latent", "100000"], "--latent must be an integer from 1 to 65,536, got 100,000"),
+    (["train", "--epochs", "10000000"], "--epochs must be an integer from 1 to 1,000,000, got 10,000,000"),
     (["train", "--lr", "inf"], "--lr must be a positive number"),
-    (["train", "--lr", "1e300"], "--lr must be at most 1e6"),
-    (["train", "--beta", "inf"], "--beta must be a number >= 0"),
+    (["train", "--lr", "1e300"], "--lr must be a positive number, at most 1e6, got 1e300"),
+    (["train", "--beta", "inf"], "--beta must be a number from 0 to 1e6, got inf"),
     (["evaluate", "{run}", "--iwae", "1000000000"], "--iwae must be from 1 to 100,000 samples per image, got 1,000,000,000"),
     (["evaluate", "{run}", "--seed", "-1"], "--seed must be an integer"),
     (["evaluate", "{run}", "--data", "{tmp}/nope"], "no such file or directory"),
@@ -268,8 +268,8 @@ FLAGS = [
     (["sample", "{run}", "--n", "100000", "--out", "{tmp}/x.png"], "too many for one .png grid"),
     (["sample", "{run}", "--seed", "-5", "--out", "{tmp}/x.npy"], "--seed must be an integer"),
     (["sample", "{run}", "--out", "{tmp}"], "name a .npy file"),
-    (["compare", "beta", "--betas", "inf"], "--betas must be finite numbers"),
-    (["compare", "beta", "--betas", "nan"], "--betas must be finite numbers"),
+    (["compare", "beta", "--betas", "inf"], "--betas must be a number from 0 to 1e6, got inf"),
+    (["compare", "beta", "--betas", "nan"], "--betas must be a number from 0 to 1e6, got nan"),
     (["compare", "--seed", "-1"], "--seed must be an integer"),
     (["compare", "--out", "{tmp}/file.txt"], "is a file; name a directory"),
     (["compare", "--lr", "nan"], "--lr must be a positive number"),
@@ -292,7 +292,7 @@ def test_absurd_flags_are_one_line(good, tmp_path, capsys, argv, message):
 def test_resume_refuses_beta_for_an_autoencoder(tmp_path, capsys):
     assert main(["train", *TINY, "--model", "ae", "--out", str(tmp_path)]) == 0
     capsys.readouterr()
-    assert "this run's plain autoencoder" in one_line(["train", "--resume", "--beta", "2", "--out", str(tmp_path)], capsys)
+    assert "--beta acts on the KL term, which a plain autoencoder (--model ae) does not have" in one_line(["train", "--resume", "--beta", "2", "--out", str(tmp_path)], capsys)
 
 
 # ---- the data a run recorded ---------------------------------------------------------------------

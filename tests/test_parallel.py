@@ -124,7 +124,7 @@ def test_fit_refuses_a_worker_count_that_is_not_a_positive_integer(bad: object) 
     rng = np.random.default_rng(0)
     data = Dataset(rng.uniform(0, 1, (8, 12)), rng.integers(0, 10, 8), rng.uniform(0, 1, (4, 12)),
                    rng.integers(0, 10, 4), name="noise")
-    with pytest.raises(ValueError, match="workers must be a positive integer"):
+    with pytest.raises(ValueError, match="workers must be an integer from 1 to 1,024, got "):
         fit(tinyvae.VAE(12, [7], 3, rng=0), data, epochs=1, workers=bad)  # type: ignore[arg-type]
 
 

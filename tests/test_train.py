@@ -72,12 +72,17 @@ def test_resumed_run_equals_uninterrupted(digits, tmp_path, cls):
     drop = ("seconds", "train_seconds")
     assert [{k: v for k, v in m.items() if k not in drop} for m in m_res] == \
            [{k: v for k, v in m.items() if k not in drop} for m in m_full]
-    assert fit(resumed, digits, epochs=3, out_dir=tmp_path / "part", resume=True) == m_res  # nothing left to do
+    assert fit(resumed, digits, epochs=3, batch_size=50, seed=5, out_dir=tmp_path / "part", resume=True) == m_res  # nothing left to do
+    with pytest.raises(ValueError, match="with batch_size=50; batch_size=128 would change it"):
+        fit(resumed, digits, epochs=4, seed=5, out_dir=tmp_path / "part", resume=True)  # other batches: other weights
+    with pytest.raises(ValueError, match="with seed=5; seed=0 would change it"):
+        fit(resumed, digits, epochs=4, batch_size=50, out_dir=tmp_path / "part", resume=True)  # its record would lie
 
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(run_config={"note": "hello"}), r"unknown key\(s\) \['note'\]"),
-    (dict(seed=2**64), r"\.seed: expected an integer in \[0, 9223372036854775807\]"),
+    (dict(seed=2**64), r"seed must be an integer from 0 to 2\*\*63 - 1, got 18,446,744,073,709,551,616"),
+    (dict(run_config={"limit": 0}), r"fit's run_config.limit: expected an integer in \[1, 1000000000\]"),
 ])
 def test_fit_refuses_a_run_configuration_its_checkpoint_could_not_hold(digits, tmp_path, kwargs, match):
     """The reader refuses what the schema does not list; fit refuses it first, before writing anything."""
@@ -92,16 +97,17 @@ def test_resume_refuses_missing_or_foreign_checkpoint(digits, tmp_path):
     fit(small(), digits.subset(50), epochs=1, out_dir=tmp_path)
     with pytest.raises(ValueError, match=r"different architecture \(hidden_dims: checkpoint \[32\], wanted \[16\]\)"):
         fit(VAE(784, [16], 2, dtype=np.float64), digits, epochs=2, out_dir=tmp_path, resume=True)
-    with pytest.raises(ValueError, match="holds float64 weights but the model is float32"):
+    with pytest.raises(ValueError, match="with dtype='float64'; dtype='float32' would change it"):
         fit(small(dtype=np.float32), digits, epochs=2, out_dir=tmp_path, resume=True)
 
 
 @pytest.mark.parametrize("kw,message", [
-    (dict(epochs=0), "epochs must be a positive integer"),
-    (dict(epochs=2.5), "epochs must be a positive integer"),
-    (dict(epochs=1, lr=-1.0), "learning rate must be a positive number"),
-    (dict(epochs=1, lr=float("nan")), "learning rate must be a positive number"),
-    (dict(epochs=1, batch_size=0), "batch size must be a positive integer"),
+    (dict(epochs=0), "epochs must be an integer from 1 to 1,000,000, got 0"),
+    (dict(epochs=2.5), "epochs must be an integer from 1 to 1,000,000, got 2.5"),
+    (dict(epochs=1, lr=-1.0), "lr must be a positive number, at most 1e6, got -1"),
+    (dict(epochs=1, lr=float("nan")), "lr must be a positive number, at most 1e6, got nan"),
+    (dict(epochs=1, lr=2e6), "lr must be a positive number, at most 1e6, got 2e6"),
+    (dict(epochs=1, batch_size=0), "batch_size must be an integer from 1 to 1,000,000,000, got 0"),
 ])
 def test_bad_run_settings(digits, kw, message):
     with pytest.raises(ValueError, match=message):
@@ -244,7 +250,7 @@ def test_library_messages_name_parameters_not_flags(digits, tmp_path):
             call()
         messages.append(str(e.value))
     fit(small(dtype=np.float32), digits, epochs=1, out_dir=tmp_path / "f32")
-    with pytest.raises(ValueError, match="use dtype=float32") as e:
+    with pytest.raises(ValueError, match="with dtype='float32'; dtype='float64' would change it") as e:
         fit(small(), digits, epochs=2, out_dir=tmp_path / "f32", resume=True)
     messages.append(str(e.value))
     messages.append(str(TrainingDiverged(1, 2, "the loss is not finite", lr=0.01)))

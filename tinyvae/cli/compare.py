@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
@@ -67,37 +66,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from ..training.compare import Settings, run as run_comparison
     from ..training.data import load
-    from . import check_seed
 
-    if args.epochs < 1:
-        raise CLIError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.latent < 1 or any(w < 1 for w in args.hidden):
-        raise CLIError("--latent and --hidden widths must be positive")
-    if any(not (math.isfinite(b) and 0 <= b <= 1e6) for b in args.betas):
-        raise CLIError(f"--betas must be finite numbers from 0 to 1e6, got {' '.join(map(str, args.betas))}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        raise CLIError(f"--lr must be a positive number, got {args.lr}")
-    if args.batch_size < 1:
-        raise CLIError(f"--batch-size must be at least 1, got {args.batch_size}")
-    check_seed(args.seed)
+    # every value is the library's to check (Settings: the ranges the models and fit check), in one line
+    settings = Settings(epochs=args.epochs, seed=args.seed, hidden=tuple(args.hidden), latent=args.latent,
+                        batch_size=args.batch_size, lr=args.lr, betas=tuple(args.betas))
     if Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
         raise CLIError(f"--out {args.out} is {what}; name a directory for the figures")
-    if max(args.latent, *args.hidden) > 1 << 16:
-        raise CLIError(f"--latent and --hidden widths must be at most 65,536, got {max(args.latent, *args.hidden):,}")
-    from ..training import schema
-
-    n = schema.count_params({"model": "cvae", "x_dim": 784, "hidden_dims": list(args.hidden), "z_dim": args.latent})
-    if n > schema.MAX_PARAMS:
-        raise CLIError(f"--hidden {' '.join(map(str, args.hidden))} --latent {args.latent} makes models of {n:,} "
-                       f"parameters, more than tinyvae builds ({schema.MAX_PARAMS:,}); choose smaller widths")
     from ..training.threads import resolve_threads
 
     threads = resolve_threads(args.threads)
     if args.limit is not None and args.limit < 10:
         raise CLIError(f"--limit must be at least 10 (a few images of each digit), got {args.limit}")
-    settings = Settings(epochs=args.epochs, seed=args.seed, hidden=tuple(args.hidden), latent=args.latent,
-                        batch_size=args.batch_size, lr=args.lr, betas=tuple(args.betas))
     data = load(args.data, limit=args.limit)  # only --limit's rows are read
     t0 = time.perf_counter()
     from threadpoolctl import threadpool_limits

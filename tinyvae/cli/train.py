@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from . import CLIError
-from .train_checks import check_arch, check_resume, check_run, check_size
+from ..models.vae import VAE
+from ..models.ranges import check_architecture
+from ..training.checkpoint import read_checkpoint
+from ..training.data import binarize_mode, resolve_source
+from ..training.run_values import check_run_values, check_warmup_has_kl
+from ..training.runs import recorded_source
+from .train_checks import check_flags, check_memory
 from .train_out import LATEST, RUNS, check_out, discard_if_empty, first_epoch_saved, make_out
 
 # What `tinyvae train` with no flags trains: a VAE with a 2-D latent space, so the scatter of the test
@@ -19,10 +26,11 @@ from .train_out import LATEST, RUNS, check_out, discard_if_empty, first_epoch_sa
 # right digit, every digit included (bench/README.md, "The default run, judged": PyTorch's example network,
 # one layer of 400, at 30 epochs and lr 1e-3, got 52-57% right; without the warm-up the 4s fell to 37%).
 DEFAULTS: dict[str, Any] = {
-    "model": "vae", "arch": "mlp", "hidden": [256, 256, 128], "latent": 2, "loss": "bce", "beta": 1.0,
+    "model": "vae", "arch": "mlp", "hidden": [256, 256, 128], "latent": 2, "loss": "bce", "beta": None,
     "epochs": 45, "batch_size": 64, "lr": 2e-3, "seed": 0, "data": None, "binarize": "none",
     "backend": "numpy", "dtype": "float32", "limit": None, "free_bits": 0.0, "kl_warmup": None,
 }
+VAE_BETA = inspect.signature(VAE).parameters["beta"].default  # --beta's default: the model's own
 WARMUP_EPOCHS = 20  # kl_warmup None: min(20, epochs // 2) for an MLP VAE or CVAE; 0 for an AE and the conv model
 # --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error
 CONV_DEFAULTS = {"hidden": [16], "loss": "mse"}
@@ -87,7 +95,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "scatter and manifold figures show the latent space directly)")
     g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']}; "
                    f"{CONV_DEFAULTS['loss']} with --arch conv, as the β-VAE document)")
-    g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {d['beta']:g})")
+    g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {VAE_BETA:g})")
     g.add_argument("--free-bits", type=float, metavar="λ", help="free bits (Kingma et al. 2016), against posterior "
                    "collapse: each latent dimension's KL, averaged over the batch, counts at least λ nats (default 0)")
     g = p.add_argument_group("run")
@@ -122,19 +130,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(model config, run settings, the checkpoint to resume or None), in one direction: the flags
-    given, over the saved run's settings (with --resume) or the defaults, make one config."""
-    from ..training.runs import recorded_source
-
+    given, over the saved run's settings (with --resume) or the defaults, make one config. Its values
+    are the library's to check (here, before anything is read or built; ``fit`` refuses what a resumed
+    run may not change)."""
     given = {k: getattr(args, k) for k in (*ARCH_FLAGS, *RUN_FLAGS) if getattr(args, k) is not None}
     saved, path = None, _checkpoint_path(args.out) if args.resume else None
     if path is not None:
-        from ..training.checkpoint import read_checkpoint
-
         saved = read_checkpoint(path)  # read once: fit continues from this very record
     saved_run = saved.meta["run_config"] if saved is not None else {}
     if "data" in given:
-        from ..training.data import resolve_source
-
         given["data"] = str(resolve_source(given["data"]))  # recorded absolute; a name as its folder
     run = {k: given.get(k, saved_run.get(k, DEFAULTS[k])) for k in RUN_FLAGS}
     if run["kl_warmup"] is None:  # not given: a resumed run's own (none before warm-up existed), else the default
@@ -142,22 +146,30 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
         run["kl_warmup"] = 0 if plain else min(WARMUP_EPOCHS, run["epochs"] // 2)
     if "data" not in given and run["data"] is not None:  # an older record's relative path: in the run folder
         run["data"] = str(recorded_source(run["data"], Path(args.out)))
-    run["saved_hash"] = saved_run.get("data_hash")
-    check_run(run)
-    arch_given = {k: given[k] for k in ARCH_FLAGS if k in given}
-    if saved is not None:
-        from ..training.checkpoint import check_architecture
+    run["binarize"] = binarize_mode(run["binarize"])  # an older record's True/False: static/none
+    cfg = _config(given, saved.meta["architecture"] if saved is not None else None)
+    check_architecture(cfg)  # the constructors' ranges, asked before the memory estimate
+    check_run_values(epochs=run["epochs"], batch_size=run["batch_size"], lr=run["lr"], seed=run["seed"],
+                     kl_warmup=run["kl_warmup"])  # fit's (TrainConfig's), asked before the data is read
+    check_warmup_has_kl(run["kl_warmup"], cfg["model"] != "ae")
+    check_memory(cfg, run)
+    return cfg, run, saved
 
-        saved_arch = saved.meta["architecture"]
-        check_resume(given, saved_arch, saved_run, Path(args.out))
-        check_architecture(saved_arch, _model_config(arch_given, saved_arch), path)
-        return saved_arch, run, saved
+
+def _config(given: dict[str, Any], saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The model config the flags ``given`` make: over a resumed run's architecture ``saved`` (the same
+    kind of model), or over the defaults (a new run, or flags that name another kind: ``fit`` then says
+    what differs)."""
+    arch_given = {k: given[k] for k in ARCH_FLAGS if k in given}
+    same_kind = saved is not None and given.get("model", saved["model"]) == saved["model"] and \
+        given.get("arch", saved.get("arch", "mlp")) == saved.get("arch", "mlp")
+    if same_kind:
+        return _model_config(arch_given, saved)
+    kind = given.get("model", saved["model"] if saved is not None else DEFAULTS["model"])
     defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
-    arch = {k: given.get(k, defaults[k]) for k in ARCH_FLAGS}
-    check_arch(arch, given)
-    cfg = _model_config(arch, {"x_dim": 784})
-    check_size(cfg, run)
-    return cfg, run, None
+    arch = {**{k: given.get(k, defaults[k]) for k in ARCH_FLAGS}, "model": kind}
+    check_flags(arch)
+    return _model_config(arch, {"x_dim": saved["x_dim"] if saved is not None else 784})
 
 
 def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +188,7 @@ def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
             cfg["arch"] = "conv"
         elif flag == "arch":
             cfg.pop("arch", None)  # an MLP's config has no "arch"
-        elif flag != "beta" or flags.get("model", cfg.get("model")) != "ae":  # an AE has no β
+        elif value is not None:  # β None: the model's own default (an AE has none)
             cfg[flag] = value  # model, loss, beta: the config's own names
     return cfg
 
@@ -189,8 +201,6 @@ def _checkpoint_path(out: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import check_seed
-
     from ..training.threads import plan, resolve_threads
 
     threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
@@ -198,8 +208,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
         raise CLIError(f"--out {args.out} is {what}, not a run directory; name a directory (new or existing)")
-    if args.seed is not None:
-        check_seed(args.seed)
     cfg, r, saved = resolve(args)
     if args.threads == "auto" and saved is not None and "threads" in saved.meta["run_config"]:
         # the sums inside a product depend on how BLAS splits them over threads (last-bit differences):
@@ -225,10 +233,7 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
     data = load(r["data"], binarize=r["binarize"], dtype=dtype, limit=r["limit"])  # only --limit's rows read
-    r["data_hash"] = fingerprint(r["data"])
-    if args.resume and r.get("saved_hash") and r["data_hash"] != r["saved_hash"]:
-        raise CLIError(f"--data {r['data']} has changed since this run was trained (its SHA-256 differs); "
-                       f"a resumed run must see the same data (start a new run in another --out instead)")
+    r["data_hash"] = fingerprint(r["data"])  # fit compares it with a resumed run's (training/resume.py)
     weights_rng, _, figures_rng = seed_streams(r["seed"])  # fit draws the training stream from the seed itself
     model = build_model(cfg, rng=weights_rng, dtype=dtype)
     if xp is not np:

@@ -39,7 +39,6 @@ calls ``_loss_and_grads`` on its batches, slices of it, without reading them aga
 
 from __future__ import annotations
 
-import math
 from types import ModuleType
 from typing import Any, Literal
 
@@ -50,7 +49,7 @@ from ..engine.backend import Array
 from ..engine.checks import check_array, check_finite, check_unit_interval
 from ..engine.layers import Layer, Sequential
 from ..engine.losses import bce_with_logits, bce_with_logits_per_example, mse, mse_per_example
-from . import size  # the limits the checkpoint's schema reads too
+from . import ranges  # the range of every value, which the checkpoint's schema reads too
 from .loss_names import Loss  # (models.base.Loss, as before)
 
 LossName = Literal["bce", "mse"]
@@ -328,52 +327,31 @@ def check_dtype(dtype: Any) -> Any:
 def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any, output: Any,
                  dtype: Any = np.float64) -> tuple[int, list[int], int, float]:
     """Refuse a model configuration that cannot work, naming the argument; returns the checked
-    (x_dim, hidden_dims, z_dim, beta)."""
+    (x_dim, hidden_dims, z_dim, beta). Every number is checked against its range in ``ranges.ARCHITECTURE``."""
     if loss not in ("bce", "mse"):
         raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
     if output not in ("sigmoid", "identity"):
         raise ValueError(f"output must be 'sigmoid' or 'identity', got {output!r}")
     if loss == "bce" and output != "sigmoid":
         raise ValueError("loss='bce' needs output='sigmoid' (BCE compares probabilities)")
-    if not (isinstance(hidden_dims, (list, tuple)) and len(hidden_dims) >= 1):
-        raise ValueError(f"hidden_dims must be a non-empty list of positive widths, got {hidden_dims!r}")
-    hidden = [check_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+    hidden = ranges.check_widths("hidden_dims", hidden_dims)
     check_dtype(dtype)
-    x_dim, z_dim = check_int("x_dim", x_dim), check_int("z_dim", z_dim)
+    x_dim, z_dim = ranges.check("x_dim", x_dim), ranges.check("z_dim", z_dim)
     check_size({"model": "vae", "x_dim": x_dim, "hidden_dims": hidden, "z_dim": z_dim})
     return x_dim, hidden, z_dim, check_beta(beta)
 
 
 def check_size(cfg: dict[str, Any]) -> None:
-    """Refuse, before a weight is allocated, an architecture ``cfg`` (``model.config()``'s form) with a
-    width above ``size.MAX_WIDTH`` or more than ``size.MAX_PARAMS`` parameters: the limits of the
-    command line and of the checkpoint reader, so that the library builds nothing they would refuse."""
-
-    widths = {"z_dim": cfg["z_dim"], **{f"hidden_dims[{i}]": h for i, h in enumerate(cfg.get("hidden_dims", []))},
-              **({"hidden_dim": cfg["hidden_dim"]} if "hidden_dim" in cfg else {}),
-              **{f"channels[{i}]": c for i, c in enumerate(cfg.get("channels", []))}}
-    name, widest = max(widths.items(), key=lambda kv: kv[1])
-    if widest > size.MAX_WIDTH:
-        raise ValueError(f"{name} must be at most {size.MAX_WIDTH:,}, got {widest:,}")
-    n = size.count_params(cfg)
-    if n > size.MAX_PARAMS:
-        raise ValueError(f"this architecture has {n:,} parameters, more than tinyvae builds ({size.MAX_PARAMS:,}); "
-                         f"choose smaller widths")
+    """Refuse, before a weight is allocated, an architecture ``cfg`` (``model.config()``'s form, its widths
+    checked) of more than ``size.MAX_PARAMS`` parameters: the limit of the checkpoint reader too."""
+    ranges.check_param_count(cfg)
 
 
 def check_beta(beta: Any) -> float:
-    """β as a float if it is a finite number >= 0."""
-    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
-        raise ValueError(f"beta must be a number >= 0, got {beta!r}")
-    if not (math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"beta must be >= 0 and finite, got {beta}")
-    return float(beta)
+    """β as a float if it is a finite number in its range (``ranges.ARCHITECTURE["beta"]``: 0 to 1e6)."""
+    return ranges.check("beta", beta)
 
 
 def check_free_bits(free_bits: Any) -> float:
-    """λ of the free-bits KL as a float if it is a finite number >= 0 (nats per latent dimension)."""
-    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float, np.integer, np.floating)):
-        raise ValueError(f"free_bits must be a number >= 0 (nats per latent dimension), got {free_bits!r}")
-    if not (math.isfinite(free_bits) and free_bits >= 0):
-        raise ValueError(f"free_bits must be >= 0 and finite (nats per latent dimension), got {free_bits}")
-    return float(free_bits)
+    """λ of the free-bits KL as a float if it is in its range (nats per latent dimension, 0 to 1e6)."""
+    return ranges.check("free_bits", free_bits)

@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import check_beta, check_free_bits, check_int, check_size
+from . import ranges
+from .base import check_beta, check_free_bits, check_size
 from .vae import VAE, LossName
 
 
@@ -102,13 +103,11 @@ class ConvVAE(VAE):
         dtype: Any = np.float64,
     ) -> None:
         self.free_bits = check_free_bits(free_bits)
-        x_dim, side = check_int("x_dim", x_dim), math.isqrt(int(x_dim))
+        x_dim, side = ranges.check("x_dim", x_dim), math.isqrt(int(x_dim))
         if side * side != x_dim or side % 4 or side < 4:
             raise ValueError(f"ConvVAE needs square images whose side is divisible by 4 (784 = 28²), got x_dim={x_dim}")
-        if not (isinstance(channels, (list, tuple)) and len(channels) == 2):
-            raise ValueError(f"channels must be two positive channel counts, e.g. [32, 64], got {channels!r}")
-        self.channels = [check_int(f"channels[{i}]", c) for i, c in enumerate(channels)]
-        self.kernel_size = k = check_int("kernel_size", kernel_size)
+        self.channels = ranges.check_widths("channels", channels, 2, 2)
+        self.kernel_size = k = ranges.check("kernel_size", kernel_size)
         if k % 2 == 0:
             raise ValueError(f"kernel_size must be odd (so that padding keeps the size), got {kernel_size}")
         if padding not in PADDINGS:
@@ -116,9 +115,9 @@ class ConvVAE(VAE):
         self.padding = padding
         if loss not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-        self.hidden_dim, z_dim = check_int("hidden_dim", hidden_dim), check_int("z_dim", z_dim)
+        self.hidden_dim, z_dim = ranges.check("hidden_dim", hidden_dim), ranges.check("z_dim", z_dim)
         check_size({"arch": "conv", "model": "vae", "x_dim": x_dim, "z_dim": z_dim, "hidden_dim": self.hidden_dim,
-                    "channels": self.channels, "kernel_size": k})  # the CLI's and the checkpoint's limits
+                    "channels": self.channels, "kernel_size": k})  # the checkpoint's limit
         self.side, self.output = side, "sigmoid"
         self.x_dim, self.z_dim, self.recon_loss, self.beta = x_dim, z_dim, loss, check_beta(beta)
         self._build(rng, dtype)  # the layers of spec.py's conv table, torch's initialisation, then ...

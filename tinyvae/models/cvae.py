@@ -27,7 +27,8 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array, namespace
-from .base import LabelsRequired, LossName, check_config, check_free_bits, check_int
+from . import ranges
+from .base import LabelsRequired, LossName, check_config, check_free_bits
 from .vae import VAE
 
 
@@ -56,7 +57,7 @@ class CVAE(VAE):
         dtype: Any = np.float64,
     ) -> None:
         x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
-        self.n_classes = check_int("n_classes", n_classes, lo=2)
+        self.n_classes = ranges.check("n_classes", n_classes)
         self.hidden_dims, self.output, self.activation = H, output, activation
         self.free_bits = check_free_bits(free_bits)
         self.x_dim, self.z_dim, self.recon_loss, self.beta = x_dim, z_dim, loss, beta

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .base import Model
+from .ranges import check_rules
 
 MODELS = ("vae", "ae", "cvae")
 ARCHS = ("mlp", "conv")
@@ -20,15 +21,10 @@ def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None
     """A fresh model (new random weights from ``rng``) with the architecture ``config`` describes."""
     cfg = dict(config)
     kind, arch = cfg.pop("model", "vae"), cfg.pop("arch", "mlp")
-    if kind not in MODELS:
-        raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {list(ARCHS)}")
+    check_rules(config)  # a known kind, in an arch it comes in, with the settings it has
     if arch == "conv":
         from .conv_vae import ConvVAE
 
-        if kind != "vae":
-            raise ValueError(f"arch='conv' is available for model='vae' only, not for model={kind!r}")
         cfg.setdefault("padding", "symmetric")  # written before the key existed: trained with torch-style padding
         return ConvVAE(**cfg, rng=rng, dtype=dtype)
     if kind == "vae":

@@ -219,7 +219,7 @@ def check_meta(meta: Any, path: str | Path = "checkpoint") -> dict[str, Any]:
 def check_architecture(saved: dict[str, Any], wanted: dict[str, Any], path: str | Path = "checkpoint") -> None:
     """Refuse a checkpoint whose architecture (``model.config()``) differs from ``wanted``."""
     saved, wanted = {"arch": "mlp", **saved}, {"arch": "mlp", **wanted}  # an MLP's config() names no arch
-    keys = sorted(set(saved) | set(wanted))
+    keys = sorted(set(saved) | set(wanted), key=lambda k: (k != "model", k != "arch", k))  # the kind first
     diff = [f"{k}: checkpoint {saved.get(k)!r}, wanted {wanted.get(k)!r}" for k in keys if saved.get(k) != wanted.get(k)]
     if diff:
         raise ValueError(f"{path} was saved for a different architecture ({'; '.join(diff)})")

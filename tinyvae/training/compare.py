@@ -19,7 +19,6 @@ components and the manifold varies the first two coordinates with the others at 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,10 +28,12 @@ import numpy as np
 
 from ..engine import backend
 from ..figures import compare as draw  # the drawing: figures/compare.py, from the arrays computed here
-from ..models.base import Model, check_beta, check_dtype, check_int
+from ..models.base import Model, check_dtype
+from ..models.ranges import ARCHITECTURE, check_param_count, check_widths
 from ..models.registry import build_model
 from .checkpoint import atomic_write_json
 from .data import Dataset
+from .run_values import RUN
 from .train import fit
 
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
@@ -56,19 +57,16 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Refuse settings no model could be trained with before any training starts, by field name,
-        with the models' own checks (a β of inf is refused here, not after the first models trained)."""
-        for name in ("epochs", "latent", "batch_size"):
-            check_int(name, getattr(self, name))
-        check_int("seed", self.seed, lo=0)
-        for i, h in enumerate(self.hidden):
-            check_int(f"hidden[{i}]", h)
-        if not self.hidden:
-            raise ValueError("hidden must hold at least one width")
+        against the ranges the models and fit check (a β of inf is refused here, not after the first
+        models trained)."""
+        for name in ("epochs", "batch_size", "lr", "seed"):
+            RUN[name].check(name, getattr(self, name))
+        ARCHITECTURE["z_dim"].check("latent", self.latent)
+        check_widths("hidden", self.hidden, of="hidden_dims")
         for b in self.betas:
-            check_beta(b)
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+            ARCHITECTURE["beta"].check("betas", b)
         check_dtype(self.dtype)
+        check_param_count({"model": "cvae", "x_dim": 784, "hidden_dims": list(self.hidden), "z_dim": self.latent})
 
     def describe(self) -> str:
         sizes = "-".join(map(str, [784, *self.hidden, self.latent, *self.hidden[::-1], 784]))

