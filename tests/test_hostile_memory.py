@@ -248,7 +248,7 @@ def test_sample_counts_the_png_grid_for_any_image_size(tmp_path, capsys, monkeyp
                                                               "data": None, "backend": "numpy", "dtype": "float32"},
                     metrics=[])
     monkeypatch.setattr(memory, "memory_budget", lambda: 450 << 20)
-    monkeypatch.setattr("tinyvae.cli.memory_budget", lambda: 450 << 20)
+    monkeypatch.setattr("tinyvae.cli.errors.memory_budget", lambda: 450 << 20)
     assert main(["sample", str(tmp_path / "run"), "--n", "2000", "--out", str(tmp_path / "s.npy")]) == 0
     line = one_line(["sample", str(tmp_path / "run"), "--n", "2000", "--out", str(tmp_path / "s.png")], capsys)
     assert "--n 2000 samples and their .png grid needs about" in line and not (tmp_path / "s.png").exists()

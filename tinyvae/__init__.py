@@ -13,21 +13,21 @@ The package, one folder per layer of the architecture (README.md, "The library",
 """
 
 
-from .models.ae import AE
 from .engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
-from .models.conv_vae import ConvVAE
-from .models.cvae import CVAE
 from .engine.gradcheck import gradcheck
 from .engine.layers import Identity, Layer, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .engine.losses import bce, bce_with_logits, kl_divergence, mse
-from .models.base import Loss, Model
 from .engine.optim import SGD, Adam
 from .engine.reparam import Reparameterize
-from .training.loop import TrainingDiverged
-from .training.train import TrainConfig, fit
-from .training.runs import load
-from .models.vae import VAE
 from .lecture import worked_example
+from .models.ae import AE
+from .models.base import Loss, Model
+from .models.conv_vae import ConvVAE
+from .models.cvae import CVAE
+from .models.vae import VAE
+from .training.loop import TrainingDiverged
+from .training.runs import load
+from .training.train import TrainConfig, fit
 
 __version__ = "0.1.0"
 

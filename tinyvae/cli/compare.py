@@ -6,7 +6,13 @@ import argparse
 import time
 from pathlib import Path
 
-from . import CLIError
+from threadpoolctl import threadpool_limits
+
+from ..training.compare import BETAS, EXPERIMENTS, Settings
+from ..training.compare import run as run_comparison
+from ..training.data import load
+from ..training.threads import resolve_threads
+from .errors import CLIError
 
 DEFAULT_OUT = "runs/compare"
 
@@ -33,8 +39,6 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from ..training.compare import BETAS, EXPERIMENTS, Settings
-
     d = Settings()
     p = subparsers.add_parser("compare", help="AE vs VAE, a β sweep, the conditional VAE: train and draw",
                               description=DESCRIPTION, epilog=EPILOG,
@@ -64,24 +68,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.compare import Settings, run as run_comparison
-    from ..training.data import load
-
     # every value is the library's to check (Settings: the ranges the models and fit check), in one line
     settings = Settings(epochs=args.epochs, seed=args.seed, hidden=tuple(args.hidden), latent=args.latent,
                         batch_size=args.batch_size, lr=args.lr, betas=tuple(args.betas))
     if Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
         raise CLIError(f"--out {args.out} is {what}; name a directory for the figures")
-    from ..training.threads import resolve_threads
 
     threads = resolve_threads(args.threads)
     if args.limit is not None and args.limit < 10:
         raise CLIError(f"--limit must be at least 10 (a few images of each digit), got {args.limit}")
     data = load(args.data, limit=args.limit)  # only --limit's rows are read
     t0 = time.perf_counter()
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(threads):
         paths = run_comparison(args.which, data, Path(args.out), settings)
     print(f"done in {time.perf_counter() - t0:.0f} s: {len(paths)} figures and compare.json in {args.out}/")

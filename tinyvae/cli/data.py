@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..training import download
+from ..training.download import SOURCES
+
 DESCRIPTION = """\
 Download the full MNIST (60,000 training and 10,000 test digits) or Fashion-MNIST (the same sizes,
 clothing in 10 classes) as the four IDX .gz files of its distribution, from the mirrors that
@@ -29,8 +32,6 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from ..training.download import SOURCES
-
     p = subparsers.add_parser("data", help="download full MNIST or Fashion-MNIST (verified) for --data NAME",
                               description=DESCRIPTION, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,8 +53,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import download
-
     if args.action == "list":
         for name, source in download.SOURCES.items():
             state = "complete" if download.is_complete(name) else "not downloaded"

@@ -7,7 +7,12 @@ import json
 import sys
 from typing import Any
 
-from . import CLIError
+from ..models import memory
+from ..training.diagnostics import collapse_warning, should_warn
+from ..training.evaluate import ROWS_PER_CHUNK, evaluate
+from ..training.exact import check_exact, exact_nll, grid_axis
+from ..training.runs import load_with_state, run_data
+from .errors import CLIError, check_fits, check_seed
 
 DESCRIPTION = """\
 Evaluate a trained run on its test images: the negative ELBO (reconstruction + KL, one sample of z
@@ -61,11 +66,6 @@ MAX_IWAE = 100_000  # samples per image; the estimate's time grows with K × tes
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.diagnostics import collapse_warning, should_warn
-    from ..training.evaluate import evaluate
-    from ..training.runs import load_with_state, run_data
-    from . import check_seed
-
     if not 1 <= args.iwae <= MAX_IWAE:
         raise CLIError(f"--iwae must be from 1 to {MAX_IWAE:,} samples per image, got {args.iwae:,}: the estimate "
                        f"decodes K samples of every test image (the IWAE paper's largest K is 5,000)")
@@ -121,8 +121,6 @@ MAX_GRID = 2001  # points per axis: 4 million grid points, about 2 GB of float64
 def _check_exact(args: argparse.Namespace, model: Any, data: Any) -> None:
     """--exact's refusals at the door (one line, before any long work); --grid without --exact."""
     if args.exact:
-        from ..training.exact import check_exact, grid_axis
-
         check_exact(model, data.x_test)
         if not 3 <= args.grid <= MAX_GRID:
             raise CLIError(f"--grid must be an odd number from 3 to {MAX_GRID:,} points per axis, got {args.grid:,}")
@@ -146,8 +144,6 @@ def _print_exact(report: dict[str, Any]) -> None:
 
 def _exact(model: Any, data: Any, points: int) -> dict[str, Any]:
     """The --exact fields of the report (nats per image, means over the test images)."""
-    from ..training.exact import exact_nll
-
     r = exact_nll(model, data.x_test, data.y_test, points=points)
     return {"nll_exact": float(r.nll.mean()), "nll_exact_coarse": float(r.nll_coarse.mean()),
             "nll_exact_refinement": r.refinement, "nll_exact_edge_share": r.edge_share,
@@ -158,9 +154,5 @@ def _exact(model: Any, data: Any, points: int) -> dict[str, Any]:
 def _check_iwae_fits(model: Any, k: int) -> None:
     """Refuse a run whose IWAE chunk cannot fit in memory: the estimate streams over the K samples, so at
     most ``chunk_rows`` decoder rows (images × samples) are held at once, whatever K is."""
-    from ..models import memory
-    from ..training.evaluate import ROWS_PER_CHUNK
-    from . import check_fits
-
     rows = memory.chunk_rows(model, ROWS_PER_CHUNK)
     check_fits(rows * memory.image_bytes(model), f"--iwae {k} (decoded in chunks of {rows:,} rows)", "free some memory")

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..lecture import worked_example as we
-from . import CLIError
+from .errors import CLIError
 
 DESCRIPTION = """\
 Run the lecture's hand-computed VAE example (one input x = [0.5, 1.0, -0.5], a 3-2-2-3 network with

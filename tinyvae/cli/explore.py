@@ -6,7 +6,10 @@ import argparse
 import os
 from pathlib import Path
 
-from . import CLIError
+from ..explore import build_page, check_drawable
+from ..training.checkpoint import atomic_write
+from ..training.runs import load_with_state, run_data
+from .errors import CLIError
 
 DESCRIPTION = """\
 Write one self-contained HTML page (default RUN_DIR/explore.html) for a trained run: the latent
@@ -42,10 +45,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explore import build_page, check_drawable
-    from ..training.checkpoint import atomic_write
-    from ..training.runs import load_with_state, run_data
-
     model, state, path = load_with_state(args.run_dir)
     try:
         check_drawable(model)

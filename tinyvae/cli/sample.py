@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CLIError
+from ..engine import backend
+from ..figures.draw import image_grid_bytes, save_image_grid
+from ..models import memory
+from ..models.base import LabelsRefused
+from ..training.checkpoint import atomic_write
+from ..training.runs import load
+from .errors import CLIError, check_fits, check_seed
 
 CHUNK = 10_000  # images decoded at once, at most (fewer where memory.chunk_rows says: the conv model)
 MAX_GRID = 10_000  # images in one .png grid
@@ -30,14 +36,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine import backend
-    from ..models import memory
-    from ..models.base import LabelsRefused
-    from . import check_fits, check_seed
-    from ..figures.draw import image_grid_bytes
-    from ..training.checkpoint import atomic_write
-    from ..training.runs import load
-
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
         raise CLIError(f"--out {out}: name a .npy file (the array) or a .png file (a grid)")
@@ -87,6 +85,4 @@ def run(args: argparse.Namespace) -> int:
 
 def save_grid(x: np.ndarray, path: Path, pad: int = 2) -> None:
     """Images x (N, side²) as one PNG grid, as close to square as fits, white digits on black."""
-    from ..figures.draw import save_image_grid
-
     save_image_grid(x, path, pad=pad)

@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from . import CLIError
-from ..models.vae import VAE
+from ..engine import backend
+from ..explore import check_drawable
+from ..figures import plots
+from ..models.loss_names import loss_labels
 from ..models.ranges import check_architecture
+from ..models.registry import build_model
+from ..models.vae import VAE
 from ..training.checkpoint import read_checkpoint
-from ..training.data import binarize_mode, resolve_source
+from ..training.data import binarize_mode, fingerprint, load, resolve_source
+from ..training.diagnostics import report_code
 from ..training.run_values import check_run_values, check_warmup_has_kl
 from ..training.runs import recorded_source
+from ..training.threads import plan, resolve_threads
+from ..training.train import fit, seed_streams
+from .errors import CLIError
 from .train_checks import check_flags, check_memory
 from .train_out import LATEST, RUNS, check_out, discard_if_empty, first_epoch_saved, make_out
 
@@ -201,8 +210,6 @@ def _checkpoint_path(out: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.threads import plan, resolve_threads
-
     threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
     check_out(args)
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
@@ -216,20 +223,11 @@ def run(args: argparse.Namespace) -> int:
     r["threads"] = threads
     arch = "mlp" if cfg.get("free_bits") else cfg.get("arch", "mlp")  # free bits: the batch whole (parallel.py)
     blas, r["workers"] = plan(threads, arch, r["backend"])  # conv: the batch split over cores
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(blas):
         return _run(args, cfg, r, saved)
 
 
 def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved: Any) -> int:
-    from ..engine import backend
-    from ..models.registry import build_model
-    from ..training.data import fingerprint, load
-    from ..training.diagnostics import report_code
-    from ..models.loss_names import loss_labels
-    from ..training.train import fit, seed_streams
-
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
     data = load(r["data"], binarize=r["binarize"], dtype=dtype, limit=r["limit"])  # only --limit's rows read
@@ -285,8 +283,6 @@ def _describe(model: Any) -> str:
 
 def _explorable(model: Any) -> bool:
     """Whether ``tinyvae explore`` can draw this model's latent space (its own check, asked)."""
-    from ..explore import check_drawable
-
     try:
         check_drawable(model)
     except ValueError:
@@ -298,13 +294,10 @@ def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, rng:
     """The figures, by tinyvae.figures.plots.save_all, their noise from ``rng`` (skipped with a note
     if matplotlib is missing: the run itself is saved)."""
     try:
-        from ..figures import plots
+        return list(plots.save_all(model, data, metrics, out, rng))
     except ImportError as e:  # matplotlib missing: the run itself is saved, say so and go on
         print(f"note: figures skipped ({e}); pip install matplotlib, then rerun with --resume", file=sys.stderr)
         return []
-
-    try:
-        return list(plots.save_all(model, data, metrics, out, rng))
     except plots.FigureFailed as failed:  # the run is saved; a figure that cannot be drawn must not hide that
         e = failed.__cause__
         print(f"note: training finished and checkpoint.npz is fine, but the figure {failed.figure} could not "

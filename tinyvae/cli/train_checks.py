@@ -11,7 +11,7 @@ import numpy as np
 
 from ..models import memory
 from ..models.size import count_params
-from . import CLIError, check_fits
+from .errors import CLIError, check_fits
 
 
 def check_flags(a: dict[str, Any]) -> None:

@@ -7,8 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from . import CLIError
-from ..training.run_folders import LATEST
+from ..training.run_folders import LATEST, clear_run, earlier_run, follow_latest, kind_of, new_run_folder, point_latest
+from ..training.runs import CHECKPOINT, CONFIG, METRICS
+from .errors import CLIError
 
 RUNS = "runs"  # without --out: a new folder runs/<kind>-<n>, and runs/latest points at it
 
@@ -16,8 +17,6 @@ RUNS = "runs"  # without --out: a new folder runs/<kind>-<n>, and runs/latest po
 def check_out(args: argparse.Namespace) -> None:
     """Settle ``args.out`` before anything is read: --resume without --out continues runs/latest; an --out
     that holds another run is refused unless --resume or --overwrite. None stays None: a new folder."""
-    from ..training.run_folders import earlier_run, follow_latest
-
     if args.resume and args.overwrite:
         raise CLIError("--resume continues the run in --out, --overwrite replaces it; pass one of them")
     if args.out is None and args.resume:
@@ -34,8 +33,6 @@ def check_out(args: argparse.Namespace) -> None:
 def make_out(args: argparse.Namespace, cfg: dict[str, Any]) -> tuple[Path, bool]:
     """(the run folder, whether it is new): --out, or a new runs/<kind>-<n>. Nothing of an earlier run is
     touched here: :func:`first_epoch_saved` points runs/latest and clears an --overwrite'd run's files."""
-    from ..training.run_folders import kind_of, new_run_folder
-
     try:
         out = Path(args.out) if args.out else new_run_folder(Path(RUNS), kind_of(cfg["model"], cfg.get("arch", "mlp")))
         out.mkdir(parents=True, exist_ok=True)
@@ -52,9 +49,6 @@ def make_out(args: argparse.Namespace, cfg: dict[str, Any]) -> tuple[Path, bool]
 def first_epoch_saved(args: argparse.Namespace, out: Path, new: bool) -> None:
     """Once the new run's first checkpoint is in ``out``: runs/latest points at a new folder, and an
     --overwrite'd run's other files (its figures) go."""
-    from ..training.run_folders import clear_run, point_latest
-    from ..training.runs import CHECKPOINT, CONFIG, METRICS
-
     if args.overwrite:
         clear_run(out, keep=(CHECKPOINT, METRICS, CONFIG))  # those three are the new run's already
     if new:

@@ -21,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, is_array_api_obj, to_device
+from array_api_compat import device as _device
 
 Array = Any  # an array of whichever namespace: numpy.ndarray, cupy.ndarray, ...
 
@@ -30,8 +32,6 @@ def namespace(*arrays: Array) -> ModuleType:
     present = [a for a in arrays if a is not None]
     if all(type(a) is np.ndarray for a in present):
         return np
-    from array_api_compat import array_namespace
-
     return array_namespace(*present)
 
 
@@ -39,8 +39,6 @@ def is_array(a: object) -> bool:
     """True for an array of any namespace that array-api-compat knows, NumPy included."""
     if isinstance(a, np.ndarray):
         return True
-    from array_api_compat import is_array_api_obj
-
     return bool(is_array_api_obj(a))
 
 
@@ -48,8 +46,6 @@ def device(a: Array) -> Any:
     """The device ``a`` lives on (``"cpu"`` for NumPy)."""
     if isinstance(a, np.ndarray):
         return "cpu"
-    from array_api_compat import device as _device
-
     return _device(a)
 
 
@@ -63,8 +59,6 @@ def to_numpy(a: Array) -> np.ndarray:
         import array_api_strict
 
         return np.asarray(array_api_strict.asarray(a, device=array_api_strict.Device("CPU_DEVICE")))
-    from array_api_compat import to_device
-
     return np.asarray(to_device(a, "cpu"))
 
 
@@ -116,6 +110,4 @@ def resolve(name: str) -> ModuleType:
         raise ImportError(f"backend='cupy' found CuPy but no usable GPU ({e})") from e
     if n < 1:
         raise ImportError("backend='cupy' found CuPy but no GPU")
-    from array_api_compat import array_namespace
-
     return array_namespace(cupy.zeros(1))

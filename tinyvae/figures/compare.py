@@ -22,7 +22,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .draw import figure, image_grid, pca_2d, save as _save, show_images
+from .draw import figure, image_grid, pca_2d, show_images
+from .draw import save as _save
 
 SIDE = 28  # images are 28 × 28
 R_86 = 2.0  # P(‖z‖ < 2) = 1 - e^(-2) ≈ 0.865 for z ~ N(0, I) in two dimensions

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .draw import figure as _figure, save as _save
+from .draw import figure as _figure
+from .draw import save as _save
 
 
 def draw_aggregate(r: Any, path: str | Path, *, images: int, half_width: float, hole_ratio: float) -> Path:

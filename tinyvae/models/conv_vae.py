@@ -48,7 +48,6 @@ from . import ranges
 from .base import check_beta, check_free_bits, check_size
 from .vae import VAE, LossName
 
-
 PADDINGS = ("same", "symmetric")
 
 

@@ -10,8 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from .ae import AE
 from .base import Model
+from .conv_vae import ConvVAE
+from .cvae import CVAE
 from .ranges import check_rules
+from .vae import VAE
 
 MODELS = ("vae", "ae", "cvae")
 ARCHS = ("mlp", "conv")
@@ -23,18 +27,11 @@ def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None
     kind, arch = cfg.pop("model", "vae"), cfg.pop("arch", "mlp")
     check_rules(config)  # a known kind, in an arch it comes in, with the settings it has
     if arch == "conv":
-        from .conv_vae import ConvVAE
-
         cfg.setdefault("padding", "symmetric")  # written before the key existed: trained with torch-style padding
         return ConvVAE(**cfg, rng=rng, dtype=dtype)
     if kind == "vae":
-        from .vae import VAE
-
         return VAE(**cfg, rng=rng, dtype=dtype)
     if kind == "ae":
-        from .ae import AE
-
         return AE(**cfg, rng=rng, dtype=dtype)
-    from .cvae import CVAE
 
     return CVAE(**cfg, rng=rng, dtype=dtype)

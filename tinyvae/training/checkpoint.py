@@ -32,9 +32,10 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from ..engine import backend
+from ..engine.files import atomic_write  # noqa: F401  (also read as training.checkpoint.atomic_write)
 from ..engine.optim import Adam
 from ..models.base import Model
-from ..engine.files import atomic_write  # noqa: F401  (also read as training.checkpoint.atomic_write)
+from ..models.registry import build_model
 from . import safe_npz, schema
 
 FORMAT_VERSION = 1
@@ -237,8 +238,6 @@ def load_checkpoint(
     ``rng`` (a Generator in the saved state), ``run_config``, ``metrics`` and ``meta``.
     With ``expect_architecture``, a checkpoint for any other architecture is refused.
     """
-    from ..models.registry import build_model
-
     meta, params, opt_state = read_checkpoint(path)
     arch = meta["architecture"]
     if expect_architecture is not None:

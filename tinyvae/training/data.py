@@ -38,6 +38,7 @@ import numpy as np
 
 from ..engine import backend
 from . import paths, safe_npz
+from .download import SOURCES, cache_dir, is_complete
 from .idx import IDX_FILES, MAX_ARRAY_BYTES, find_idx, read_idx, read_idx_dir  # noqa: F401 (IDX_FILES, read_idx: re-exported)
 from .run_values import RUN
 
@@ -138,8 +139,6 @@ def load(
 def resolve_source(source: str | Path) -> Path:
     """The path a data ``source`` names: a data set's name ("mnist", "fashion-mnist") is its download's
     folder, which must hold the four files (FileNotFoundError saying how to get them); anything else is a path."""
-    from .download import SOURCES, cache_dir, is_complete
-
     if isinstance(source, str) and source in SOURCES:
         if not is_complete(source):
             local = f" (to read the folder ./{source} instead, write ./{source})" if Path(source).is_dir() else ""
@@ -151,8 +150,6 @@ def resolve_source(source: str | Path) -> Path:
 
 def _named(path: Path) -> str | None:
     """The data set whose download folder ``path`` is, if any (a run records the folder, not the name)."""
-    from .download import SOURCES, cache_dir
-
     return next((name for name in SOURCES if path.resolve() == cache_dir(name).resolve()), None)
 
 

@@ -40,8 +40,8 @@ import numpy as np
 
 from ..engine import backend
 from ..models.base import Model
-from ..models.memory import CHUNK_BYTES, chunk_rows, chunks
 from ..models.loss_names import gaussian_constant
+from ..models.memory import CHUNK_BYTES, chunk_rows, chunks
 
 IMAGE_BLOCK = 1000  # images against one grid chunk at once
 EDGE = 0.9  # the outer band starts at 0.9 L

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.backend import Array
-from ..engine.reparam import draw_eps
 from ..engine.layers import Layer, Sequential
+from ..engine.reparam import draw_eps
 from ..models.base import Loss, Model
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from ..models.ranges import ARCHITECTURE, MAX_HIDDEN_LAYERS, ParameterError, Range, check_param_count, check_rules
 from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
 from .run_values import MAX_THREADS, RUN  # noqa: F401  (schema.MAX_THREADS, as read elsewhere)
+
 MAX_META_BYTES = 8 << 20  # the JSON record itself
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 BACKENDS = ("numpy", "cupy")

@@ -24,13 +24,19 @@ import numpy as np
 from ..engine import backend
 from ..engine.optim import Adam
 from ..models.base import Model
-from .checkpoint import (Checkpoint, clean_stale_temporaries, lock_run_folder, read_checkpoint,
-                         restore_optimizer, restore_rng)
+from .checkpoint import (
+    Checkpoint,
+    clean_stale_temporaries,
+    lock_run_folder,
+    read_checkpoint,
+    restore_optimizer,
+    restore_rng,
+)
 from .data import BUNDLED, Dataset
 from .loop import RunData, RunState, run_epochs
 from .resume import check_resume
-from .runs import CHECKPOINT
 from .run_values import check_kl_warmup, check_run_values, check_warmup_has_kl  # noqa: F401  (train.check_kl_warmup)
+from .runs import CHECKPOINT
 from .schema import RUN_CONFIG
 
 WEIGHTS_STREAM, FIGURES_STREAM = 1, 2  # seed_streams: default_rng([seed, 1]) and default_rng([seed, 2])
