@@ -1,15 +1,18 @@
 """tinyvae: a variational autoencoder in NumPy, every gradient written by hand.
 
-The package, one folder per layer of the architecture (README.md, "The library", has the full list):
+The package, one folder per layer of the architecture, each importing only from the folders above it in
+this list (docs/library.md has every file; tests/test_layering.py holds the order):
 
-- ``engine/``    what a learner reads beside the math: layers, convolutions, the reparameterization node,
-                 losses, optimizers, gradcheck, and the array namespace taken from the inputs
-- ``models/``    the model protocol (``base.py``), VAE, AE, CVAE, ConvVAE, and building one from its config
-- ``training/``  data, the training loop, checkpoints, evaluation, the lecture's comparisons
-- ``figures/``   the plots a run writes
-- ``lecture/``   the lecture's worked example and its errata
-- ``explore/``   the page of ``tinyvae explore``: the encoder and decoder in JavaScript, to move through z
-- ``cli/``       ``tinyvae train``, ``evaluate``, ``sample``, ``example``, ``compare``, ``explore``
+- ``engine/``     what a learner reads beside the math: layers, convolutions, the reparameterization node,
+                  losses, optimizers, gradcheck, and the array namespace taken from the inputs
+- ``models/``     the model protocol (``base.py``), VAE, AE, CVAE, ConvVAE, one description per architecture
+                  (``spec.py``), the range of every architecture value (``ranges.py``), building one from its config
+- ``figures/``    drawing: the plots a run writes, the comparisons' figures (from numbers computed elsewhere)
+- ``lecture/``    the lecture's worked example and its errata
+- ``exercises/``  the learner's exercises, graded against the library and finite differences
+- ``training/``   data, fit and its loop, checkpoints, resuming, evaluation, the lecture's comparisons
+- ``explore/``    the page of ``tinyvae explore``: the encoder and decoder in JavaScript, to move through z
+- ``cli/``        ``tinyvae train``, ``evaluate``, ``sample``, ``example``, ``compare``, ``explore``, ``data``
 """
 
 
