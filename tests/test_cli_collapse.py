@@ -46,11 +46,10 @@ def test_beta_30_on_the_one_layer_model_warns_of_collapse_and_beta_1_does_not(tm
     assert _warnings(err) == [] and not report["collapsed"] and len(report["kl_per_dim"]) == 2
 
 
-def test_a_young_run_is_not_called_collapsed(tmp_path, capsys):
+def test_a_young_run_is_not_called_collapsed(cli_run):
     """One epoch: the KL has only started rising; the summary says it is too early, no warning."""
-    assert main(["train", "--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots", "--out", str(tmp_path)]) == 0
-    out, err = capsys.readouterr()
-    assert _warnings(err) == [] and "under log 2 but still rising: too early to call it collapse" in out
+    run = cli_run()
+    assert _warnings(run.stderr) == [] and "under log 2 but still rising: too early to call it collapse" in run.stdout
 
 
 def test_an_autoencoder_has_no_kl_diagnostics_and_says_so(tmp_path, capsys):

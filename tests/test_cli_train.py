@@ -10,18 +10,16 @@ import numpy as np
 import pytest
 
 from tinyvae.training.checkpoint import load_checkpoint
+from builders import TINY
 from cli_check import one_line
 from tinyvae.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots"]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    assert main(["train", *TINY, "--epochs", "2", "--out", str(out)]) == 0
-    return out
+def run_dir(cli_run):
+    return cli_run("--epochs", "2").folder
 
 
 def test_train_writes_checkpoint_metrics_config(run_dir, capsys):
@@ -34,12 +32,12 @@ def test_train_writes_checkpoint_metrics_config(run_dir, capsys):
     assert state["epoch"] == 2 and model.dtype == np.float32
 
 
-def test_train_prints_epochs_and_where(tmp_path, capsys):
-    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out.splitlines()
+def test_train_prints_epochs_and_where(cli_run, tmp_path, capsys):
+    run = cli_run()
+    out = run.stdout.splitlines()
     assert out[0].startswith("training VAE(784 → [16] → 2), bce loss on ") and out[1].startswith("epoch   1/1  train")
-    assert out[-1].startswith("done: test loss") and str(tmp_path) in out[-1]
-    assert main(["train", "--resume", "--out", str(tmp_path)]) == 0  # nothing left: says so
+    assert out[-1].startswith("done: test loss") and str(run.folder) in out[-1]
+    assert main(["train", "--resume", "--out", str(run.copy_to(tmp_path / "run"))]) == 0  # nothing left: says so
     assert "already done 1 epochs" in capsys.readouterr().out
 
 
@@ -82,12 +80,12 @@ def test_sample_npy_and_png(run_dir, tmp_path, capsys):
     assert img.shape[:2] == (2 * (28 + 2) + 2, 3 * (28 + 2) + 2)  # 5 images: 2 rows of 3, 2-pixel gaps
 
 
-def test_cvae_trains_and_samples_a_digit(tmp_path, capsys):
-    assert main(["train", *TINY, "--model", "cvae", "--out", str(tmp_path)]) == 0
-    assert main(["sample", str(tmp_path), "--n", "4", "--digit", "3", "--out", str(tmp_path / "three.npy")]) == 0
+def test_cvae_trains_and_samples_a_digit(cli_run, tmp_path, capsys):
+    run = cli_run("--model", "cvae").folder
+    assert main(["sample", str(run), "--n", "4", "--digit", "3", "--out", str(tmp_path / "three.npy")]) == 0
     assert np.load(tmp_path / "three.npy").shape == (4, 784)
     capsys.readouterr()
-    assert main(["evaluate", str(tmp_path), "--iwae", "3", "--json"]) == 0
+    assert main(["evaluate", str(run), "--iwae", "3", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["model"] == "cvae" and r["iwae"] < r["neg_elbo"]
 
@@ -206,13 +204,13 @@ def test_run_data_gives_back_the_digits_the_run_saw(run_dir, tmp_path):
     assert ((data.x_test > 0) & (data.x_test < 1)).any()
 
 
-def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
+def test_resume_reads_the_checkpoint_once(cli_run, tmp_path, monkeypatch, capsys):
     """tinyvae train --resume reads checkpoint.npz for its settings and hands that record to fit."""
     import tinyvae.cli.train as ct
     import tinyvae.training.checkpoint as ck
     import tinyvae.training.train as tr
 
-    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
+    run = cli_run().copy_to(tmp_path / "run")
     reads, original = [], ck.read_checkpoint
 
     def counted(path):
@@ -222,9 +220,9 @@ def test_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ck, "read_checkpoint", counted)
     monkeypatch.setattr(ct, "read_checkpoint", counted)  # where the CLI imports it from
     monkeypatch.setattr(tr, "read_checkpoint", counted)  # fit's own reader (resume=True)
-    assert main(["train", "--resume", "--epochs", "2", "--out", str(tmp_path)]) == 0
+    assert main(["train", "--resume", "--epochs", "2", "--out", str(run)]) == 0
     assert len(reads) == 1, reads
-    assert original(tmp_path / "checkpoint.npz").meta["epoch"] == 2
+    assert original(run / "checkpoint.npz").meta["epoch"] == 2
 
 
 @pytest.mark.parametrize("flags", [["--model", "vae"], ["--model", "ae"], ["--model", "cvae", "--hidden", "8", "4"],

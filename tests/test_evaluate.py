@@ -139,15 +139,12 @@ def test_the_figures_are_called_bounds_only_on_binary_pixels(rng):
     assert evaluate(CVAE(784, [8], 2, rng=0, dtype=np.float64), x_bin, y, k=2)["bound_on"] == "-log p(x | y)"
 
 
-def test_evaluate_command_says_bound_only_for_a_dynamically_binarized_run(tmp_path, capsys):
+def test_evaluate_command_says_bound_only_for_a_dynamically_binarized_run(cli_run, capsys):
     from tinyvae.cli import main
 
     for mode in ("dynamic", "none"):
-        argv = ["train", "--limit", "100", "--epochs", "1", "--hidden", "16", "--no-plots", "--out",
-                str(tmp_path / mode)] + (["--binarize", mode] if mode != "none" else [])
-        assert main(argv) == 0
-        capsys.readouterr()
-        assert main(["evaluate", str(tmp_path / mode), "--iwae", "3"]) == 0
+        run = cli_run(*(["--binarize", mode] if mode != "none" else [])).folder
+        assert main(["evaluate", str(run), "--iwae", "3"]) == 0
         out = capsys.readouterr().out
         if mode == "dynamic":
             assert "both estimate upper bounds on -log p(x) (E[IWAE] >= -log p(x); binarization: dynamic" in out

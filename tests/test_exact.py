@@ -135,26 +135,23 @@ def test_where_it_does_not_apply_it_refuses(make, x, match):
         exact_nll(make(), x)
 
 
-def test_evaluate_exact_command(tmp_path, capsys):
+def test_evaluate_exact_command(cli_run, capsys):
     from tinyvae.cli import main
 
-    base = ["train", "--limit", "100", "--epochs", "1", "--hidden", "16", "--no-plots", "--progress", "off"]
-    assert main([*base, "--binarize", "static", "--out", str(tmp_path / "bin")]) == 0
-    assert main([*base, "--out", str(tmp_path / "grey")]) == 0
-    assert main([*base, "--latent", "20", "--binarize", "static", "--out", str(tmp_path / "z20")]) == 0
-    capsys.readouterr()
-    assert main(["evaluate", str(tmp_path / "bin"), "--iwae", "3", "--exact", "--grid", "101", "--json"]) == 0
+    runs = {"bin": cli_run("--binarize", "static").folder, "grey": cli_run().folder,
+            "z20": cli_run("--latent", "20", "--binarize", "static").folder}
+    assert main(["evaluate", str(runs["bin"]), "--iwae", "3", "--exact", "--grid", "101", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["neg_elbo"] > report["nll_exact"] > 0 and report["nll_exact_grid"]["points"] == 101
-    assert main(["evaluate", str(tmp_path / "bin"), "--iwae", "3", "--exact", "--grid", "101"]) == 0
+    assert main(["evaluate", str(runs["bin"]), "--iwae", "3", "--exact", "--grid", "101"]) == 0
     out = capsys.readouterr().out
     assert f"-log p(x), exact          {report['nll_exact']:9.3f} nats/image" in out
     assert f"KL(q(z|x) || p(z|x))      {report['kl_posterior']:9.3f}" in out and "estimate upper bounds" in out
-    assert main(["evaluate", str(tmp_path / "bin"), "--grid", "101"]) == 2
+    assert main(["evaluate", str(runs["bin"]), "--grid", "101"]) == 2
     assert "add --exact" in capsys.readouterr().err
     for run, match in (("grey", "grey"), ("z20", "--latent 20")):
-        assert main(["evaluate", str(tmp_path / run), "--exact"]) == 2
+        assert main(["evaluate", str(runs[run]), "--exact"]) == 2
         err = capsys.readouterr().err.strip()
         assert match in err and "\n" not in err and "Traceback" not in err
-    assert main(["evaluate", str(tmp_path / "bin"), "--exact", "--grid", "100"]) == 2
+    assert main(["evaluate", str(runs["bin"]), "--exact", "--grid", "100"]) == 2
     assert "odd number" in capsys.readouterr().err

@@ -22,7 +22,6 @@ from tinyvae.models.conv_vae import ConvVAE
 from tinyvae.training.checkpoint import load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots"]
 RUNS = {  # name: extra `tinyvae train` flags
     "vae": [],
     "vae3": ["--latent", "3", "--hidden", "24", "12"],  # a PCA plane, two hidden layers
@@ -33,11 +32,11 @@ RUNS = {  # name: extra `tinyvae train` flags
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(cli_run, tmp_path_factory):
     """Real run folders, trained for one epoch on 200 images, each with its explore.html."""
     root = tmp_path_factory.mktemp("runs")
     for name, flags in RUNS.items():
-        assert main(["train", *TINY, *flags, "--out", str(root / name)]) == 0
+        cli_run(*flags).copy_to(root / name)
         assert main(["explore", str(root / name)]) == 0
     return root
 
@@ -244,9 +243,9 @@ def test_load_returns_the_saved_model(runs):
         tinyvae.load(runs)
 
 
-def test_train_summary_mentions_explore(tmp_path, capsys):
-    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
-    assert f"tinyvae explore {tmp_path}" in capsys.readouterr().out
+def test_train_summary_mentions_explore(cli_run):
+    run = cli_run()
+    assert f"tinyvae explore {run.folder}" in run.stdout
 
 
 # ---- bad input: one line, non-zero exit -------------------------------------------------------------
@@ -278,9 +277,8 @@ def test_a_conv_checkpoint_is_explorable_and_an_unknown_layer_refused(tmp_path):
         check_drawable(model)
 
 
-def test_one_dimensional_latent_is_refused(tmp_path):
-    assert main(["train", *TINY, "--latent", "1", "--out", str(tmp_path)]) == 0
-    assert "at least 2 dimensions" in one_line_error(run_cli("explore", str(tmp_path)))
+def test_one_dimensional_latent_is_refused(cli_run):
+    assert "at least 2 dimensions" in one_line_error(run_cli("explore", str(cli_run("--latent", "1").folder)))
 
 
 def test_output_that_cannot_be_written(runs, tmp_path):

@@ -23,20 +23,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from builders import TINY
 from cli_check import one_line
 from tinyvae.cli import main
 from tinyvae.training.checkpoint import lock_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--epochs", "1", "--hidden", "8", "--limit", "40", "--no-plots"]
 
 
 # ---- a good run, and crafted copies of its checkpoint ----------------------------------------------
 @pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    out = tmp_path_factory.mktemp("good")
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
+def good(cli_run):
+    return cli_run().folder
 
 
 def members(ckpt: Path) -> dict[str, bytes]:
@@ -274,7 +272,7 @@ FLAGS = [
     (["compare", "--out", "{tmp}/file.txt"], "is a file; name a directory"),
     (["compare", "--lr", "nan"], "--lr must be a positive number"),
     (["train", "--resume", "--batch-size", "7", "--out", "{run}"], "with --batch-size 64; --batch-size 7 would change it"),
-    (["train", "--resume", "--limit", "10", "--out", "{run}"], "with --limit 40; --limit 10 would change it"),
+    (["train", "--resume", "--limit", "10", "--out", "{run}"], "with --limit 200; --limit 10 would change it"),
     (["train", "--resume", "--seed", "9", "--out", "{run}"], "--seed 9 would change it"),
     (["train", "--resume", "--dtype", "float64", "--out", "{run}"], "with --dtype float32; --dtype float64 would change it"),
     (["train", "--resume", "--data", "{tmp}/d.npz", "--out", "{run}"], "--data {tmp}/d.npz would change it"),
@@ -289,10 +287,10 @@ def test_absurd_flags_are_one_line(good, tmp_path, capsys, argv, message):
     assert message.format(tmp=tmp_path) in one_line(argv, capsys)
 
 
-def test_resume_refuses_beta_for_an_autoencoder(tmp_path, capsys):
-    assert main(["train", *TINY, "--model", "ae", "--out", str(tmp_path)]) == 0
-    capsys.readouterr()
-    assert "--beta acts on the KL term, which a plain autoencoder (--model ae) does not have" in one_line(["train", "--resume", "--beta", "2", "--out", str(tmp_path)], capsys)
+def test_resume_refuses_beta_for_an_autoencoder(cli_run, tmp_path, capsys):
+    run = cli_run("--model", "ae").copy_to(tmp_path / "run")
+    assert "--beta acts on the KL term, which a plain autoencoder (--model ae) does not have" in one_line(
+        ["train", "--resume", "--beta", "2", "--out", str(run)], capsys)
 
 
 # ---- the data a run recorded ---------------------------------------------------------------------

@@ -12,17 +12,16 @@ import numpy as np
 import pytest
 
 from cli_check import one_line
-from test_hostile import TINY, craft, digits_npz, meta_of, setp
+from builders import TINY
+from test_hostile import craft, digits_npz, meta_of, setp
 from tinyvae.cli import main
 
 
 @pytest.fixture(scope="module")
-def good_npz(tmp_path_factory):
+def good_npz(cli_run, tmp_path_factory):
     """A run trained on an .npz file: (run folder, data file)."""
-    d = tmp_path_factory.mktemp("good_npz")
-    data = digits_npz(d / "d.npz")
-    assert main(["train", *TINY, "--data", str(data), "--out", str(d / "run")]) == 0
-    return d / "run", data
+    data = digits_npz(tmp_path_factory.mktemp("good_npz") / "d.npz")
+    return cli_run("--data", str(data)).folder, data
 
 
 def _loop(tmp_path: Path) -> Path:

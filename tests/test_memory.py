@@ -167,23 +167,22 @@ def test_evaluation_of_a_conv_model_holds_one_chunk(conv_and_images, monkeypatch
     assert chunked < 2 * per_image and chunked < whole / 4, (chunked, per_image, whole)
 
 
-@pytest.mark.parametrize("arch", [["--arch", "conv", "--hidden", "4"], ["--model", "cvae", "--hidden", "8"]])
-def test_sample_decodes_in_chunks_and_writes_what_one_draw_gives(tmp_path, monkeypatch, capsys, arch):
+@pytest.mark.parametrize("arch", [["--arch", "conv", "--hidden", "8"], ["--model", "cvae"]])
+def test_sample_decodes_in_chunks_and_writes_what_one_draw_gives(cli_run, tmp_path, monkeypatch, capsys, arch):
     """tinyvae sample with a budget of 7 images: the conv run decodes 7 at a time, the CVAE whole cycles of
     its 10 digits; both write the images one chunk of all 25 gives (the same z, the same labels)."""
     from tinyvae.cli import main
 
-    assert main(["train", *arch, "--epochs", "1", "--limit", "20", "--batch-size", "10", "--no-plots",
-                 "--out", str(tmp_path)]) == 0
-    assert main(["sample", str(tmp_path), "--n", "25", "--out", str(tmp_path / "whole.npy"), "--seed", "3"]) == 0
+    run = cli_run(*arch).folder
+    assert main(["sample", str(run), "--n", "25", "--out", str(tmp_path / "whole.npy"), "--seed", "3"]) == 0
     sizes = []
     from tinyvae.models.base import Model
 
     sample = Model.sample
     monkeypatch.setattr(Model, "sample", lambda self, n, *a, **k: (sizes.append(n), sample(self, n, *a, **k))[1])
-    cfg = json.loads((tmp_path / "config.json").read_text())["model"]
+    cfg = json.loads((run / "config.json").read_text())["model"]
     monkeypatch.setattr(memory, "CHUNK_BYTES", 7 * memory.bytes_per_image(cfg, 4))
-    assert main(["sample", str(tmp_path), "--n", "25", "--out", str(tmp_path / "chunked.npy"), "--seed", "3"]) == 0
+    assert main(["sample", str(run), "--n", "25", "--out", str(tmp_path / "chunked.npy"), "--seed", "3"]) == 0
     assert sizes == ([7, 7, 7, 4] if "conv" in arch else [10, 10, 5])
     np.testing.assert_allclose(np.load(tmp_path / "chunked.npy"), np.load(tmp_path / "whole.npy"), rtol=1e-6, atol=1e-7)
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 import tinyvae
+from builders import TINY
 from cli_check import one_line
 from tinyvae.cli import main
 from tinyvae.training import run_folders
-
-TINY = ["--epochs", "1", "--hidden", "16", "--limit", "100", "--no-plots", "--progress", "off"]
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -37,11 +36,9 @@ def test_two_runs_in_a_row_leave_both(tmp_path, monkeypatch, capsys):
     assert "after 2 epochs" in capsys.readouterr().out and _files(tmp_path / "runs" / "vae-1") == first
 
 
-def test_an_out_holding_another_run_is_refused_in_one_line(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
+def test_an_out_holding_another_run_is_refused_in_one_line(cli_run, tmp_path, capsys):
+    out = cli_run().copy_to(tmp_path / "run")
     before = _files(out)
-    capsys.readouterr()
     line = one_line(["train", *TINY, "--latent", "3", "--out", str(out)], capsys)
     assert f"--out {out} holds another run (checkpoint.npz); pass --resume to continue it, --overwrite" in line
     assert _files(out) == before
@@ -49,9 +46,8 @@ def test_an_out_holding_another_run_is_refused_in_one_line(tmp_path, capsys):
     assert _files(out) == before
 
 
-def test_overwrite_leaves_no_file_of_the_earlier_run(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
+def test_overwrite_leaves_no_file_of_the_earlier_run(cli_run, tmp_path, capsys):
+    out = cli_run().copy_to(tmp_path / "run")
     for stale in ("manifold.png", "explore.html", "interpolation.png"):  # as a 2-D run with figures leaves them
         (out / stale).write_bytes(b"old")
     (out / "notes.txt").write_text("mine")  # not tinyvae's: kept
@@ -120,11 +116,10 @@ def test_a_failed_new_run_leaves_no_folder_and_latest_unmoved(tmp_path, monkeypa
     assert (tmp_path / "runs" / "latest").resolve() == (tmp_path / "runs" / "vae-1").resolve()
 
 
-def test_overwrite_keeps_the_earlier_run_until_the_new_one_saves(tmp_path, monkeypatch):
+def test_overwrite_keeps_the_earlier_run_until_the_new_one_saves(cli_run, tmp_path, monkeypatch):
     """--overwrite whose new run fails in epoch 1 leaves the earlier run whole; one that succeeds leaves none of it."""
     monkeypatch.chdir(tmp_path)
-    out = tmp_path / "r"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
+    out = cli_run().copy_to(tmp_path / "r")
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
     (out / "samples.png").write_bytes(b"an earlier figure")
     assert main(["train", *TINY, "--out", str(out), "--overwrite", "--lr", "1e6"]) != 0
