@@ -10,20 +10,13 @@ import array_api_strict as xps  # a test dependency (pyproject's test extra): no
 import numpy as np
 import pytest
 
-from tinyvae import AE, CVAE, VAE, Adam, ConvVAE
+from builders import one_of_each
+from tinyvae import VAE, Adam
 from tinyvae.engine import backend
 from tinyvae.engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from tinyvae.engine.layers import Sequential
 
 DEVICE = xps.Device("device1")
-
-
-def _models():
-    yield "vae-bce", VAE(12, [10, 8], 3, loss="bce", beta=0.5, rng=0)
-    yield "vae-mse", VAE(12, [10], 2, loss="mse", output="identity", activation="tanh", rng=1)
-    yield "ae", AE(12, [9], 2, rng=2)
-    yield "cvae", CVAE(12, [10], 2, n_classes=4, rng=3)
-    yield "conv-vae", ConvVAE(x_dim=64, channels=(2, 3), hidden_dim=4, z_dim=2, loss="bce", rng=4)
 
 
 def _step(model, x, y, eps, steps=3):
@@ -35,7 +28,7 @@ def _step(model, x, y, eps, steps=3):
     return losses, opt
 
 
-@pytest.mark.parametrize("name,model", list(_models()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name,model", list(one_of_each().items()), ids=lambda v: v if isinstance(v, str) else "")
 def test_training_step_on_a_foreign_device_equals_numpy(name, model):
     rng = np.random.default_rng(0)
     x_dim = model.x_dim

@@ -7,20 +7,12 @@ import numpy as np
 import pytest
 
 import tinyvae
+from builders import one_of_each
 from tinyvae.models.base import LabelsRequired
 from tinyvae.training.data import Dataset
 from tinyvae.training.parallel import DataParallel, replica
 from tinyvae.training.threads import plan
 from tinyvae.training.train import fit
-
-
-def _models() -> dict[str, tinyvae.models.base.Model]:
-    return {
-        "conv": tinyvae.ConvVAE(64, channels=(3, 4), hidden_dim=5, z_dim=2, rng=1),
-        "vae": tinyvae.VAE(12, [7], 3, rng=2),
-        "ae": tinyvae.AE(12, [7], 3, rng=3),
-        "cvae": tinyvae.CVAE(12, [7], 3, n_classes=4, rng=4),
-    }
 
 
 def _batch(model: tinyvae.models.base.Model, B: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
@@ -32,8 +24,8 @@ def _batch(model: tinyvae.models.base.Model, B: int, seed: int = 0) -> tuple[np.
 @pytest.mark.parametrize("name", ["conv", "vae", "ae", "cvae"])
 @pytest.mark.parametrize("workers,B", [(2, 8), (3, 7), (4, 3)])
 def test_split_batch_gives_the_batch_loss_and_gradients(name: str, workers: int, B: int) -> None:
-    whole = _models()[name]
-    split = _models()[name]
+    whole = one_of_each()[name]
+    split = one_of_each()[name]
     x, y = _batch(whole, B)
     seed = 5
     expect = whole.loss_and_grads(x, y, rng=np.random.default_rng(seed))  # eps drawn from the generator
@@ -48,7 +40,7 @@ def test_split_batch_gives_the_batch_loss_and_gradients(name: str, workers: int,
 
 def test_every_share_is_used_and_weighted_by_its_rows() -> None:
     """3 workers on 7 rows: shares of 2, 2, 3 rows; a changed row in the last share changes the loss."""
-    model = _models()["vae"]
+    model = one_of_each()["vae"]
     x, _ = _batch(model, 7)
     eps = np.random.default_rng(0).standard_normal((7, 3))
     with DataParallel(model, 3) as dp:
@@ -56,14 +48,13 @@ def test_every_share_is_used_and_weighted_by_its_rows() -> None:
         x2 = x.copy()
         x2[6] = 1 - x2[6]
         b = dp.loss_and_grads(x2, eps=eps).total
-    per_row = model.loss_terms(x2[6:], eps=eps[6:])
-    before = model.loss_terms(x[6:], eps=eps[6:])
-    np.testing.assert_allclose(b - a, (float((per_row[0] + per_row[1])[0]) - float((before[0] + before[1])[0])) / 7,
-                               rtol=1e-9)
+    (recon, kl), (recon0, kl0) = model.loss_terms(x2[6:], eps=eps[6:]), model.loss_terms(x[6:], eps=eps[6:])
+    row, row0 = float((recon + model.beta * kl)[0]), float((recon0 + model.beta * kl0)[0])  # the loss, β-weighted
+    np.testing.assert_allclose(b - a, (row - row0) / 7, rtol=1e-9)
 
 
 def test_replicas_share_the_parameters_not_the_layers() -> None:
-    model = _models()["conv"]
+    model = one_of_each()["conv"]
     rep = replica(model)
     for k, p in model.params.items():
         assert rep.params[k] is p, k
@@ -78,20 +69,20 @@ def test_replicas_share_the_parameters_not_the_layers() -> None:
 
 
 def test_a_worker_error_reaches_the_caller() -> None:
-    model = _models()["cvae"]
+    model = one_of_each()["cvae"]
     x, _ = _batch(model, 6)
     with DataParallel(model, 2) as dp, pytest.raises(LabelsRequired):
         dp.loss_and_grads(x, None, rng=np.random.default_rng(0))
 
 
 def test_refusals() -> None:
-    model = _models()["vae"]
+    model = one_of_each()["vae"]
     for bad in (1, 0, 2.0, True):
         with pytest.raises(ValueError, match="workers must be an integer >= 2"):
             DataParallel(model, bad)  # type: ignore[arg-type]
     array_api_strict = pytest.importorskip("array_api_strict")
     with pytest.raises(ValueError, match="use workers=1"):
-        DataParallel(_models()["vae"].to(array_api_strict), 2)
+        DataParallel(one_of_each()["vae"].to(array_api_strict), 2)
 
 
 def test_fit_with_workers_follows_the_one_worker_run() -> None:
@@ -129,7 +120,7 @@ def test_fit_refuses_a_worker_count_that_is_not_a_positive_integer(bad: object) 
 
 
 def test_a_batch_too_small_to_split_is_the_models_own() -> None:
-    model, alone = _models()["vae"], _models()["vae"]
+    model, alone = one_of_each()["vae"], one_of_each()["vae"]
     x, _ = _batch(model, 1)
     with DataParallel(model, 2) as dp:
         got = dp.loss_and_grads(x, rng=np.random.default_rng(0))
@@ -141,7 +132,7 @@ def test_a_batch_too_small_to_split_is_the_models_own() -> None:
 def test_a_split_batch_is_read_once_whole_and_its_shares_not_again(monkeypatch) -> None:
     reads = []
     monkeypatch.setattr(tinyvae.models.base, "check_unit_interval", lambda x, **kw: reads.append(x.shape[0]))
-    model = _models()["vae"]
+    model = one_of_each()["vae"]
     x, _ = _batch(model, 8)
     with DataParallel(model, 2) as dp:
         dp.loss_and_grads(x, rng=np.random.default_rng(0))
@@ -157,7 +148,7 @@ def test_a_replica_reads_the_values_of_what_it_is_given(monkeypatch) -> None:
     """Nothing to undo on a replica: its own loss_and_grads reads x's values, like the model's."""
     reads = []
     monkeypatch.setattr(tinyvae.models.base, "check_unit_interval", lambda x, **kw: reads.append(x.shape[0]))
-    model = _models()["vae"]
+    model = one_of_each()["vae"]
     x, _ = _batch(model, 8)
     with DataParallel(model, 2) as dp:
         dp.replicas[1].loss_and_grads(x[:3], rng=np.random.default_rng(0))
