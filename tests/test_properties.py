@@ -33,9 +33,10 @@ def test_linear_gradients_match_finite_differences(data, batch, n_in, n_out, see
     assert_agrees(gradcheck(Linear(n_in, n_out, rng=seed), x, seed=seed, sample=None))  # W, b and x
 
 
+@pytest.mark.parametrize("act", [ReLU, LeakyReLU, Sigmoid, Tanh])  # each its 40 examples: none left undrawn
 @SETTINGS
-@given(data=st.data(), batch=sizes, n=sizes, act=st.sampled_from([ReLU, LeakyReLU, Sigmoid, Tanh]))
-def test_activation_gradients_match_finite_differences(data, batch, n, act):
+@given(data=st.data(), batch=sizes, n=sizes)
+def test_activation_gradients_match_finite_differences(act, data, batch, n):
     # keep 1e-3 away from ReLU's kink, where the derivative does not exist
     x = data.draw(matrix(batch, n, st.one_of(st.floats(1e-3, 5), st.floats(-5, -1e-3))))
     assert_agrees(gradcheck(act(), x, sample=None))
