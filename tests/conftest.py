@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/torch_ref.py, tests/builders.py
 
-from builders import Run, snapshot, train  # noqa: E402
+from builders import TINY, Run, snapshot, train  # noqa: E402
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ def cli_run(tmp_path_factory):
     def check(flags: tuple[str, ...]) -> None:
         run, seen = made[flags]
         if snapshot(run.folder) != seen:
-            pytest.fail(f"the shared run of `tinyvae train {' '.join(flags)}` ({run.folder}) was changed by a test; "
+            command = " ".join(("tinyvae train", *TINY, *flags))
+            pytest.fail(f"the shared run of `{command}` ({run.folder}) was changed by a test; "
                         "a test that writes to a run must write to run.copy_to(tmp_path / ...)")
 
     def get(*flags: str) -> Run:

@@ -85,7 +85,8 @@ def _over_parameters():
 @pytest.mark.xfail(strict=True, reason="issue 23: other branches bring these to <= 8: " + "; ".join(_over_parameters()))
 def test_no_function_over_the_parameter_limit():
     many = _over_parameters()
-    assert not many, f"functions over {MAX_PARAMETERS} parameters (group them in a config or a spec): " + "; ".join(many)
+    assert not many, f"functions over {MAX_PARAMETERS} parameters (group them in a config or a spec): " + \
+        "; ".join(many)
 
 
 def test_the_limits_see_what_they_measure(tmp_path):
