@@ -141,7 +141,7 @@ def test_a_split_batch_is_read_once_whole_and_its_shares_not_again(monkeypatch) 
         assert reads == [8]  # values checked already (train_epoch's batches): not read at all
         with pytest.raises(ValueError, match=r"expects x of shape \(batch, 12\), got \(4, 11\)"):
             dp._loss_and_grads(x[:, 1:], rng=np.random.default_rng(0))  # each share's shape still is checked
-    assert vars(model).keys() == vars(_models()["vae"]).keys()  # no state left on the model
+    assert vars(model).keys() == vars(one_of_each()["vae"]).keys()  # no state left on the model
 
 
 def test_a_replica_reads_the_values_of_what_it_is_given(monkeypatch) -> None:
