@@ -37,7 +37,7 @@ def test_evaluate_shows_the_iwae_progress(good, capsys, monkeypatch, streamed):
         monkeypatch.setattr(ev, "ROWS_PER_CHUNK", 64)
     assert main(["evaluate", str(good), "--iwae", "300", "--progress", "on"]) == 0
     err = capsys.readouterr().err
-    assert "IWAE, K = 300" in err and "/12.0k" in err  # over 40 test images × 300 samples
+    assert "IWAE, K = 300" in err and "/60.0k" in err  # over 200 test images × 300 samples
     assert main(["evaluate", str(good), "--iwae", "300", "--progress", "off"]) == 0
     assert "IWAE" not in capsys.readouterr().err
 
