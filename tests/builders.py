@@ -20,13 +20,14 @@ TINY = ("--epochs", "1", "--hidden", "16", "--limit", "200", "--no-plots")
 
 
 def one_of_each() -> dict[str, Model]:
-    """One small float64 model of each kind, fresh on every call (the same weights each time): a two-layer
-    VAE (BCE, β = 0.5), an MSE VAE with tanh, an AE, a CVAE of 4 classes and a ConvVAE on 8×8 images."""
+    """One small float64 model of each kind, fresh on every call (the same weights each time): a VAE (BCE,
+    β = 0.5), an MSE VAE with tanh, an AE, a CVAE of 4 classes (two hidden layers each but the MSE VAE's one)
+    and a ConvVAE on 8×8 images."""
     return {
         "vae": VAE(12, [10, 8], 3, loss="bce", beta=0.5, rng=0),
         "vae-mse": VAE(12, [10], 2, loss="mse", output="identity", activation="tanh", rng=1),
-        "ae": AE(12, [9], 2, rng=2),
-        "cvae": CVAE(12, [10], 2, n_classes=4, rng=3),
+        "ae": AE(12, [10, 8], 3, rng=2),
+        "cvae": CVAE(12, [10, 8], 3, n_classes=4, rng=3),
         "conv": ConvVAE(x_dim=64, channels=(2, 3), hidden_dim=4, z_dim=2, loss="bce", rng=4),
     }
 

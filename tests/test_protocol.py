@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from builders import one_of_each
 from tinyvae import AE, CVAE, VAE, ConvVAE
 from tinyvae.engine.optim import Adam
 from tinyvae.explore.page import model_name
@@ -19,29 +20,24 @@ from tinyvae.lecture.model import LectureNetwork
 from tinyvae.models.base import LabelsRequired, Model
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tinyvae"
-MODELS = {
-    "vae": lambda: VAE(784, [12, 8], 3, rng=0),
-    "ae": lambda: AE(784, [12, 8], 3, rng=0),
-    "cvae": lambda: CVAE(784, [12, 8], 3, 10, rng=0),
-    "conv": lambda: ConvVAE(z_dim=3, channels=(2, 3), hidden_dim=8, rng=0),
-}
+MODELS = ["vae", "ae", "cvae", "conv"]  # builders.one_of_each's: one of each kind
 
 
-def _batch(n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def _batch(model: Model, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(1)
-    return rng.random((n, 784)), np.array([3, 1, 4, 1, 5])[:n]
+    return rng.random((n, model.x_dim)), np.array([3, 1, 0, 1, 2])[:n]
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_encode_is_the_posterior_for_every_model(name):
     """(mu, logvar) everywhere; logvar None exactly when the model says it has no posterior (a point mass)."""
-    model = MODELS[name]()
-    x, y = _batch()
+    model = one_of_each()[name]
+    x, y = _batch(model)
     mu, logvar = model.encode(x, model.labels_for(y))
-    assert mu.shape == (5, 3)
+    assert mu.shape == (5, model.z_dim)
     assert (logvar is None) == (not model.has_posterior)
     if logvar is not None:
-        assert logvar.shape == (5, 3)
+        assert logvar.shape == (5, model.z_dim)
     np.testing.assert_array_equal(model.embed(x, model.labels_for(y)), mu)
     np.testing.assert_array_equal(model.reconstruct(x, model.labels_for(y)), model.decode(mu, model.labels_for(y)))
 
@@ -49,7 +45,7 @@ def test_encode_is_the_posterior_for_every_model(name):
 def test_the_ae_code_is_its_point_mass():
     """The AE's mu is its code: what its loss decodes (loss_and_grads reaches the same reconstruction)."""
     model = AE(784, [12], 3, loss="mse", output="identity", rng=0)
-    x, _ = _batch()
+    x, _ = _batch(model)
     code, logvar = model.encode(x)
     assert logvar is None and model.has_posterior is False
     recon = np.sum((model.decode(code) - x) ** 2, axis=1).mean()
@@ -69,11 +65,11 @@ def _by_hand(model: Model, h: np.ndarray) -> dict[str, np.ndarray]:
 def test_encoder_activations_are_the_encoders_hidden_units(name):
     """What active_units counts: each activation after a Linear/conv, the encoder fed as encode feeds it
     (a CVAE: [x, onehot(y)]); the last of them is what the heads read (checked through mu)."""
-    model = MODELS[name]()
-    x, y = _batch()
+    model = one_of_each()[name]
+    x, y = _batch(model)
     labels = model.labels_for(y)
     got = model.encoder_activations(x, labels)
-    h = x if labels is None else np.concatenate([x, np.eye(10)[y]], axis=1)
+    h = x if labels is None else np.concatenate([x, np.eye(model.n_classes)[y]], axis=1)
     expected = _by_hand(model, h)
     assert list(got) == list(expected) and len(got) >= 2
     for key in expected:
@@ -84,12 +80,13 @@ def test_encoder_activations_are_the_encoders_hidden_units(name):
 
 
 def test_encoder_activations_check_their_inputs():
+    models = one_of_each()
     with pytest.raises(LabelsRequired):
-        MODELS["cvae"]().encoder_activations(_batch()[0])
+        models["cvae"].encoder_activations(_batch(models["cvae"])[0])
     with pytest.raises(ValueError, match="unconditional"):
-        MODELS["vae"]().encoder_activations(*_batch())
-    with pytest.raises(ValueError, match=r"\(batch, 784\)"):
-        MODELS["ae"]().encoder_activations(np.zeros((2, 783)))
+        models["vae"].encoder_activations(*_batch(models["vae"]))
+    with pytest.raises(ValueError, match=r"\(batch, 12\)"):
+        models["ae"].encoder_activations(np.zeros((2, 11)))
 
 
 def test_no_encoder_input_backdoor():
@@ -99,7 +96,7 @@ def test_no_encoder_input_backdoor():
 
 @pytest.mark.parametrize("name,title", [("vae", "VAE"), ("ae", "AE"), ("cvae", "CVAE"), ("conv", "conv VAE")])
 def test_a_model_names_itself_from_what_it_has(name, title):
-    assert MODELS[name]().name == title
+    assert one_of_each()[name].name == title
 
 
 def test_the_page_names_the_model_from_its_description():
