@@ -105,3 +105,80 @@ def test_import_tinyvae_loads_no_heavy_library():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]", f"import tinyvae loaded {r.stdout.strip()}"
+
+
+def module_graph(package: Path) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (``from .x import name`` names the submodule x.name
+    where there is one), every import counted, nested ones too."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        here = path.relative_to(package.parent).with_suffix("").parts
+        me = ".".join(here[:-1] if here[-1] == "__init__" else here)
+        edges = graph.setdefault(me, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                pkg = here[:-1] if here[-1] != "__init__" else here[:-1]
+                base = ".".join([*pkg[: len(pkg) - node.level + 1], *([node.module] if node.module else [])]) \
+                    if node.level else node.module or ""
+                names = [f"{base}.{a.name}" if _is_module(package, f"{base}.{a.name}") else base for a in node.names]
+            else:
+                continue
+            edges.update(n for n in names if n.split(".")[0] == package.name and n != me)
+    return graph
+
+
+def _is_module(package: Path, dotted: str) -> bool:
+    rel = Path(*dotted.split(".")[1:])
+    return (package / rel).with_suffix(".py").is_file() or (package / rel / "__init__.py").is_file()
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm): modules that import
+    each other, directly or round a ring."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_two_modules_import_each_other():
+    """Inside a folder too: a ring of imports means neither module can be read first (and one of the
+    imports has to hide inside a function)."""
+    cycles = import_cycles(module_graph(PACKAGE))
+    assert not cycles, "modules that import each other: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_cycle_finder_finds_a_ring(tmp_path):
+    pkg = tmp_path / "tinyvae"
+    files = {"__init__.py": "", "a/__init__.py": "", "a/x.py": "from .y import f\n",
+             "a/y.py": "def f():\n    from . import z\n", "a/z.py": "from tinyvae.a import x\n", "a/w.py": "from . import x\n"}
+    for name, text in files.items():
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / name).write_text(text)
+    assert import_cycles(module_graph(pkg)) == [["tinyvae.a.x", "tinyvae.a.y", "tinyvae.a.z"]]

@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -37,14 +37,12 @@ from ..engine import backend
 from ..engine.backend import Array
 from ..engine.optim import Adam
 from ..models.base import Loss, Model
+from .config import TrainConfig
 from .data import bernoulli_draw
 from .diagnostics import latent_diagnostics
 from .evaluate import eval_loss
 from .parallel import DataParallel
 from .runs import save_epoch
-
-if TYPE_CHECKING:  # train.py defines it (and imports this module)
-    from .train import TrainConfig
 
 BLOWUP = 1e4  # a batch loss this many times the first one of the call means the run has diverged
 EVAL_SEED = 0  # the test pass draws its noise from default_rng(EVAL_SEED) every epoch: curves show the model only
