@@ -19,14 +19,15 @@ def _modules():
     return sorted(PACKAGE.rglob("*.py"))
 
 
-def _functions(path):
-    """(qualified name, lines) of every function and method in ``path``, nested ones included."""
+def _functions(path, measure=lambda node: node.end_lineno - node.lineno + 1):
+    """(qualified name, ``measure(node)``: lines by default) of every function and method in ``path``,
+    nested ones included."""
     found = []
 
     def visit(node, prefix):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.append((f"{prefix}{child.name}", child.end_lineno - child.lineno + 1))
+                found.append((f"{prefix}{child.name}", measure(child)))
                 visit(child, f"{prefix}{child.name}.")
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{prefix}{child.name}.")
@@ -60,20 +61,7 @@ def parameter_count(node):
 
 def _parameters(path):
     """(qualified name, parameter count) of every function and method in ``path``, nested ones included."""
-    found = []
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.append((f"{prefix}{child.name}", parameter_count(child)))
-                visit(child, f"{prefix}{child.name}.")
-            elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            else:
-                visit(child, prefix)
-
-    visit(ast.parse(path.read_text(encoding="utf-8")), "")
-    return found
+    return _functions(path, parameter_count)
 
 
 # Signatures wider than the limit by design, each with its reason: the constructors of the layers and

@@ -1,18 +1,18 @@
 """The lecture's network: four of the library's ``Linear`` layers (no activations), its weights the
 lecture's (and the reconstructions). Not a tinyvae model: it has no ``encode``, ``decode`` or loss of
-its own (``trace.py`` runs its forward and backward step by step); it holds the layers and, for
-:class:`tinyvae.engine.optim.Adam`, their ``params`` and ``grads``."""
+its own (``trace.py`` runs its forward and backward step by step); it holds the layers, named
+(:class:`tinyvae.models.base.Parts`), so that :class:`tinyvae.engine.optim.Adam` can step them."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..engine.backend import Array
 from ..engine.layers import Layer, Linear
+from ..models.base import Parts
 from .givens import GIVEN, PARAM_KEYS, RECONSTRUCTED
 
 
-class LectureNetwork:
+class LectureNetwork(Parts):
     """Four ``Linear`` layers, weights set to the lecture's (and the reconstructions).
 
     Parts (the names of ``params`` / ``grads``): ``encoder`` Linear(3 → 2), ``mu`` Linear(2 → 2),
@@ -31,16 +31,6 @@ class LectureNetwork:
 
     def parts(self) -> dict[str, Layer]:
         return {"encoder": self.encoder, "mu": self.mu_head, "logvar": self.logvar_head, "decoder": self.decoder}
-
-    @property
-    def params(self) -> dict[str, Array]:
-        """``{"encoder.W": W_e, ...}``: the layers' weights by ``"{part}.{name}"`` (views, not copies)."""
-        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.params.items()}
-
-    @property
-    def grads(self) -> dict[str, Array]:
-        """The gradients, named as ``params``."""
-        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.grads.items()}
 
 
 __all__ = ["LectureNetwork"]

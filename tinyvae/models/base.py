@@ -64,7 +64,23 @@ class LabelsRequired(ValueError):
     """A conditional model was called without its labels y."""
 
 
-class Model:
+class Parts:
+    """Named layers: ``parts()`` names them, ``params``/``grads`` are their arrays by ``"{part}.{name}"``
+    (views, not copies): what an optimizer steps. Every model is one; so is the lecture's network."""
+
+    def parts(self) -> dict[str, Layer]:
+        raise NotImplementedError
+
+    @property
+    def params(self) -> dict[str, Array]:
+        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.params.items()}
+
+    @property
+    def grads(self) -> dict[str, Array]:
+        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.grads.items()}
+
+
+class Model(Parts):
     """Base class: subclasses build their layers in ``__init__``, list them in ``parts`` and follow the
     protocol above. ``Model`` itself holds what does not depend on the kind of model."""
 
@@ -80,9 +96,6 @@ class Model:
     encoder: Sequential
     decoder: Layer
 
-    def parts(self) -> dict[str, Layer]:
-        raise NotImplementedError
-
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -91,14 +104,6 @@ class Model:
         return f"{type(self).__name__}({self.x_dim} → {getattr(self, 'hidden_dims', '…')} → {self.z_dim})"
 
     # ---- parameters: where they live -------------------------------------------------------
-    @property
-    def params(self) -> dict[str, Array]:
-        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.params.items()}
-
-    @property
-    def grads(self) -> dict[str, Array]:
-        return {f"{p}.{k}": v for p, layer in self.parts().items() for k, v in layer.grads.items()}
-
     @property
     def ref(self) -> Array:
         """One parameter array: what inputs are compared with (namespace, device, dtype)."""
