@@ -34,7 +34,11 @@ tinyvae's models: below 1/7 of it), plus a truncation error h²·f'''/6 far smal
 floor the same correct models report up to about 4e-3, from entries whose true gradient is near 0.
 ``EXPECTED_REL_ERROR`` = 1e-6 is the ceiling: anything above it is a bug, or a ReLU kink crossed by
 the step (rerun with other inputs). An entry wrong by a fraction r of its value reports about r/2
-(r = 1e-4 reports 5e-5: caught). In float32 the check is meaningless: use float64.
+(r = 1e-4 reports 5e-5: caught). In float32 the check is meaningless: use float64. The floor
+scales with |f|, as the rounding of a loss of size |f| does; a loss near 0 that is a sum of terms of
+size about 1 rounds at its terms' scale, above the floor. At mu = logvar = 2.7e-12 the KL computes
+as 0 (its terms 1 + logvar and e^logvar cancel), its ∂/∂logvar is 1.35e-12, and the differences give 2.8e-11 (error 2.6e-3, a false alarm; at
+mu = 0.3, logvar = -0.2 it is 0): check a loss away from its minimum (tests/test_gradcheck.py).
 """
 
 from __future__ import annotations
