@@ -259,7 +259,7 @@ def test_bad_inputs_are_refused(make, x, err, match):
         (lambda: ConvVAE(kernel_size=4), "odd"),
         (lambda: ConvVAE(channels=[8]), r"channels must be a list of 2 positive widths, got \[8\]"),
         (lambda: ConvVAE(loss="l1"), "'bce' or 'mse'"),
-        (lambda: ConvVAE(padding="valid"), "padding must be one of"),
+        (lambda: ConvVAE(padding="valid"), "padding must be 'same' or 'symmetric', got 'valid'"),
         (lambda: Conv2d(1, 4, 3, padding=((0, -1), (0, 0))), "padding"),
     ],
 )

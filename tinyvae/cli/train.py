@@ -15,7 +15,7 @@ from ..engine import backend
 from ..explore import check_drawable
 from ..figures import plots
 from ..models.loss_names import loss_labels
-from ..models.ranges import check_architecture
+from ..models.ranges import ARCHS, KINDS, LOSSES, check_architecture
 from ..models.registry import build_model
 from ..models.vae import VAE
 from ..training.checkpoint import read_checkpoint
@@ -93,16 +93,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "on the bundled 4,000/1,000 split)")
     g.add_argument("--limit", type=int, metavar="N", help="only the first N training and N test images (quick checks)")
     g = p.add_argument_group("model")
-    g.add_argument("--model", choices=["vae", "ae", "cvae"], help=f"vae, plain autoencoder, or conditional VAE "
+    g.add_argument("--model", choices=list(KINDS), help=f"vae, plain autoencoder, or conditional VAE "
                    f"(default {d['model']})")
-    g.add_argument("--arch", choices=["mlp", "conv"], help=f"fully connected or convolutional (vae only) "
+    g.add_argument("--arch", choices=list(ARCHS), help=f"fully connected or convolutional (vae only) "
                    f"(default {d['arch']})")
     g.add_argument("--hidden", type=int, nargs="+", metavar="W", help="hidden layer widths of the encoder; the "
                    f"decoder mirrors them (default {' '.join(map(str, d['hidden']))}; with --arch conv: the one dense width, default "
                    f"{CONV_DEFAULTS['hidden'][0]})")
     g.add_argument("--latent", type=int, metavar="Z", help=f"latent dimensions (default {d['latent']}: the "
                    "scatter and manifold figures show the latent space directly)")
-    g.add_argument("--loss", choices=["bce", "mse"], help=f"reconstruction loss (default {d['loss']}; "
+    g.add_argument("--loss", choices=list(LOSSES), help=f"reconstruction loss (default {d['loss']}; "
                    f"{CONV_DEFAULTS['loss']} with --arch conv, as the β-VAE document)")
     g.add_argument("--beta", type=float, help=f"weight of the KL term, β-VAE (default {VAE_BETA:g})")
     g.add_argument("--free-bits", type=float, metavar="λ", help="free bits (Kingma et al. 2016), against posterior "

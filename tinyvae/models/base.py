@@ -52,7 +52,7 @@ from ..engine.losses import bce_with_logits, bce_with_logits_per_example, mse, m
 from . import ranges  # the range of every value, which the checkpoint's schema reads too
 from .loss_names import Loss  # (models.base.Loss, as before)
 
-LossName = Literal["bce", "mse"]
+LossName = Literal["bce", "mse"]  # ranges.LOSSES, spelled for the type checker (which cannot read a tuple)
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -333,10 +333,8 @@ def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any,
                  dtype: Any = np.float64) -> tuple[int, list[int], int, float]:
     """Refuse a model configuration that cannot work, naming the argument; returns the checked
     (x_dim, hidden_dims, z_dim, beta). Every number is checked against its range in ``ranges.ARCHITECTURE``."""
-    if loss not in ("bce", "mse"):
-        raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-    if output not in ("sigmoid", "identity"):
-        raise ValueError(f"output must be 'sigmoid' or 'identity', got {output!r}")
+    ranges.check_choice("loss", loss)
+    ranges.check_choice("output", output)
     if loss == "bce" and output != "sigmoid":
         raise ValueError("loss='bce' needs output='sigmoid' (BCE compares probabilities)")
     hidden = ranges.check_widths("hidden_dims", hidden_dims)

@@ -48,9 +48,6 @@ from . import ranges
 from .base import check_beta, check_free_bits, check_size
 from .vae import VAE, LossName
 
-PADDINGS = ("same", "symmetric")
-
-
 def glorot_uniform(params: dict[str, Any], rng: np.random.Generator) -> None:
     """Keras's initialisation, in place: every weight ~ U(±√(6 / (fan_in + fan_out))), every bias 0.
 
@@ -109,11 +106,8 @@ class ConvVAE(VAE):
         self.kernel_size = k = ranges.check("kernel_size", kernel_size)
         if k % 2 == 0:
             raise ValueError(f"kernel_size must be odd (so that padding keeps the size), got {kernel_size}")
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {list(PADDINGS)}, got {padding!r}")
-        self.padding = padding
-        if loss not in ("bce", "mse"):
-            raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
+        self.padding = ranges.check_choice("padding", padding)
+        ranges.check_choice("loss", loss)
         self.hidden_dim, z_dim = ranges.check("hidden_dim", hidden_dim), ranges.check("z_dim", z_dim)
         check_size({"arch": "conv", "model": "vae", "x_dim": x_dim, "z_dim": z_dim, "hidden_dim": self.hidden_dim,
                     "channels": self.channels, "kernel_size": k})  # the checkpoint's limit

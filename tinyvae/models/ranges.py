@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Collection
 
 import numpy as np
 
+from ..engine.layers import ACTIVATIONS
 from .size import MAX_PARAMS, MAX_WIDTH, count_params
 
 
@@ -97,12 +98,34 @@ ARCHITECTURE: dict[str, Range] = {
     "kernel_size": Range(int, 1, 15),  # odd (the conv model's own check)
 }
 KINDS = {"vae": ("mlp", "conv"), "ae": ("mlp",), "cvae": ("mlp",)}  # each model kind and the archs it comes in
+ARCHS = tuple(dict.fromkeys(arch for archs in KINDS.values() for arch in archs))  # ("mlp", "conv")
+LOSSES = ("bce", "mse")  # the reconstruction terms (models/base.py's reconstruction_loss)
+OUTPUTS = ("sigmoid", "identity")  # what turns the decoder's logits into x_hat
+PADDINGS = ("same", "symmetric")  # the conv model's: Keras's, torch-style (spec.conv_pads)
+# every closed list a config holds, each written once: the constructors, build_model, the checkpoint's
+# schema and the command line's choices read these objects (the activations: the engine's own mapping)
+CHOICES: dict[str, Collection[str]] = {"model": KINDS, "arch": ARCHS, "loss": LOSSES, "output": OUTPUTS,
+                                       "padding": PADDINGS, "activation": ACTIVATIONS}
 KL_SETTINGS = ("beta", "free_bits")  # what acts on the KL term, which a plain autoencoder does not have
 
 
 def check(name: str, v: Any) -> Any:
     """``v`` checked against the range of ``name`` (``hidden_dims[1]`` reads the range of ``hidden_dims``)."""
     return ARCHITECTURE[name.partition("[")[0]].check(name, v)
+
+
+def choices_text(choices: Collection[str]) -> str:
+    """"'bce' or 'mse'" (two choices), "one of ['same', 'symmetric', ...]" (more)."""
+    names = list(choices)
+    return f"{names[0]!r} or {names[1]!r}" if len(names) == 2 else f"one of {names}"
+
+
+def check_choice(name: str, v: Any) -> str:
+    """``v`` if it is one of :data:`CHOICES` ``[name]`` (read when called: a choice added is accepted)."""
+    choices = CHOICES[name]
+    if not isinstance(v, str) or v not in choices:
+        raise ParameterError(name, f"{name} must be {choices_text(choices)}, got {v!r}")
+    return v
 
 
 def check_widths(name: str, widths: Any, lo: int = 1, hi: int = MAX_HIDDEN_LAYERS, of: str = "") -> list[int]:
@@ -115,10 +138,8 @@ def check_widths(name: str, widths: Any, lo: int = 1, hi: int = MAX_HIDDEN_LAYER
 
 def check_kind(kind: Any, arch: Any) -> str:
     """``kind`` if it is a model kind that comes in ``arch``."""
-    if kind not in KINDS:
-        raise ParameterError("model", f"model must be one of {list(KINDS)}, got {kind!r}")
-    if arch not in ("mlp", "conv"):
-        raise ParameterError("arch", f"arch must be 'mlp' or 'conv', got {arch!r}")
+    check_choice("model", kind)
+    check_choice("arch", arch)
     if arch not in KINDS[kind]:
         raise ParameterError("arch", f"arch='{arch}' is available for model='vae' only, not for model='{kind}'")
     return kind

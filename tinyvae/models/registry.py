@@ -17,8 +17,9 @@ from .cvae import CVAE
 from .ranges import check_rules
 from .vae import VAE
 
-MODELS = ("vae", "ae", "cvae")
-ARCHS = ("mlp", "conv")
+# the class of each (kind, arch) that ranges.KINDS lists, and of no other (tests/test_choices.py holds them equal)
+CONSTRUCTORS: dict[tuple[str, str], type[Model]] = {("vae", "mlp"): VAE, ("ae", "mlp"): AE, ("cvae", "mlp"): CVAE,
+                                                    ("vae", "conv"): ConvVAE}
 
 
 def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None = None, dtype: Any = np.float32) -> Model:
@@ -28,10 +29,4 @@ def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None
     check_rules(config)  # a known kind, in an arch it comes in, with the settings it has
     if arch == "conv":
         cfg.setdefault("padding", "symmetric")  # written before the key existed: trained with torch-style padding
-        return ConvVAE(**cfg, rng=rng, dtype=dtype)
-    if kind == "vae":
-        return VAE(**cfg, rng=rng, dtype=dtype)
-    if kind == "ae":
-        return AE(**cfg, rng=rng, dtype=dtype)
-
-    return CVAE(**cfg, rng=rng, dtype=dtype)
+    return CONSTRUCTORS[kind, arch](**cfg, rng=rng, dtype=dtype)

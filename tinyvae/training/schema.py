@@ -14,12 +14,12 @@ import json
 import math
 from typing import Any, Callable
 
-from ..models.ranges import ARCHITECTURE, MAX_HIDDEN_LAYERS, ParameterError, Range, check_param_count, check_rules
+from ..models.ranges import (ARCHITECTURE, CHOICES, MAX_HIDDEN_LAYERS, ParameterError, Range, check_param_count,
+                             check_rules)
 from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
 from .run_values import MAX_THREADS, RUN  # noqa: F401  (schema.MAX_THREADS, as read elsewhere)
 
 MAX_META_BYTES = 8 << 20  # the JSON record itself
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 BACKENDS = ("numpy", "cupy")
 DTYPES = ("float32", "float64")
 
@@ -55,6 +55,13 @@ def Str(*choices: str, max_len: int = 4096) -> Check:
         if not isinstance(v, str) or (choices and v not in choices) or len(v) > max_len:
             raise _fail(where, f"one of {list(choices)}" if choices else f"a string of at most {max_len} characters", v)
         return v
+    return check
+
+
+def Choice(name: str) -> Check:
+    """One of ``ranges.CHOICES[name]``, the list the constructors check, read when called (never copied)."""
+    def check(v: Any, where: str) -> str:
+        return Str(*CHOICES[name])(v, where)
     return check
 
 
@@ -113,15 +120,16 @@ def Ranged(r: Range) -> Check:
 
 # ---- the architecture (model.config()): the ranges the constructors check (models/ranges.py) ------
 _A = {name: Ranged(r) for name, r in ARCHITECTURE.items()}
-_MLP_COMMON = {"model": Str("vae", "ae", "cvae"), "x_dim": _A["x_dim"],
+_C = {name: Choice(name) for name in CHOICES}  # the closed lists the constructors check (models/ranges.py)
+_MLP_COMMON = {"model": _C["model"], "x_dim": _A["x_dim"],
                "hidden_dims": List(_A["hidden_dims"], 1, MAX_HIDDEN_LAYERS), "z_dim": _A["z_dim"],
-               "loss": Str("bce", "mse")}
-_MLP_OPTIONAL = {"arch": Str("mlp"), "beta": _A["beta"], "output": Str("sigmoid", "identity"),
-                 "activation": Str(*ACTIVATIONS), "n_classes": _A["n_classes"], "free_bits": _A["free_bits"]}
-_CONV = Dict({"model": Str("vae"), "arch": Str("conv"), "x_dim": _A["x_dim"], "z_dim": _A["z_dim"],
-              "loss": Str("bce", "mse"), "beta": _A["beta"]},
+               "loss": _C["loss"]}
+_MLP_OPTIONAL = {"arch": _C["arch"], "beta": _A["beta"], "output": _C["output"],
+                 "activation": _C["activation"], "n_classes": _A["n_classes"], "free_bits": _A["free_bits"]}
+_CONV = Dict({"model": _C["model"], "arch": Str("conv"), "x_dim": _A["x_dim"], "z_dim": _A["z_dim"],
+              "loss": _C["loss"], "beta": _A["beta"]},
              {"channels": List(_A["channels"], 2, 2), "hidden_dim": _A["hidden_dim"], "kernel_size": _A["kernel_size"],
-              "free_bits": _A["free_bits"], "padding": Str("same", "symmetric")})
+              "free_bits": _A["free_bits"], "padding": _C["padding"]})
 
 
 def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str, Any]:
