@@ -10,7 +10,10 @@ kept its own tuples (an activation added to the engine trained, then ``tinyvae.l
 
 from __future__ import annotations
 
+import math
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,9 +21,12 @@ import pytest
 import tinyvae
 from tinyvae.cli import build_parser
 from tinyvae.engine import layers
+from tinyvae.engine.optim import Adam
 from tinyvae.models import ranges
 from tinyvae.models.registry import CONSTRUCTORS, build_model
+from tinyvae.models.vae import VAE
 from tinyvae.training import schema
+from tinyvae.training.checkpoint import FORMAT_VERSION
 from tinyvae.training.data import Dataset
 from tinyvae.training.train import fit
 
@@ -77,3 +83,48 @@ def test_the_constructors_and_the_command_line_offer_each_list() -> None:
             assert ranges.check_choice(name, v) == v
         with pytest.raises(ValueError, match=f"^{name} must be .*, got 'nope'$"):
             ranges.check_choice(name, "nope")
+
+
+# ---- Adam's hyper-parameters: one range, the engine's, which the checkpoint's schema reads ----------------
+def adam_meta(betas: Any, eps: Any, dtype: Any) -> dict[str, Any]:
+    """A checkpoint's meta record of a fresh model and an Adam of ``betas`` and ``eps``, as save_checkpoint writes it."""
+    model = VAE(4, [2], 1, rng=0, dtype=dtype)
+    return {"format": "tinyvae-checkpoint", "format_version": FORMAT_VERSION, "architecture": model.config(),
+            "dtype": np.dtype(dtype).name, "epoch": 0, "rng_state": np.random.default_rng(0).bit_generator.state,
+            "optimizer": {"name": "Adam", "lr": 1e-3, "t": 0, "betas": betas, "eps": eps},
+            "run_config": {}, "metrics": []}
+
+
+def accepted(betas: Any, eps: Any, dtype: Any) -> tuple[bool, bool]:
+    """(whether Adam takes betas and eps for weights of ``dtype``, whether the checkpoint's schema reads them)."""
+    try:
+        Adam(VAE(4, [2], 1, rng=0, dtype=dtype), betas=betas, eps=eps)
+        adam = True
+    except (TypeError, ValueError) as e:
+        assert "\n" not in str(e) and str(e).startswith("Adam ")
+        adam = False
+    try:
+        schema.check_meta(adam_meta(list(betas) if isinstance(betas, tuple) else betas, eps, dtype))
+        return adam, True
+    except ValueError as e:
+        assert "optimizer." in str(e) and "\n" not in str(e)
+        return adam, False
+
+
+BELOW_1 = float(np.nextafter(1.0, 0.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_and_the_schema_accept_the_same_betas_and_eps(dtype: Any) -> None:
+    """Each end of each range passes Adam and the schema; a hair outside, both refuse. (Before, the schema
+    refused a float64 run's eps of 1e-100, which Adam trains with, and read eps 2, which Adam took too,
+    from its own [1e-30, 1].)"""
+    tiny = float(np.finfo(dtype).tiny)
+    for eps in (tiny, 1e-8, 1.0, 2.0, sys.float_info.max):
+        assert accepted((0.9, 0.999), eps, dtype) == (True, True), eps
+    for eps in (float(np.nextafter(tiny, 0.0)), 0.0, -1e-8, math.inf, math.nan, True, "1e-8"):
+        assert accepted((0.9, 0.999), eps, dtype) == (False, False), eps
+    for betas in ((0.0, 0.0), (BELOW_1, BELOW_1), (0, 0.5)):
+        assert accepted(betas, 1e-8, dtype) == (True, True), betas
+    for betas in ((1.0, 0.999), (0.9, 1.0), (-5e-324, 0.9), (math.nan, 0.9), (0.9,), (0.9, 0.9, 0.9), (True, 0.9)):
+        assert accepted(betas, 1e-8, dtype) == (False, False), betas

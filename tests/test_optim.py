@@ -65,7 +65,7 @@ def test_first_adam_step_is_lr_times_sign():
 
 
 def test_bad_learning_rate():
-    with pytest.raises(ValueError, match="learning rate must be positive"):
+    with pytest.raises(ValueError, match="lr must be positive"):
         Adam(Linear(2, 2, rng=0), lr=0)
 
 

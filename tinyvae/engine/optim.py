@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Optimizer:
     """Base: holds the module, the learning rate and a ``state`` dict of named arrays."""
 
     def __init__(self, module: HasParams, lr: float) -> None:
-        self.module, self.lr = module, hyperparameter("learning rate", lr, 0.0, math.inf, "positive (and finite)")
+        self.module, self.lr = module, hyperparameter("lr", lr, 0.0, math.inf, "positive (and finite)")
         self.t = 0  # steps taken
         self.state: dict[str, Array] = {}
 
@@ -94,9 +94,24 @@ class SGD(Optimizer):
             p -= self.lr * g
 
 
-def _smallest_normal(module: HasParams) -> float:
-    """The smallest normal number of the parameters' float dtype, on any backend (1.2e-38 for float32)."""
-    return max((float(np.finfo(backend.host_dtype(p)).tiny) for p in module.params.values()), default=0.0)
+# ---- Adam's hyper-parameters, their one range (the checkpoint's schema reads these checks too) ----------
+def check_adam_betas(betas: Any) -> tuple[float, float]:
+    """(β1, β2) as floats if ``betas`` is two real numbers, each from 0 to below 1 (at 1, 1 - βᵗ = 0 divides)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_real(b) and 0 <= b < 1 for b in betas):
+        raise ValueError(f"Adam betas must be two numbers in [0, 1), got "
+                         f"{tuple(betas) if isinstance(betas, (tuple, list)) else betas!r}")
+    return float(betas[0]), float(betas[1])
+
+
+def check_adam_eps(eps: Any, dtypes: Iterable[Any]) -> float:
+    """eps as a float if it is a finite number at least the smallest normal number of the parameters'
+    ``dtypes`` (1.18e-38 for float32): a smaller eps rounds to 0 (or loses its digits), 0/0 = NaN."""
+    v = hyperparameter("Adam eps", eps, 0.0, math.inf, "a positive number (and finite)")
+    tiny = max((float(np.finfo(dtype).tiny) for dtype in dtypes), default=0.0)
+    if v < tiny:
+        raise ValueError(f"Adam eps must be at least {tiny:.3g}, the smallest normal number of the "
+                         f"parameters' dtype, got {eps!r}")
+    return v
 
 
 class Adam(Optimizer):
@@ -126,15 +141,8 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(module, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_real(b) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam betas must be two numbers in [0, 1), got "
-                             f"{tuple(betas) if isinstance(betas, (tuple, list)) else betas!r}")
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps = hyperparameter("Adam eps", eps, 0.0, math.inf, "a positive number (and finite)")
-        tiny = _smallest_normal(module)
-        if self.eps < tiny:  # it would round to 0 (or lose its digits) in the parameters' dtype: 0/0 = NaN
-            raise ValueError(f"Adam eps must be at least {tiny:.3g}, the smallest normal number of the "
-                             f"parameters' dtype, got {eps!r}")
+        self.beta1, self.beta2 = check_adam_betas(betas)
+        self.eps = check_adam_eps(eps, [backend.host_dtype(p) for p in module.params.values()])
         for k, p in module.params.items():
             self.state[f"m.{k}"] = p * 0
             self.state[f"v.{k}"] = p * 0

@@ -14,6 +14,7 @@ import json
 import math
 from typing import Any, Callable
 
+from ..engine.optim import check_adam_betas, check_adam_eps
 from ..models.ranges import (ARCHITECTURE, CHOICES, MAX_HIDDEN_LAYERS, ParameterError, Range, check_param_count,
                              check_rules)
 from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
@@ -65,6 +66,16 @@ def Choice(name: str) -> Check:
     return check
 
 
+def Engine(check: Callable[[Any], Any]) -> Check:
+    """The engine's own ``check`` of a value (Adam's betas), its one-line refusal after the value's path."""
+    def checked(v: Any, where: str) -> Any:
+        try:
+            return check(v)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: {e}") from None
+    return checked
+
+
 def Bool(v: Any, where: str) -> bool:
     if not isinstance(v, bool):
         raise _fail(where, "true or false", v)
@@ -81,6 +92,10 @@ def Either(*checks: Check) -> Check:
                 pass
         return checks[-1](v, where)
     return check
+
+
+def Any_(v: Any, where: str) -> Any:  # checked separately (see check_meta)
+    return v
 
 
 def Optional(inner: Check) -> Check:
@@ -153,7 +168,8 @@ RUN_CONFIG = Dict({}, {
     "limit": Optional(_R["limit"]), "threads": _R["threads"], "kl_warmup": _R["kl_warmup"],
 })
 _NUM = Float(-1e30, 1e30)
-_METRIC = Dict({"epoch": Int(1, 10**6), "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
+_EPOCH = Ranged(RUN["epochs"])  # a metric's epoch, 1 to the most epochs a run has
+_METRIC = Dict({"epoch": _EPOCH, "train_loss": _NUM, "test_loss": _NUM, "test_recon": _NUM,
                 "test_kl": _NUM, "seconds": Float(0, 1e9)},
                {"train_seconds": Float(0, 1e9), "train_recon": _NUM, "train_kl": _NUM,  # older runs lack these
                 "kl_per_dim": List(_NUM, 1, MAX_WIDTH), "active_units": Int(0, MAX_WIDTH)})
@@ -161,18 +177,19 @@ _U128 = Int(0, 2**128 - 1)
 BIT_GENERATORS = ("PCG64", "PCG64DXSM")  # what default_rng uses, and its variant; no others are read
 _RNG = Dict({"bit_generator": Str(*BIT_GENERATORS), "state": Dict({"state": _U128, "inc": _U128}),
              "has_uint32": Int(0, 1), "uinteger": Int(0, 2**32 - 1)})
-ADAM_MIN_EPS = 1e-30  # well above float32's smallest normal number, 1.2e-38: the eps every dtype trains with
-_OPTIMIZER = Dict({"name": Str("Adam"), "lr": _R["lr"], "t": Int(0, 10**12),
-                   "betas": List(Float(0, 1, open_hi=True), 2, 2),
-                   "eps": Float(ADAM_MIN_EPS, 1)})  # a smaller eps is 0 (or subnormal) in float32: 0/0 on a zero gradient
+_OPTIMIZER = Dict({"name": Str("Adam"), "lr": _R["lr"], "t": Int(0, 10**12), "betas": Engine(check_adam_betas),
+                   "eps": Any_})  # Adam's own check, against the checkpoint's dtype (check_meta)
 
 
 def check_meta(meta: Any, where: str = "checkpoint") -> dict[str, Any]:
     """A checkpoint's meta record, every value checked (see the module docstring)."""
     meta = Dict({"format": Str("tinyvae-checkpoint"), "format_version": Int(1, 1 << 30),
-                 "architecture": Any_, "dtype": Str(*DTYPES), "epoch": Int(0, 10**6), "rng_state": _RNG,
-                 "optimizer": _OPTIMIZER, "run_config": RUN_CONFIG, "metrics": List(_METRIC, 0, 10**6)})(meta, where)
+                 "architecture": Any_, "dtype": Str(*DTYPES), "epoch": Int(0, int(RUN["epochs"].hi)), "rng_state": _RNG,
+                 "optimizer": _OPTIMIZER, "run_config": RUN_CONFIG,
+                 "metrics": List(_METRIC, 0, int(RUN["epochs"].hi))})(meta, where)
     meta["architecture"] = check_architecture_config(meta["architecture"], f"{where}.architecture")
+    eps = Engine(lambda v: check_adam_eps(v, [meta["dtype"]]))  # Adam's range, in the weights' dtype
+    meta["optimizer"]["eps"] = eps(meta["optimizer"]["eps"], f"{where}.optimizer.eps")
     z_dim = meta["architecture"]["z_dim"]
     for i, m in enumerate(meta["metrics"]):  # the latent diagnostics describe this model's z_dim dimensions
         n = len(m.get("kl_per_dim", [0] * z_dim))
@@ -183,10 +200,6 @@ def check_meta(meta: Any, where: str = "checkpoint") -> dict[str, Any]:
         raise ValueError(f"{where}: the metrics record epochs {[m['epoch'] for m in meta['metrics']][:5]}... "
                          f"for a checkpoint of epoch {meta['epoch']}")
     return meta
-
-
-def Any_(v: Any, where: str) -> Any:  # checked separately (see check_meta)
-    return v
 
 
 def check_run_folder_config(obj: Any, where: str = "config.json") -> dict[str, Any]:
