@@ -46,7 +46,7 @@ class AE(Model):
         loss: LossName = "bce",
         *,
         output: Literal["sigmoid", "identity"] = "sigmoid",
-        activation: str = "relu",
+        activation: str = spec.DEFAULTS["activation"],
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ranges
+from . import ranges, spec
 from .base import check_beta, check_free_bits, check_size
 from .vae import VAE, LossName
 
@@ -86,13 +86,13 @@ class ConvVAE(VAE):
     def __init__(
         self,
         x_dim: int = 784,
-        channels: list[int] | tuple[int, int] = (32, 64),
-        hidden_dim: int = 16,
+        channels: list[int] | tuple[int, int] = spec.DEFAULTS["channels"],
+        hidden_dim: int = spec.DEFAULTS["hidden_dim"],
         z_dim: int = 2,
         loss: LossName = "mse",
         beta: float = 1.0,
-        kernel_size: int = 3,
-        padding: str = "same",
+        kernel_size: int = spec.DEFAULTS["kernel_size"],
+        padding: str = spec.DEFAULTS["padding"],
         *,
         free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..engine import backend
 from ..engine.backend import Array, namespace
-from . import ranges
+from . import ranges, spec
 from .base import LabelsRequired, LossName, check_config, check_free_bits
 from .vae import VAE
 
@@ -46,12 +46,12 @@ class CVAE(VAE):
         x_dim: int,
         hidden_dims: list[int] | tuple[int, ...],
         z_dim: int,
-        n_classes: int = 10,
+        n_classes: int = spec.DEFAULTS["n_classes"],
         loss: LossName = "bce",
         beta: float = 1.0,
         *,
         output: Literal["sigmoid", "identity"] = "sigmoid",
-        activation: str = "relu",
+        activation: str = spec.DEFAULTS["activation"],
         free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,

@@ -31,6 +31,12 @@ from ..engine.conv import Conv2d, ConvTranspose2d, Flatten, Reshape, same_paddin
 from ..engine.layers import Layer, Linear, Sequential, activation
 
 Shape = tuple[int, ...]
+# the constructors' defaults for what shapes an architecture, written once: the constructors' signatures
+# read them, and describe fills a key a config leaves out with them (the command line's config of a new
+# run names only its flags). A record written before a key existed is the checkpoint schema's to
+# complete (a conv model without "padding" was trained with "symmetric": training/schema.py).
+DEFAULTS: dict[str, Any] = {"activation": "relu", "n_classes": 10, "channels": (32, 64), "hidden_dim": 16,
+                            "kernel_size": 3, "padding": "same"}
 VIEWS = ("reshape", "flatten")  # layers that write nothing: their output is a view of their input
 
 
@@ -132,7 +138,7 @@ def stack(shape: Shape, *makers: Maker) -> tuple[LayerSpec, ...]:
 # ---- the architectures -------------------------------------------------------------------------
 def describe(cfg: dict[str, Any]) -> Spec:
     """The :class:`Spec` of the architecture ``cfg`` (``model.config()``'s form; missing keys take the
-    constructors' defaults)."""
+    constructors' defaults, :data:`DEFAULTS`)."""
     return _conv(cfg) if cfg.get("arch") == "conv" else _mlp(cfg)
 
 
@@ -148,8 +154,9 @@ def _mlp_stack(n_in: int, widths: list[int], act_name: str, last_activation: boo
 
 def _mlp(cfg: dict[str, Any]) -> Spec:
     """The VAE, the CVAE (its labels joined to both inputs) and the AE (one head, ``code``)."""
-    x, z, hidden, a = cfg["x_dim"], cfg["z_dim"], list(cfg["hidden_dims"]), cfg.get("activation", "relu")
-    c = cfg.get("n_classes", 10) if cfg.get("model") == "cvae" else 0
+    cfg = {**DEFAULTS, **cfg}
+    x, z, hidden, a = cfg["x_dim"], cfg["z_dim"], list(cfg["hidden_dims"]), cfg["activation"]
+    c = cfg["n_classes"] if cfg.get("model") == "cvae" else 0
     posterior = cfg.get("model") != "ae"
     names = ("mu", "logvar") if posterior else ("code",)
     heads = [Part(name, stack((hidden[-1],), dense(z)), False) for name in names]
@@ -172,9 +179,9 @@ def conv_pads(padding: str, k: int, stride: int) -> tuple[tuple[tuple[int, int],
 def _conv(cfg: dict[str, Any]) -> Spec:
     """The convolutional VAE: two stride-2 convolutions and a dense layer, the heads, a dense layer and
     three transposed convolutions (``conv_vae.py``'s table)."""
+    cfg = {**DEFAULTS, **cfg}
     x, z = cfg["x_dim"], cfg["z_dim"]
-    (c1, c2), k, h = cfg.get("channels", [32, 64]), cfg.get("kernel_size", 3), cfg.get("hidden_dim", 16)
-    padding = cfg.get("padding", "same")
+    (c1, c2), k, h, padding = cfg["channels"], cfg["kernel_size"], cfg["hidden_dim"], cfg["padding"]
     (p2, op), (p1, _) = conv_pads(padding, k, 2), conv_pads(padding, k, 1)
     side = math.isqrt(x)
     s4 = side // 4

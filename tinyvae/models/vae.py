@@ -61,7 +61,7 @@ class VAE(Model):
         beta: float = 1.0,
         *,
         output: Literal["sigmoid", "identity"] = "sigmoid",
-        activation: str = "relu",
+        activation: str = spec.DEFAULTS["activation"],
         free_bits: float = 0.0,
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
