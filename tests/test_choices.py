@@ -10,6 +10,7 @@ kept its own tuples (an activation added to the engine trained, then ``tinyvae.l
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from pathlib import Path
@@ -19,12 +20,12 @@ import numpy as np
 import pytest
 
 import tinyvae
+from tinyvae import AE, CVAE, VAE, ConvVAE
 from tinyvae.cli import build_parser
 from tinyvae.engine import layers
 from tinyvae.engine.optim import Adam
-from tinyvae.models import ranges
+from tinyvae.models import ranges, spec
 from tinyvae.models.registry import CONSTRUCTORS, build_model
-from tinyvae.models.vae import VAE
 from tinyvae.training import schema
 from tinyvae.training.checkpoint import FORMAT_VERSION
 from tinyvae.training.data import Dataset
@@ -128,3 +129,26 @@ def test_adam_and_the_schema_accept_the_same_betas_and_eps(dtype: Any) -> None:
         assert accepted(betas, 1e-8, dtype) == (True, True), betas
     for betas in ((1.0, 0.999), (0.9, 1.0), (-5e-324, 0.9), (math.nan, 0.9), (0.9,), (0.9, 0.9, 0.9), (True, 0.9)):
         assert accepted(betas, 1e-8, dtype) == (False, False), betas
+
+
+# ---- the architecture's defaults: one table; a record older than a key: one rule, where records are read ----
+def test_a_new_conv_model_is_the_documents_and_an_older_record_the_torch_style_one() -> None:
+    """``build_model`` of a config that leaves padding out (the command line's new ``--arch conv`` run) gives
+    the constructor's default, "same"; only a record read from a file without the key is "symmetric". (Before,
+    build_model treated every config without the key as an old record: ``tinyvae train --arch conv`` trained
+    the torch-style model, not the document's that README promises.)"""
+    new = {"model": "vae", "arch": "conv", "x_dim": 16, "z_dim": 1, "loss": "mse", "beta": 1.0}
+    assert build_model(new, rng=0).padding == spec.DEFAULTS["padding"] == "same"
+    assert schema.check_architecture_config(dict(new))["padding"] == "symmetric"
+    assert build_model(schema.check_architecture_config(dict(new)), rng=0).padding == "symmetric"
+    assert schema.check_architecture_config({**new, "padding": "same"})["padding"] == "same"
+
+
+@pytest.mark.parametrize("cls,kind", [(VAE, "vae"), (CVAE, "cvae"), (AE, "ae"), (ConvVAE, "conv")])
+def test_the_constructors_defaults_are_the_specs(cls: type, kind: str) -> None:
+    """A config that leaves out what shapes the model describes the model the constructor builds."""
+    defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items() if k in spec.DEFAULTS}
+    assert defaults == {k: v for k, v in spec.DEFAULTS.items() if k in defaults} and defaults
+    model = cls(rng=0) if kind == "conv" else cls(6, [4], 2, rng=0)
+    bare = {k: v for k, v in model.config().items() if k not in spec.DEFAULTS}
+    assert spec.describe(bare) == spec.describe(model.config())

@@ -15,6 +15,7 @@ from tinyvae.models.conv_vae import ConvVAE
 from tinyvae.engine.gradcheck import EXPECTED_REL_ERROR
 from tinyvae.engine.layers import Sequential
 from tinyvae.models.registry import build_model
+from tinyvae.training.schema import check_architecture_config
 
 
 def random_conv_case(seed: int, transposed: bool) -> dict:
@@ -297,7 +298,7 @@ def test_conv_vae_finite_differences(rng):
 def test_conv_vae_is_the_documents_model():
     """Keras's 'same' padding ((0, 1) at stride 2, (1, 1) at stride 1) and Keras's initialisation: every
     weight U(±√(6 / (fan_in + fan_out))) and filling that range, every bias zero. A config written before
-    the padding key (torch-style padding) rebuilds that model, not this one."""
+    the padding key (torch-style padding) is read (by the checkpoint's schema) as that model, not this one."""
     model = ConvVAE(rng=0)
     enc, dec = model.encoder.layers, model.decoder.layers
     assert enc[1].padding == enc[3].padding == dec[3].padding == dec[5].padding == ((0, 1), (0, 1))
@@ -311,7 +312,8 @@ def test_conv_vae_is_the_documents_model():
             assert limit * 0.9 < np.abs(p).max() <= limit, name
             assert abs(np.std(p) / (limit / np.sqrt(3)) - 1) < 0.3, name  # uniform: std = limit / √3
     old = {k: v for k, v in model.config().items() if k != "padding"}
-    rebuilt = build_model(old, rng=0, dtype=np.float64)
+    assert build_model(old, rng=0, dtype=np.float64).padding == "same"  # the constructor's default: a new model
+    rebuilt = build_model(check_architecture_config(old), rng=0, dtype=np.float64)
     assert rebuilt.padding == "symmetric" and rebuilt.encoder.layers[1].padding == ((1, 1), (1, 1))
     assert rebuilt.decoder.layers[3].output_padding == (1, 1)
 

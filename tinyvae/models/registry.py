@@ -1,7 +1,9 @@
 """Build a model from its configuration dict (what ``model.config()`` returns and checkpoints store).
 
 Every model's ``config()`` holds ``"model"`` ("vae", "ae" or "cvae") and the constructor's
-arguments; convolutional variants add ``"arch": "conv"``. ``build_model(config)`` is the inverse.
+arguments; convolutional variants add ``"arch": "conv"``. ``build_model(config)`` is the inverse; a
+key the config leaves out takes the constructor's default (a record written before a key existed is
+completed by the checkpoint's schema, ``training/schema.py``, as it is read).
 """
 
 from __future__ import annotations
@@ -27,6 +29,4 @@ def build_model(config: dict[str, Any], *, rng: np.random.Generator | int | None
     cfg = dict(config)
     kind, arch = cfg.pop("model", "vae"), cfg.pop("arch", "mlp")
     check_rules(config)  # a known kind, in an arch it comes in, with the settings it has
-    if arch == "conv":
-        cfg.setdefault("padding", "symmetric")  # written before the key existed: trained with torch-style padding
     return CONSTRUCTORS[kind, arch](**cfg, rng=rng, dtype=dtype)

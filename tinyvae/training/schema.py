@@ -147,10 +147,17 @@ _CONV = Dict({"model": _C["model"], "arch": Str("conv"), "x_dim": _A["x_dim"], "
               "free_bits": _A["free_bits"], "padding": _C["padding"]})
 
 
+# what a record written before a key existed trained with, by arch: the one place that reads such a
+# record (a conv model without "padding" is tinyvae's torch-style model, before Keras's "same")
+WRITTEN_BEFORE = {"conv": {"padding": "symmetric"}}
+
+
 def check_architecture_config(cfg: Any, where: str = "architecture") -> dict[str, Any]:
     """``cfg`` checked against the schema of ``model.config()``, the rules between its values
-    (``ranges.check_rules``: an ae has no beta, ...), and its size bounded by MAX_PARAMS."""
+    (``ranges.check_rules``: an ae has no beta, ...), and its size bounded by MAX_PARAMS; a key written
+    after the record was comes back as the run trained (:data:`WRITTEN_BEFORE`)."""
     cfg = (_CONV if isinstance(cfg, dict) and cfg.get("arch") == "conv" else Dict(_MLP_COMMON, _MLP_OPTIONAL))(cfg, where)
+    cfg = {**WRITTEN_BEFORE.get(cfg.get("arch", "mlp"), {}), **cfg}
     try:
         check_rules(cfg)
         check_param_count(cfg)
