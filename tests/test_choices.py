@@ -152,3 +152,14 @@ def test_the_constructors_defaults_are_the_specs(cls: type, kind: str) -> None:
     model = cls(rng=0) if kind == "conv" else cls(6, [4], 2, rng=0)
     bare = {k: v for k, v in model.config().items() if k not in spec.DEFAULTS}
     assert spec.describe(bare) == spec.describe(model.config())
+
+
+def test_a_cvae_counts_its_label_columns_before_it_is_built() -> None:
+    """The CVAE's size check counts the label columns of its first Linears, as the checkpoint's schema does:
+    784-30,000-1 is 47.1 M parameters, with 1,000 labels 107 M, over MAX_PARAMS (50 M). (Before, the
+    constructor counted it as a VAE, built it, trained it, and tinyvae.load refused it.)"""
+    cfg = {"model": "cvae", "x_dim": 784, "hidden_dims": [30_000], "z_dim": 1, "loss": "bce", "n_classes": 1000}
+    with pytest.raises(ValueError, match=r"^this architecture has 107,\d{3},\d{3} parameters, more than tinyvae builds"):
+        build_model(cfg, rng=0, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"this architecture has 107,\d{3},\d{3} parameters"):
+        schema.check_architecture_config(cfg)

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import tinyvae
+from tinyvae.models.ranges import CHOICES
 from tinyvae.models.registry import build_model
 from tinyvae.training.data import Dataset
 from tinyvae.training.train import fit
@@ -32,7 +33,7 @@ from tinyvae.training.train import fit
 HAIR = 1 + 1e-9  # just above a bound
 BETA = st.one_of(st.sampled_from([0, 0.0, 1e-300, 1.0, 1e6]), st.floats(0, 1e6))  # all legal
 FREE_BITS = st.sampled_from([0.0, 1e-300, 0.5, 1e6])
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+ACTIVATIONS = list(CHOICES["activation"])  # every activation the engine has
 # one value just outside its range (or a setting the kind of model does not have), put into a legal setting
 OUTSIDE = [("beta", 1e6 * HAIR), ("beta", 2e6), ("beta", -1e-300), ("beta", float("inf")), ("beta", float("nan")),
            ("free_bits", 1e6 * HAIR), ("free_bits", -0.5), ("z_dim", 65_537), ("z_dim", 0), ("x_dim", 65_537),
@@ -63,7 +64,7 @@ def conv_config(draw: Any) -> dict[str, Any]:
             "channels": [draw(st.integers(1, 3)), draw(st.integers(1, 3))],
             "hidden_dim": draw(st.integers(1, 4)), "z_dim": draw(st.integers(1, 3)),
             "loss": draw(st.sampled_from(["bce", "mse"])), "beta": draw(BETA), "free_bits": draw(FREE_BITS),
-            "kernel_size": draw(st.sampled_from([1, 3, 15])), "padding": draw(st.sampled_from(["same", "symmetric"]))}
+            "kernel_size": draw(st.sampled_from([1, 3, 15])), "padding": draw(st.sampled_from(list(CHOICES["padding"])))}
 
 
 RUN = st.fixed_dictionaries({
