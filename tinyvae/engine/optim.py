@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 

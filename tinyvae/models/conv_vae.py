@@ -48,6 +48,7 @@ from . import ranges, spec
 from .base import check_beta, check_free_bits, check_size
 from .vae import VAE, LossName
 
+
 def glorot_uniform(params: dict[str, Any], rng: np.random.Generator) -> None:
     """Keras's initialisation, in place: every weight ~ U(±√(6 / (fan_in + fan_out))), every bias 0.
 

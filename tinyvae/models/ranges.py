@@ -14,8 +14,9 @@ the command line writes as its flag (``--beta``).
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import Any
 
 import numpy as np
 

@@ -15,8 +15,15 @@ import math
 from typing import Any, Callable
 
 from ..engine.optim import check_adam_betas, check_adam_eps
-from ..models.ranges import (ARCHITECTURE, CHOICES, MAX_HIDDEN_LAYERS, ParameterError, Range, check_param_count,
-                             check_rules)
+from ..models.ranges import (
+    ARCHITECTURE,
+    CHOICES,
+    MAX_HIDDEN_LAYERS,
+    ParameterError,
+    Range,
+    check_param_count,
+    check_rules,
+)
 from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
 from .run_values import MAX_THREADS, RUN  # noqa: F401  (schema.MAX_THREADS, as read elsewhere)
 
