@@ -9,6 +9,7 @@ import pytest
 
 from tinyvae.models.ae import AE
 from tinyvae.models.cvae import CVAE
+from tinyvae.models.ranges import ParameterError
 from tinyvae.models.vae import VAE
 from tinyvae.training import data as D
 from tinyvae.training.evaluate import eval_loss, gaussian_constant, iwae_bound
@@ -153,5 +154,13 @@ def test_evaluate_exact_command(cli_run, capsys):
         assert main(["evaluate", str(runs[run]), "--exact"]) == 2
         err = capsys.readouterr().err.strip()
         assert match in err and "\n" not in err and "Traceback" not in err
-    assert main(["evaluate", str(runs["bin"]), "--exact", "--grid", "100"]) == 2
-    assert "odd number" in capsys.readouterr().err
+    for grid in ("100", "3", "2003"):  # one range, the library's (training/exact.GRID), shown with the flag's name
+        assert main(["evaluate", str(runs["bin"]), "--exact", "--grid", grid]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            f"--grid must be an odd number from 5 to 2,001 (the grid's points per axis), got {int(grid):,}")
+
+
+@pytest.mark.parametrize("points", [4, 100, 3, 2003, 5.0, True, "201"])
+def test_the_grid_is_refused_by_one_check_naming_points(points):
+    with pytest.raises(ParameterError, match=r"^points must be an odd number from 5 to 2,001"):
+        exact_nll(VAE(16, [8], 2, rng=0), np.zeros((2, 16)), points=points)

@@ -28,7 +28,8 @@ PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "so
                    "model": "--model", "arch": "--arch", "z_dim": "--latent", "hidden_dims": "--hidden",
                    "hidden_dim": "--hidden", "beta": "--beta", "free_bits": "--free-bits", "kl_warmup": "--kl-warmup",
                    "directory": "--dir", "mirror": "--mirror", "limit": "--limit", "binarize": "--binarize",
-                   "threads": "--threads", "latent": "--latent", "hidden": "--hidden", "betas": "--betas"}
+                   "threads": "--threads", "latent": "--latent", "hidden": "--hidden", "betas": "--betas",
+                   "points": "--grid"}
 _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
 
 

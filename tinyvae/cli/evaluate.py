@@ -10,7 +10,7 @@ from typing import Any
 from ..models import memory
 from ..training.diagnostics import collapse_warning, should_warn
 from ..training.evaluate import ROWS_PER_CHUNK, evaluate
-from ..training.exact import check_exact, exact_nll, grid_axis
+from ..training.exact import DEFAULT_POINTS, GRID, check_exact, check_points, exact_nll
 from ..training.runs import load_with_state, run_data
 from .errors import CLIError, check_fits, check_seed
 
@@ -53,8 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "instead of the data the run recorded, e.g. when the run was moved")
     p.add_argument("--exact", action="store_true", help="also -log p(x) by quadrature over a grid on z "
                    "(z_dim = 2 only; 'nll_exact' in --json), and the mean KL(q(z|x) || p(z|x)) on the same grid")
-    p.add_argument("--grid", type=int, default=201, metavar="N", help="--exact's grid: N (odd) points per axis "
-                   "over [-L, L], L covering every q(z|x) (default 201; N² decodes, then N² × images products; "
+    p.add_argument("--grid", type=int, metavar="N", help="--exact's grid: N (odd) points per axis "
+                   f"over [-L, L], L covering every q(z|x) (default {DEFAULT_POINTS}; N² decodes, then N² × images products; "
                    "the report gives the grid's own error: raise N if it is large)")
     p.add_argument("--json", action="store_true", help="print one JSON object, for machines")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
@@ -115,17 +115,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_GRID = 2001  # points per axis: 4 million grid points, about 2 GB of float64 per chunk of images at most
-
-
 def _check_exact(args: argparse.Namespace, model: Any, data: Any) -> None:
     """--exact's refusals at the door (one line, before any long work); --grid without --exact."""
     if args.exact:
         check_exact(model, data.x_test)
-        if not 3 <= args.grid <= MAX_GRID:
-            raise CLIError(f"--grid must be an odd number from 3 to {MAX_GRID:,} points per axis, got {args.grid:,}")
-        grid_axis(6.0, args.grid)
-    elif args.grid != 201:
+        if args.grid is not None:
+            check_points(args.grid)  # the library's ParameterError, shown as --grid's, before the long work
+    elif args.grid is not None:
         raise CLIError("--grid sets the grid of --exact; add --exact, or leave --grid out")
 
 
@@ -136,15 +132,15 @@ def _print_exact(report: dict[str, Any]) -> None:
           f"{report['nll_exact_coarse']:.3f}, one image at most {report['nll_exact_refinement']:.2g} nats apart)")
     if report["nll_exact_refinement"] > 0.05:
         print(f"  note: halving the grid moves some image's -log p(x) by {report['nll_exact_refinement']:.2g} nats, so "
-              f"its posterior is narrow for this grid: pass a larger --grid (odd, up to {MAX_GRID:,}) to trust "
+              f"its posterior is narrow for this grid: pass a larger --grid (odd, up to {GRID.hi:,}) to trust "
               f"each image's figure; the mean moved by {abs(report['nll_exact'] - report['nll_exact_coarse']):.2g}")
     print(f"  KL(q(z|x) || p(z|x))      {report['kl_posterior']:9.3f} nats/image  (on the same grid: what the "
           f"ELBO loses; negative ELBO - exact = {report['neg_elbo'] - report['nll_exact']:.3f} with one z per image)")
 
 
-def _exact(model: Any, data: Any, points: int) -> dict[str, Any]:
+def _exact(model: Any, data: Any, points: int | None) -> dict[str, Any]:
     """The --exact fields of the report (nats per image, means over the test images)."""
-    r = exact_nll(model, data.x_test, data.y_test, points=points)
+    r = exact_nll(model, data.x_test, data.y_test, **({} if points is None else {"points": points}))
     return {"nll_exact": float(r.nll.mean()), "nll_exact_coarse": float(r.nll_coarse.mean()),
             "nll_exact_refinement": r.refinement, "nll_exact_edge_share": r.edge_share,
             "nll_exact_grid": {"points": r.points, "half_width": r.half_width},

@@ -42,9 +42,12 @@ from ..engine import backend
 from ..models.base import Model
 from ..models.loss_names import gaussian_constant
 from ..models.memory import CHUNK_BYTES, chunk_rows, chunks
+from ..models.ranges import ParameterError, Range, show
 
 IMAGE_BLOCK = 1000  # images against one grid chunk at once
 EDGE = 0.9  # the outer band starts at 0.9 L
+GRID = Range(int, 5, 2001)  # points per axis, odd: 2,001² is 4 million points, about 2 GB of float64 per image chunk
+DEFAULT_POINTS = 201  # exact_nll's grid (tinyvae evaluate --exact's --grid)
 
 
 def check_exact(model: Model, x: Any) -> None:
@@ -54,8 +57,8 @@ def check_exact(model: Model, x: Any) -> None:
                          "has no prior, so it defines no p(x)")
     if model.z_dim != 2:
         raise ValueError(f"the exact likelihood integrates over a grid on z and needs a 2-D latent space; this "
-                         f"model has z_dim={model.z_dim} (a grid of 201 points per axis would need 201^{model.z_dim}"
-                         f" decodes); use the IWAE estimate instead")
+                         f"model has z_dim={model.z_dim} (a grid of {DEFAULT_POINTS} points per axis would need "
+                         f"{DEFAULT_POINTS}^{model.z_dim} decodes); use the IWAE estimate instead")
     host = np.asarray(backend.to_numpy(x))
     if model.recon_loss == "bce" and not np.all((host == 0) | (host == 1)):
         raise ValueError(f"a Bernoulli decoder gives a probability only to 0/1 pixels, and "
@@ -63,10 +66,18 @@ def check_exact(model: Model, x: Any) -> None:
                          f"not the likelihood of these images; train and evaluate with binarize='dynamic' (or 'static')")
 
 
+def check_points(points: Any) -> int:
+    """``points``, a grid's points per axis, as an int if it is odd and in :data:`GRID`; else
+    :class:`ParameterError` naming ``points`` (the odd count puts a point at z = 0 and nests the coarse grid)."""
+    if not GRID.holds(points) or points % 2 == 0:
+        raise ParameterError("points", f"points must be an odd number from {show(GRID.lo)} to {show(GRID.hi)} "
+                                       f"(the grid's points per axis), got {show(points)}")
+    return int(points)
+
+
 def grid_axis(half_width: float, points: int) -> np.ndarray:
     """The grid's coordinates along one axis: ``points`` (odd) numbers from -L to L, spacing 2L / (points - 1)."""
-    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 5 or points % 2 == 0:
-        raise ValueError(f"the grid needs an odd number of points per axis, at least 5, got {points!r}")
+    points = check_points(points)
     if not (isinstance(half_width, (int, float)) and 0 < half_width <= 50 and math.isfinite(half_width)):
         raise ValueError(f"the grid's half width L must be in (0, 50], got {half_width!r}")
     return np.linspace(-half_width, half_width, int(points))
@@ -147,7 +158,7 @@ def covering_half_width(mu: np.ndarray, logvar: np.ndarray) -> float:
 
 
 def exact_nll(model: Model, x: Any, y: Any = None, *, half_width: float | None = None,
-              points: int = 201) -> ExactResult:
+              points: int = DEFAULT_POINTS) -> ExactResult:
     """-log p(x) per image for x (N, D) by quadrature on a ``points`` × ``points`` grid over [-L, L]²
     (L = ``half_width``; None: :func:`covering_half_width` of the encoder's q(z|x)), with the checks and
     the posterior KL of the module docstring."""
