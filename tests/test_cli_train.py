@@ -114,7 +114,7 @@ ERRORS = [
     (["train", "--beta", "-1"], "--beta must be a number from 0 to 1e6, got -1.0"),
     (["train", "--beta", "2e6"], "--beta must be a number from 0 to 1e6, got 2e6"),
     (["train", "--limit", "0"], "--limit must be an integer from 1 to 1,000,000,000, got 0"),
-    (["train", "--threads", "0"], "--threads must be at least 1"),
+    (["train", "--threads", "0"], "--threads must be an integer from 1 to 1,024 or 'auto', got 0"),
     (["train", "--model", "ae", "--beta", "2"], "--beta acts on the KL term, which a plain autoencoder (--model ae) does not have"),
     (["train", "--free-bits", "-1"], "--free-bits must be a number of nats from 0 to 1e6, got -1"),
     (["train", "--free-bits", "nan"], "--free-bits must be a number of nats from 0 to 1e6, got nan"),

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tinyvae.models.ranges import ParameterError
 from tinyvae.training import threads
 from tinyvae.training.threads import CAP, auto_threads, physical_cores, resolve_threads, usable_cpus
 
@@ -73,9 +74,10 @@ def test_hyperthreads_count_once(monkeypatch, tmp_path):
     assert physical_cores([0, 1, 2, 3]) == 2
 
 
-@pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5"])
-def test_bad_counts_are_refused_by_name(bad):
-    with pytest.raises(ValueError, match="--threads must be at least 1 or 'auto'"):
+@pytest.mark.parametrize("bad,shown", [("0", "0"), ("-2", "-2"), ("two", "'two'"), ("1.5", "'1.5'"), ("5000", "5,000"),
+                                       (0, "0"), (True, "True"), (2.0, "2.0")])
+def test_bad_counts_are_refused_by_name(bad, shown):
+    with pytest.raises(ParameterError, match=f"^threads must be an integer from 1 to 1,024 or 'auto', got {shown}$"):
         resolve_threads(bad)
 
 

@@ -211,7 +211,7 @@ def _checkpoint_path(out: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    threads = resolve_threads(args.threads)  # ValueError: "--threads must be at least 1 or 'auto', ..."
+    threads = resolve_threads(args.threads)  # the library's ParameterError, shown as --threads'
     check_out(args)
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"

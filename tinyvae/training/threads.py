@@ -27,7 +27,8 @@ import os
 import time
 from pathlib import Path
 
-from .schema import MAX_THREADS
+from ..models.ranges import ParameterError, show
+from .run_values import RUN
 
 CAP = 4  # at most this many threads by default (a guess: see the module docstring)
 
@@ -97,19 +98,18 @@ def auto_threads(cap: int = CAP, idle: float | None = None) -> int:
     return threads
 
 
-def resolve_threads(value: int | str, name: str = "--threads") -> int:
-    """``"auto"`` -> :func:`auto_threads`; a positive integer (or its digits) stays; else ValueError."""
+def resolve_threads(value: int | str) -> int:
+    """``"auto"`` -> :func:`auto_threads`; else ``threads`` (an integer or its digits) in ``RUN["threads"]``'s
+    range, or a :class:`ParameterError` naming ``threads``."""
     if value == "auto":
         return auto_threads()
     try:
-        n = int(value)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1:
-        raise ValueError(f"{name} must be at least 1 or 'auto', got {value}")
-    if n > MAX_THREADS:
-        raise ValueError(f"{name} must be at most {MAX_THREADS:,} (or 'auto'), got {value}")
-    return n
+        n = int(value) if isinstance(value, str) else value
+    except ValueError:
+        n = value
+    if not RUN["threads"].holds(n):
+        raise ParameterError("threads", f"threads must be {RUN['threads'].describe()} or 'auto', got {show(n)}")
+    return int(n)
 
 
 def plan(threads: int, arch: str = "mlp", backend: str = "numpy") -> tuple[int, int]:
