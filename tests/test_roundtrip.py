@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import tinyvae
-from tinyvae.models.ranges import CHOICES
+from tinyvae.models.ranges import CHOICES, ParameterError
 from tinyvae.models.registry import build_model
+from tinyvae.models.vae import VAE
 from tinyvae.training.data import Dataset
 from tinyvae.training.train import fit
 
@@ -72,6 +73,7 @@ RUN = st.fixed_dictionaries({
     "lr": st.sampled_from([5e-324, 1e-300, 1e-6, 1e-3]),
     "seed": st.sampled_from([0, 7, 2**63 - 1]),
     "kl_warmup": st.sampled_from([0, 1]),
+    "workers": st.sampled_from([1, 2]),  # a batch split between two threads (training/parallel.py)
     "dtype": st.sampled_from([np.float32, np.float64]),
 })
 
@@ -93,6 +95,8 @@ def setting(draw: Any) -> tuple[dict[str, Any], dict[str, Any], tuple[str, Any] 
     if outside is not None:
         key, value = outside
         (run if key in run else cfg)[key] = value
+    elif run["workers"] > 1 and cfg.get("free_bits"):  # free bits see the whole batch: refused at fit's door
+        outside = ("workers", run["workers"])
     return cfg, run, outside
 
 
@@ -106,7 +110,7 @@ def digits(x_dim: int, n_classes: int, seed: int) -> Dataset:
 def trains_and_loads_back(cfg: dict[str, Any], run: dict[str, Any], out: Path) -> None:
     model = build_model(cfg, rng=1, dtype=run["dtype"])
     data = digits(model.x_dim, max(model.n_classes, 1), run["seed"])
-    kw = {k: run[k] for k in ("batch_size", "lr", "seed", "kl_warmup")}
+    kw = {k: run[k] for k in ("batch_size", "lr", "seed", "kl_warmup", "workers")}
     fit(model, data, epochs=1, out_dir=out, progress=False, **kw)
     back = tinyvae.load(out)  # what it trained, it loads
     assert back.config() == model.config() and back.dtype == model.dtype
@@ -122,7 +126,7 @@ def refused_at_the_door(cfg: dict[str, Any], run: dict[str, Any], out: Path, key
     try:
         model = build_model(cfg, rng=1, dtype=run["dtype"])
         fit(model, digits(model.x_dim, max(model.n_classes, 1), 0), epochs=1, out_dir=out, progress=False,
-            **{k: run[k] for k in ("batch_size", "lr", "seed", "kl_warmup")})
+            **{k: run[k] for k in ("batch_size", "lr", "seed", "kl_warmup", "workers")})
     except (ValueError, TypeError) as e:
         message = str(e)
         assert message and "\n" not in message and key in message, repr(e)
@@ -155,7 +159,7 @@ def test_what_the_library_accepts_it_loads_back_and_what_it_refuses_it_refuses_a
 ])
 def test_the_edges_train_and_load_back(cfg: dict[str, Any], tmp_path: Path) -> None:
     """The largest and smallest legal values, each surely drawn (the property may miss one)."""
-    run = {"batch_size": 1, "lr": 5e-324, "seed": 2**63 - 1, "kl_warmup": 0, "dtype": np.float32}
+    run = {"batch_size": 1, "lr": 5e-324, "seed": 2**63 - 1, "kl_warmup": 0, "workers": 1, "dtype": np.float32}
     trains_and_loads_back(cfg, run, tmp_path / "run")
     assert (tmp_path / "run" / "checkpoint.npz").is_file()
 
@@ -177,9 +181,17 @@ def test_each_value_just_outside_its_range_is_refused_at_the_door(key: str, valu
     one line that names the parameter, with nothing written."""
     ae = (key, value) in (("beta", 1.0), ("free_bits", 0.5), ("kl_warmup", 1))
     cfg = dict(BASES["ae" if ae else KIND_OF.get(key, "mlp")])
-    run = {"batch_size": 2, "lr": 1e-3, "seed": 0, "kl_warmup": 0, "dtype": np.float64}
+    run = {"batch_size": 2, "lr": 1e-3, "seed": 0, "kl_warmup": 0, "workers": 1, "dtype": np.float64}
     (run if key in run else cfg)[key] = value
     refused_at_the_door(cfg, run, tmp_path / "run", key)
+
+
+def test_free_bits_on_two_workers_is_refused_at_fits_door_with_nothing_written(tmp_path: Path) -> None:
+    """A rule that needs the model (free bits see the whole batch): refused before the run folder is made."""
+    out = tmp_path / "run"
+    with pytest.raises(ParameterError, match=r"^workers must be 1 with free_bits=0.5, got 2: ") as e:
+        fit(VAE(4, [2], 1, free_bits=0.5), digits(4, 1, 0), epochs=1, workers=2, out_dir=out, progress=False)
+    assert e.value.parameter == "workers" and "\n" not in str(e.value) and not out.exists()
 
 
 def schema_reads(name: str, v: Any) -> None:

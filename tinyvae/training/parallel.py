@@ -31,6 +31,7 @@ from ..engine.backend import Array
 from ..engine.layers import Layer, Sequential
 from ..engine.reparam import draw_eps
 from ..models.base import Loss, Model
+from .run_values import check_workers_split
 
 
 def _leaves(layer: Layer) -> list[Layer]:
@@ -53,14 +54,9 @@ class DataParallel:
     """
 
     def __init__(self, model: Model, workers: int) -> None:
-        if model.xp is not np:
-            raise ValueError(f"DataParallel splits batches over CPU threads; the model lives on {model.xp.__name__}: "
-                             f"use workers=1 there")
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 2:
             raise ValueError(f"workers must be an integer >= 2 (one worker is the model itself), got {workers!r}")
-        if model.free_bits:  # Σ_j max(λ, kl_j) is not a mean over the rows: a share's floor is not the batch's
-            raise ValueError(f"free bits floor each dimension's KL averaged over the whole batch, which a batch split "
-                             f"between threads does not see; use workers=1 with free_bits={model.free_bits:g}")
+        check_workers_split(workers, model.free_bits, model.xp is np)  # fit's rule, for a DataParallel made directly
         self.model, self.workers = model, workers
         self.replicas = [model] + [replica(model) for _ in range(workers - 1)]
         self.pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="tinyvae-batch")

@@ -61,3 +61,16 @@ def check_warmup_has_kl(kl_warmup: int, has_kl: bool) -> None:
     if kl_warmup and not has_kl:
         raise ParameterError("kl_warmup", "kl_warmup acts on the KL term, which a plain autoencoder (model='ae') "
                                           "does not have")
+
+
+def check_workers_split(workers: int, free_bits: float, on_numpy: bool) -> None:
+    """Refuse ``workers`` > 1 where a batch cannot be split between threads (``parallel.DataParallel``): a
+    model off NumPy (a device runs one batch at a time), or free bits (Σ_j max(λ, kl_j) is not a mean over
+    the rows: a share's floor is not the batch's)."""
+    if workers > 1 and not on_numpy:
+        raise ParameterError("workers", f"workers must be 1 for a model that does not live on NumPy, got {workers}: "
+                                        f"workers split batches over CPU threads, and a device runs one batch at a time")
+    if workers > 1 and free_bits:
+        raise ParameterError("workers", f"workers must be 1 with free_bits={free_bits:g}, got {workers}: free bits "
+                                        f"floor each dimension's KL averaged over the whole batch, which a batch split "
+                                        f"between threads does not see")

@@ -34,7 +34,12 @@ from .config import OPTIONS, TrainConfig  # noqa: F401  (train.TrainConfig, as c
 from .data import BUNDLED, Dataset
 from .loop import RunData, RunState, run_epochs
 from .resume import check_resume
-from .run_values import check_kl_warmup, check_run_values, check_warmup_has_kl  # noqa: F401  (train.check_kl_warmup)
+from .run_values import (  # noqa: F401  (train.check_kl_warmup)
+    check_kl_warmup,
+    check_run_values,
+    check_warmup_has_kl,
+    check_workers_split,
+)
 from .runs import CHECKPOINT
 
 WEIGHTS_STREAM, FIGURES_STREAM = 1, 2  # seed_streams: default_rng([seed, 1]) and default_rng([seed, 2])
@@ -86,6 +91,7 @@ def fit(model: Model, data: Dataset, config: TrainConfig | None = None, *, out_d
     """
     config = _config(config, options)
     check_warmup_has_kl(config.kl_warmup, model.has_posterior)  # warm-up acts on a KL term the model must have
+    check_workers_split(config.workers, model.free_bits, model.xp is np)  # before the run folder is made
     record = config.record(None if data.name == BUNDLED else data.name)
     arrays = _on_model(model, data)
     out = Path(out_dir) if out_dir is not None else None
