@@ -305,8 +305,11 @@ def test_data_path_is_absolute_and_hashed_and_evaluate_can_point_elsewhere(tmp_p
     assert main(["evaluate", "../run", "--iwae", "2"]) == 0
     capsys.readouterr()
     digits_npz(tmp_path / "d.npz", y_test=np.zeros(10, int))  # the same name, other contents
-    assert "has changed since this run was trained" in one_line(["evaluate", "../run"], capsys)
-    assert "has changed since this run was trained" in one_line(["train", "--resume", "--epochs", "2", "--out", "../run"], capsys)
+    changed = (f"--data {tmp_path / 'd.npz'} has changed since this run was trained (its SHA-256 differs from the one "
+               f"the run recorded): to evaluate it as it is now, pass it as --data PATH; to train on it, start a new "
+               f"run in another --out DIR")  # one rule (training/runs.check_data_hash), one message
+    assert one_line(["evaluate", "../run"], capsys).endswith(changed)
+    assert one_line(["train", "--resume", "--epochs", "2", "--out", "../run"], capsys).endswith(changed)
     assert main(["evaluate", "../run", "--iwae", "2", "--data", str(tmp_path / "d.npz")]) == 0  # told to: it does
     (tmp_path / "d.npz").unlink()
     assert "which is not there (any more); point to the data with --data PATH" in one_line(["evaluate", "../run"], capsys)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .checkpoint import check_architecture
 from .data import binarize_mode
-from .runs import recorded_source
+from .runs import check_data_hash, recorded_source
 
 KEPT = ("data", "data_hash", "limit", "binarize", "kl_warmup", "batch_size", "seed", "dtype")
 
@@ -26,15 +26,14 @@ def check_resume(meta: dict[str, Any], arch: dict[str, Any], run: dict[str, Any]
     check_architecture(meta["architecture"], arch, path)
     saved = {"kl_warmup": 0, **meta["run_config"], "dtype": meta["dtype"]}  # no kl_warmup: a run from before warm-up
     for key in KEPT:
-        if key in saved and key in run and not _same(key, saved[key], run[key], path.parent):
+        if key == "data_hash" and key in run:  # the same bytes: the rule evaluate and explore ask too
+            check_data_hash(run.get("data"), saved.get(key), now=run[key])
+        elif key in saved and key in run and not _same(key, saved[key], run[key], path.parent):
             raise ValueError(_changed(key, saved, run))
 
 
 def _changed(key: str, saved: dict[str, Any], run: dict[str, Any]) -> str:
     instead = "(start a new run in another out_dir=DIR instead)"
-    if key == "data_hash":
-        return (f"data={run.get('data')} has changed since this run was trained (its SHA-256 differs); a resumed "
-                f"run must see the same data {instead}")
     return f"a resumed run continues as it was started, with {key}={saved[key]!r}; {key}={run[key]!r} would change it {instead}"
 
 

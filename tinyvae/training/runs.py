@@ -85,10 +85,18 @@ def run_data(state: dict[str, Any], model: Model, source: str | Path | None = No
             raise FileNotFoundError(f"this run was trained on {source}, which is not there (any more); point to "
                                     f"the data with source=PATH")
     data = load_data(source, binarize=binarize, dtype=model.dtype, limit=int(r["limit"]) if r.get("limit") else None)
-    if recorded and r.get("data_hash") and fingerprint(source) != r["data_hash"]:
-        raise ValueError(f"{source} has changed since this run was trained (its SHA-256 differs); pass "
-                         f"source={source} to use it as it is now")
+    if recorded:
+        check_data_hash(source, r.get("data_hash"))
     return data
+
+
+def check_data_hash(source: str | Path, recorded: str | None, now: str | None = None) -> None:
+    """Refuse the data at ``source`` if its SHA-256 (``now``, or hashed here) is not the one its run
+    ``recorded`` (None: an older run recorded none, nothing to compare); for evaluate, explore and resume."""
+    if recorded and (fingerprint(source) if now is None else now) != recorded:
+        raise ValueError(f"data={source} has changed since this run was trained (its SHA-256 differs from the one "
+                         f"the run recorded): to evaluate it as it is now, pass it as source=PATH; to train on it, "
+                         f"start a new run in another out_dir=DIR")
 
 
 def recorded_source(data: str, run_dir: str | Path | None) -> Path:
