@@ -138,7 +138,7 @@ ERRORS = [
     (["evaluate", "{tmp}/empty"], "holds no checkpoint.npz"),
     (["evaluate", "{tmp}/cut"], "probably truncated or damaged"),
     (["evaluate", "{tmp}/evil"], "holds pickled Python objects; refused"),
-    (["evaluate", "{run}", "--iwae", "0"], "--iwae must be from 1 to 100,000 samples per image, got 0"),
+    (["evaluate", "{run}", "--iwae", "0"], "--iwae must be an integer from 1 to 100,000 IWAE samples per image, got 0: the estimate"),
     (["sample", "{run}", "--digit", "3", "--out", "{tmp}/x.npy"], "--digit needs a conditional model"),
     (["sample", "{run}", "--out", "{tmp}/x.txt"], "name a .npy file"),
     (["sample", "{run}", "--n", "0", "--out", "{tmp}/x.npy"], "--n must be at least 1"),

@@ -72,6 +72,13 @@ def test_cli_refuses_bad_settings(tmp_path, capsys, flags, message):
     assert not list(tmp_path.glob("*.png"))
 
 
+def test_cli_refuses_a_limit_under_ten_by_the_librarys_check(tmp_path, capsys):
+    assert main(["compare", "cvae", "--limit", "9", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--limit must be an integer from 10 to 1,000,000,000 (a few images of each digit), got 9")
+    assert err.splitlines() == [err] and not (tmp_path / "out").exists()
+
+
 def test_pick_pair_takes_the_best_reconstructed_of_each_digit():
     from tinyvae.training.data import Dataset
 
@@ -119,6 +126,7 @@ def test_samples_look_like_digits(tmp_path):
         ({"hidden": (16, 2.5)}, r"hidden\[1\] must be an integer from 1 to 65,536, got 2.5"),
         ({"lr": float("nan")}, "lr must be a positive number"),
         ({"epochs": 1.5}, "epochs must be an integer from 1 to 1,000,000, got 1.5"),
+        ({"limit": 9}, "limit must be an integer from 10 to 1,000,000,000 \\(a few images of each digit\\), got 9"),
     ],
 )
 def test_settings_are_checked_before_any_training(kwargs, message):

@@ -8,6 +8,7 @@ import pytest
 from tinyvae.training import data as D
 from tinyvae.models.ae import AE
 from tinyvae.models.cvae import CVAE
+from tinyvae.models.ranges import ParameterError
 from tinyvae.training.evaluate import eval_loss, evaluate, iwae_bound, log_weights, logsumexp
 from tinyvae.training.train import fit
 from tinyvae.models.vae import VAE
@@ -99,8 +100,11 @@ def test_mse_gaussian_constant_and_other_models(rng):
     y = np.arange(20) % 10
     rc = evaluate(cvae, x, y, k=5)
     assert rc["iwae"] < rc["neg_elbo"] + 5 and math.isfinite(rc["iwae"])
-    with pytest.raises(ValueError, match="k >= 1"):
-        iwae_bound(cvae, x, y, k=0, rng=rng)
+    for k in (0, 100_001, 2.0, True):  # one range (evaluate.IWAE_K), refused at evaluate's door and iwae_bound's
+        with pytest.raises(ParameterError, match=r"^k must be an integer from 1 to 100,000 IWAE samples per image"):
+            iwae_bound(cvae, x, y, k=k, rng=rng)
+        with pytest.raises(ParameterError, match=r"^k must be an integer from 1 to 100,000 IWAE samples per image"):
+            evaluate(cvae, x, y, k=k)
 
 
 # ---- honest likelihoods: dynamic binarization and what the figures bound ----------------------------
@@ -223,7 +227,8 @@ def test_iwae_streams_large_k_in_chunks_with_the_same_numbers(trained, monkeypat
 
 
 def test_iwae_memory_is_bounded_whatever_k(trained, monkeypatch):
-    """K = 200,000 samples of one image with chunks of 512 decoder rows: memory follows the chunk, not K."""
+    """K = 100,000 samples (the most evaluate.IWAE_K allows) of one image with chunks of 512 decoder rows:
+    memory follows the chunk, not K."""
     import tracemalloc
 
     from tinyvae.training import evaluate as E
@@ -231,11 +236,11 @@ def test_iwae_memory_is_bounded_whatever_k(trained, monkeypatch):
     monkeypatch.setattr(E, "ROWS_PER_CHUNK", 512)
     model, data = trained
     tracemalloc.start()
-    b = iwae_bound(model, data.x_test[:1], k=200_000, rng=np.random.default_rng(0))
+    b = iwae_bound(model, data.x_test[:1], k=100_000, rng=np.random.default_rng(0))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert math.isfinite(b)
     chunk = 512 * 784 * 8  # one chunk's repeated images, float64
-    all_at_once = 200_000 * 784 * 8  # 1.25 GB
+    all_at_once = 100_000 * 784 * 8  # 627 MB
     assert peak < 8 * chunk, peak  # about 13 MB here
-    assert 8 * chunk < all_at_once / 40
+    assert 8 * chunk < all_at_once / 20

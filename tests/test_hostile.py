@@ -259,7 +259,7 @@ FLAGS = [
     (["train", "--lr", "inf"], "--lr must be a positive number"),
     (["train", "--lr", "1e300"], "--lr must be a positive number, at most 1e6, got 1e300"),
     (["train", "--beta", "inf"], "--beta must be a number from 0 to 1e6, got inf"),
-    (["evaluate", "{run}", "--iwae", "1000000000"], "--iwae must be from 1 to 100,000 samples per image, got 1,000,000,000"),
+    (["evaluate", "{run}", "--iwae", "1000000000"], "--iwae must be an integer from 1 to 100,000 IWAE samples per image, got 1,000,000,000"),
     (["evaluate", "{run}", "--seed", "-1"], "--seed must be an integer"),
     (["evaluate", "{run}", "--data", "{tmp}/nope"], "no such file or directory"),
     (["sample", "{run}", "--n", "100000000", "--out", "{tmp}/x.npy"], "--n 100000000 samples needs about"),
@@ -426,7 +426,7 @@ def test_nothing_is_imported_or_run_and_bombs_stay_small(good, tmp_path):
     assert "more than" in errors[-7] and "truncated or damaged" in errors[-6] and "refused before" in errors[-5]
     # 47 M parameters are allowed, but not with batches of 4,000 in a 3 GiB address space
     assert "this model (weights, gradients, Adam state, one batch) needs about" in errors[-3]
-    assert "--iwae must be from 1 to 100,000" in errors[-2] and "needs about" in errors[-1]
+    assert "--iwae must be an integer from 1 to 100,000" in errors[-2] and "needs about" in errors[-1]
     assert not sentinel.exists()
     assert set(report["new"]) <= ALLOWED_NEW, report["new"]
     print("peak resident memory (KiB) after each case:", report["maxrss_kib"])

@@ -70,15 +70,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     # every value is the library's to check (Settings: the ranges the models and fit check), in one line
     settings = Settings(epochs=args.epochs, seed=args.seed, hidden=tuple(args.hidden), latent=args.latent,
-                        batch_size=args.batch_size, lr=args.lr, betas=tuple(args.betas))
+                        batch_size=args.batch_size, lr=args.lr, betas=tuple(args.betas), limit=args.limit)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
         raise CLIError(f"--out {args.out} is {what}; name a directory for the figures")
 
     threads = resolve_threads(args.threads)
-    if args.limit is not None and args.limit < 10:
-        raise CLIError(f"--limit must be at least 10 (a few images of each digit), got {args.limit}")
-    data = load(args.data, limit=args.limit)  # only --limit's rows are read
+    data = load(args.data, limit=settings.limit)  # only --limit's rows are read
     t0 = time.perf_counter()
     with threadpool_limits(threads):
         paths = run_comparison(args.which, data, Path(args.out), settings)

@@ -29,7 +29,7 @@ PARAMETER_FLAGS = {"lr": "--lr", "dtype": "--dtype", "backend": "--backend", "so
                    "hidden_dim": "--hidden", "beta": "--beta", "free_bits": "--free-bits", "kl_warmup": "--kl-warmup",
                    "directory": "--dir", "mirror": "--mirror", "limit": "--limit", "binarize": "--binarize",
                    "threads": "--threads", "latent": "--latent", "hidden": "--hidden", "betas": "--betas",
-                   "points": "--grid"}
+                   "points": "--grid", "k": "--iwae"}
 _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'\";,()]+)\2")
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..engine import backend
 from ..figures import compare as draw  # the drawing: figures/compare.py, from the arrays computed here
 from ..models.base import Model, check_dtype
-from ..models.ranges import ARCHITECTURE, check_param_count, check_widths
+from ..models.ranges import ARCHITECTURE, ParameterError, Range, check_param_count, check_widths, show
 from ..models.registry import build_model
 from .checkpoint import atomic_write_json
 from .data import Dataset
@@ -39,6 +39,9 @@ from .train import fit
 EXPERIMENTS = ("ae-vae", "beta", "cvae")
 BETAS = (0.0, 1.0, 4.0, 10.0)
 R_86 = draw.R_86  # the manifold's grid spans [-R_86, R_86]: the square around the latent plots' circle
+
+
+LIMIT = Range(int, 10, RUN["limit"].hi)  # a comparison's --limit: a few images of each digit, at least
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Settings:
     lr: float = 1e-3
     betas: tuple[float, ...] = BETAS
     dtype: str = "float32"
+    limit: int | None = None  # the first N training and N test images were used (None: all)
 
     def __post_init__(self) -> None:
         """Refuse settings no model could be trained with before any training starts, by field name,
@@ -66,6 +70,9 @@ class Settings:
         for b in self.betas:
             ARCHITECTURE["beta"].check("betas", b)
         check_dtype(self.dtype)
+        if self.limit is not None and not LIMIT.holds(self.limit):
+            raise ParameterError("limit", f"limit must be {LIMIT.describe()} (a few images of each digit), got "
+                                          f"{show(self.limit)}")
         check_param_count({"model": "cvae", "x_dim": 784, "hidden_dims": list(self.hidden), "z_dim": self.latent})
 
     def describe(self) -> str:

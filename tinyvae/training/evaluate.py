@@ -48,9 +48,19 @@ from ..engine.reparam import draw_eps
 from ..models.base import Loss, Model
 from ..models.loss_names import gaussian_constant, loss_labels  # noqa: F401  (loss_labels: read here by callers of evaluate)
 from ..models.memory import chunk_rows, chunks
+from ..models.ranges import ParameterError, Range, show
 from .diagnostics import ACTIVE_THRESHOLD, active_units, collapsed, latent_diagnostics  # noqa: F401  (read here by callers)
 
 ROWS_PER_CHUNK = 16384  # decoder rows (images × samples) evaluated at once by the IWAE bound, at most
+IWAE_K = Range(int, 1, 100_000)  # samples per image: the estimate's time grows with K × images
+
+
+def check_k(k: Any) -> int:
+    """``k``, the IWAE's samples per image, as an int if it is in :data:`IWAE_K`; else :class:`ParameterError`."""
+    if not IWAE_K.holds(k):
+        raise ParameterError("k", f"k must be {IWAE_K.describe()} IWAE samples per image, got {show(k)}: the "
+                                  f"estimate decodes k samples of every image (the IWAE paper's largest k is 5,000)")
+    return int(k)
 
 
 def _labels(y: Any, start: int, stop: int) -> Any:
@@ -152,9 +162,7 @@ def iwae_bound(
     """
     if not model.has_posterior:
         raise ValueError("the IWAE bound needs an encoder distribution q(z|x); a plain autoencoder has none")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"the IWAE bound needs k >= 1 samples (an integer), got {k!r}")
-    k, y = int(k), model.labels_for(y)
+    k, y = check_k(k), model.labels_for(y)
     n, total, rows = x.shape[0], 0.0, chunk_rows(model, ROWS_PER_CHUNK)
     bar = _bar(n * k, progress, f"IWAE, K = {k:,}")
     try:
@@ -208,7 +216,7 @@ def evaluate(model: Model, x: Array, y: Any = None, *, k: int = 100, seed: int =
     ``collapsed``: whether they sum to under log 2 nats (``diagnostics.collapsed``, whose docstring gives
     the rule and its reason).
     """
-
+    check_k(k)  # before the first pass over the images
     x = model.asarray(x)
     loss = eval_loss(model, x, y, rng=np.random.default_rng(seed), batch_size=batch_size)
     report: dict[str, Any] = {"images": int(x.shape[0]), "model": model.config().get("model"),
