@@ -351,9 +351,11 @@ def test_cli_json(capsys, flags, exact):
     assert json.loads(capsys.readouterr().out) == we.run(exact=exact).as_dict()
 
 
-def test_cli_bad_lr(capsys):
-    assert main(["example", "--lr", "0"]) == 2
-    assert "--lr must be positive" in capsys.readouterr().err
+@pytest.mark.parametrize("lr,shown", [("0", "0.0"), ("-1", "-1.0"), ("nan", "nan"), ("inf", "inf")])
+def test_cli_bad_lr(capsys, lr, shown):  # the engine's check (Adam's), in one line with the flag's name
+    assert main(["example", "--lr", lr]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--lr must be positive (and finite), got {shown}") and err.splitlines() == [err]
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

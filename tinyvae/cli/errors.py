@@ -35,16 +35,21 @@ _SUGGESTION = re.compile(r"\b(" + "|".join(PARAMETER_FLAGS) + r")=(['\"]?)([^\s'
 
 def as_flags(text: str, e: BaseException | None = None) -> str:
     """``text`` with each ``name=value`` of a library parameter written as the flag that sets it, and
-    the name a :class:`ParameterError` ``e`` starts with written as its flag.
+    the name a :class:`ParameterError` ``e`` starts with written as its flag (and the name a message
+    of the engine, which knows no ParameterError, starts with: ``lr must be ...``).
 
     >>> as_flags("Try a lower learning rate, e.g. lr=0.0001; or dtype='float64'")
     'Try a lower learning rate, e.g. --lr 0.0001; or --dtype float64'
     >>> as_flags("hidden_dims[1] must be an integer from 1 to 65,536, got 0", ParameterError("hidden_dims[1]", ""))
     'the 2nd value of --hidden must be an integer from 1 to 65,536, got 0'
+    >>> as_flags("lr must be positive (and finite), got 0.0")
+    '--lr must be positive (and finite), got 0.0'
     """
     if isinstance(e, ParameterError) and e.parameter in PARAMETER_FLAGS and text.startswith(e.name + " "):
         flag = PARAMETER_FLAGS[e.parameter]
         text = (flag if e.index is None else f"the {_ordinal(e.index + 1)} value of {flag}") + text[len(e.name):]
+    elif (name := text.split(" ", 1)[0]) in PARAMETER_FLAGS and text.startswith(f"{name} must "):
+        text = PARAMETER_FLAGS[name] + text[len(name):]
     return _SUGGESTION.sub(lambda m: f"{PARAMETER_FLAGS[m.group(1)]} {m.group(3)}", text)
 
 

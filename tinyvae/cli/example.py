@@ -66,8 +66,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.lr > 0:
-        raise CLIError(f"--lr must be positive, got {args.lr}")
     if args.lang not in we.LANGUAGES:
         raise CLIError(f"--lang {args.lang!r} is not available; choose one of: {', '.join(we.LANGUAGES)}")
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, in one line
