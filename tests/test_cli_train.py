@@ -237,7 +237,7 @@ def test_flags_make_one_config_and_a_resume_with_the_same_flags_agrees(flags):
     from tinyvae.training.checkpoint import check_architecture
 
     args = build_parser().parse_args(["train", *flags])
-    cfg, _, saved = resolve(args)
+    cfg, _, saved, _ = resolve(args, 1)
     assert saved is None
     built = build_model(cfg, rng=0).config()
     assert {k: built[k] for k in cfg} == cfg

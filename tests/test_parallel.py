@@ -103,11 +103,11 @@ def test_fit_with_workers_follows_the_one_worker_run() -> None:
 
 
 def test_plan_splits_the_batch_only_for_the_convolutional_model_on_numpy() -> None:
-    assert plan(2, "conv") == (1, 2)
-    assert plan(4, "conv") == (1, 4)
-    assert plan(1, "conv") == (1, 1)
-    assert plan(2, "mlp") == (2, 1)
-    assert plan(2, "conv", "cupy") == (2, 1)
+    assert plan(2, True) == (1, 2)
+    assert plan(4, True) == (1, 4)
+    assert plan(1, True) == (1, 1)
+    assert plan(2, False) == (2, 1)
+    assert plan(2, True, "cupy") == (2, 1)
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.0, "2"])

@@ -118,7 +118,8 @@ KIND_FORKS = [
     r"""kind\s*[!=]==?\s*["']""",  # the page's old ``kind === "ae"``
 ]
 CALLERS = ["figures/*.py", "explore/*.py", "explore/*.js", "training/evaluate.py", "training/compare.py",
-           "training/diagnostics.py", "training/exact.py", "training/latent_figures.py"]
+           "training/diagnostics.py", "training/exact.py", "training/latent_figures.py", "cli/*.py",
+           "training/train.py", "training/loop.py", "training/threads.py"]
 
 
 def _kind_forks(text: str) -> list[str]:
@@ -138,7 +139,8 @@ def test_the_fork_finder_finds_forks():
     for line in ('key = kind if kind == "ae" else f"{kind} beta"', 'if kind != "ae":',
                  'name = str(cfg.get("model", "vae")).upper()', 'if (model.kind === "ae") {',
                  'return f"conv {name}" if cfg.get("arch", "mlp") == "conv" else name',
-                 "if isinstance(model, AE):"):
+                 "if isinstance(model, AE):", 'check_warmup_has_kl(run["kl_warmup"], cfg["model"] != "ae")',
+                 'if arch == "conv" and backend == "numpy" and threads > 1:'):
         assert _kind_forks(line), line
 
 

@@ -17,15 +17,16 @@ from ..figures import plots
 from ..models.loss_names import loss_labels
 from ..models.ranges import ARCHS, KINDS, LOSSES, check_architecture
 from ..models.registry import build_model
+from ..models.spec import describe
 from ..models.vae import VAE
 from ..training.checkpoint import read_checkpoint
 from ..training.data import BINARIZE_MODES, binarize_mode, fingerprint, load, resolve_source
 from ..training.diagnostics import report_code
-from ..training.run_values import check_run_values, check_warmup_has_kl
+from ..training.run_values import check_warmup_has_kl
 from ..training.runs import recorded_source
 from ..training.schema import DTYPES
 from ..training.threads import plan, resolve_threads
-from ..training.train import fit, seed_streams
+from ..training.train import TrainConfig, fit, seed_streams
 from .errors import CLIError
 from .train_checks import check_flags, check_memory
 from .train_out import LATEST, RUNS, check_out, discard_if_empty, first_epoch_saved, make_out
@@ -42,8 +43,12 @@ DEFAULTS: dict[str, Any] = {
 }
 VAE_BETA = inspect.signature(VAE).parameters["beta"].default  # --beta's default: the model's own
 WARMUP_EPOCHS = 20  # kl_warmup None: min(20, epochs // 2) for an MLP VAE or CVAE; 0 for an AE and the conv model
-# --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error
-CONV_DEFAULTS = {"hidden": [16], "loss": "mse"}
+# --arch conv follows the β-VAE document: a dense layer of 16 after the convolutions, squared error, no warm-up
+CONV_DEFAULTS = {"hidden": [16], "loss": "mse", "kl_warmup": 0}
+ARCH_DEFAULTS: dict[str, dict[str, Any]] = {"mlp": {}, "conv": CONV_DEFAULTS}  # by --arch, over DEFAULTS
+ARCH_ENTRY: dict[str, dict[str, Any]] = {"mlp": {}, "conv": {"arch": "conv"}}  # --arch in a model's config
+HIDDEN = {"mlp": lambda v: {"hidden_dims": list(v)},  # --hidden: the MLP's widths,
+          "conv": lambda v: {"hidden_dim": v[0]}}  # --arch conv's one dense width (train_checks.check_flags)
 ARCH_FLAGS = ("model", "arch", "hidden", "latent", "loss", "beta", "free_bits")
 RUN_FLAGS = ("epochs", "batch_size", "lr", "seed", "data", "binarize", "backend", "dtype", "limit", "kl_warmup")
 
@@ -138,11 +143,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
-    """(model config, run settings, the checkpoint to resume or None), in one direction: the flags
-    given, over the saved run's settings (with --resume) or the defaults, make one config. Its values
-    are the library's to check (here, before anything is read or built; ``fit`` refuses what a resumed
-    run may not change)."""
+def resolve(args: argparse.Namespace, threads: int) -> tuple[dict[str, Any], dict[str, Any], Any, TrainConfig]:
+    """(model config, run settings, the checkpoint to resume or None, fit's config), in one direction: the
+    flags given, over the saved run's settings (with --resume) or the defaults, make one config. Its values
+    are the library's to check (here, before anything is read or built: the architecture's ranges once,
+    before the memory estimate; fit's by the TrainConfig made here; ``fit`` refuses what a resumed run
+    may not change)."""
     given = {k: getattr(args, k) for k in (*ARCH_FLAGS, *RUN_FLAGS) if getattr(args, k) is not None}
     saved, path = None, _checkpoint_path(args.out) if args.resume else None
     if path is not None:
@@ -151,19 +157,27 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], A
     if "data" in given:
         given["data"] = str(resolve_source(given["data"]))  # recorded absolute; a name as its folder
     run = {k: given.get(k, saved_run.get(k, DEFAULTS[k])) for k in RUN_FLAGS}
+    cfg = check_architecture(_config(given, saved.meta["architecture"] if saved is not None else None))
+    spec = describe(cfg)  # what the model has: a posterior (a KL term to warm up), convolutions
     if run["kl_warmup"] is None:  # not given: a resumed run's own (none before warm-up existed), else the default
-        plain = saved is not None or given.get("model") == "ae" or given.get("arch") == "conv"
-        run["kl_warmup"] = 0 if plain else min(WARMUP_EPOCHS, run["epochs"] // 2)
+        plain = saved is not None or not spec.posterior
+        run["kl_warmup"] = 0 if plain else ARCH_DEFAULTS.get(given.get("arch", "mlp"), {}).get(
+            "kl_warmup", min(WARMUP_EPOCHS, run["epochs"] // 2))
     if "data" not in given and run["data"] is not None:  # an older record's relative path: in the run folder
         run["data"] = str(recorded_source(run["data"], Path(args.out)))
     run["binarize"] = binarize_mode(run["binarize"])  # an older record's True/False: static/none
-    cfg = _config(given, saved.meta["architecture"] if saved is not None else None)
-    check_architecture(cfg)  # the constructors' ranges, asked before the memory estimate
-    check_run_values(epochs=run["epochs"], batch_size=run["batch_size"], lr=run["lr"], seed=run["seed"],
-                     kl_warmup=run["kl_warmup"])  # fit's (TrainConfig's), asked before the data is read
-    check_warmup_has_kl(run["kl_warmup"], cfg["model"] != "ae")
+    if args.threads == "auto" and saved is not None and "threads" in saved_run:
+        # the sums inside a product depend on how BLAS splits them over threads (last-bit differences):
+        # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
+        threads = saved_run["threads"]
+    convolutional = any(layer.kind == "conv" for part in spec.parts for layer in part.layers)
+    run["threads"] = threads  # free bits: the batch whole (parallel.py)
+    run["blas"], workers = plan(threads, convolutional and not cfg.get("free_bits"), run["backend"])
+    config = TrainConfig(epochs=run["epochs"], batch_size=run["batch_size"], lr=run["lr"], seed=run["seed"],
+                         workers=workers, kl_warmup=run["kl_warmup"])  # fit's values, checked before the data is read
+    check_warmup_has_kl(config.kl_warmup, spec.posterior)  # before the data is read, from the description
     check_memory(cfg, run)
-    return cfg, run, saved
+    return cfg, run, saved, config
 
 
 def _config(given: dict[str, Any], saved: dict[str, Any] | None) -> dict[str, Any]:
@@ -176,7 +190,7 @@ def _config(given: dict[str, Any], saved: dict[str, Any] | None) -> dict[str, An
     if same_kind:
         return _model_config(arch_given, saved)
     kind = given.get("model", saved["model"] if saved is not None else DEFAULTS["model"])
-    defaults = {**DEFAULTS, **CONV_DEFAULTS} if given.get("arch") == "conv" else DEFAULTS
+    defaults = {**DEFAULTS, **ARCH_DEFAULTS.get(given.get("arch", "mlp"), {})}
     arch = {**{k: given.get(k, defaults[k]) for k in ARCH_FLAGS}, "model": kind}
     check_flags(arch)
     return _model_config(arch, {"x_dim": saved["x_dim"] if saved is not None else 784})
@@ -186,18 +200,16 @@ def _model_config(flags: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
     """``base`` (a saved run's ``model.config()``, or the input size of a new one) with the entries the
     architecture ``flags`` set: ``--latent`` sets ``z_dim``, ``--hidden`` the widths, and so on."""
     cfg = dict(base)
-    conv = flags.get("arch", cfg.get("arch", "mlp")) == "conv"
+    arch = flags.get("arch", cfg.get("arch", "mlp"))
     for flag, value in flags.items():
         if flag == "hidden":
-            cfg.update({"hidden_dim": value[0]} if conv else {"hidden_dims": list(value)})
+            cfg.update(HIDDEN[arch](value))
         elif flag == "latent":
             cfg["z_dim"] = value
         elif flag == "free_bits":  # 0 is the plain KL, which a model's config leaves unnamed
             cfg = {k: v for k, v in cfg.items() if k != "free_bits"} | ({"free_bits": float(value)} if value else {})
-        elif flag == "arch" and conv:
-            cfg["arch"] = "conv"
         elif flag == "arch":
-            cfg.pop("arch", None)  # an MLP's config has no "arch"
+            cfg = {k: v for k, v in cfg.items() if k != "arch"} | ARCH_ENTRY[value]  # an MLP's config has no "arch"
         elif value is not None:  # β None: the model's own default (an AE has none)
             cfg[flag] = value  # model, loss, beta: the config's own names
     return cfg
@@ -216,19 +228,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         what = "a file" if Path(args.out).is_file() else "not a regular file (a device, FIFO or socket)"
         raise CLIError(f"--out {args.out} is {what}, not a run directory; name a directory (new or existing)")
-    cfg, r, saved = resolve(args)
-    if args.threads == "auto" and saved is not None and "threads" in saved.meta["run_config"]:
-        # the sums inside a product depend on how BLAS splits them over threads (last-bit differences):
-        # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
-        threads = saved.meta["run_config"]["threads"]
-    r["threads"] = threads
-    arch = "mlp" if cfg.get("free_bits") else cfg.get("arch", "mlp")  # free bits: the batch whole (parallel.py)
-    blas, r["workers"] = plan(threads, arch, r["backend"])  # conv: the batch split over cores
-    with threadpool_limits(blas):
-        return _run(args, cfg, r, saved)
+    cfg, r, saved, config = resolve(args, threads)
+    with threadpool_limits(r["blas"]):  # conv: the batch split over cores (training/threads.plan)
+        return _run(args, cfg, r, saved, config)
 
 
-def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved: Any) -> int:
+def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved: Any, config: TrainConfig) -> int:
     xp = backend.resolve(r["backend"])  # ImportError with a one-line reason if cupy is missing
     dtype = np.dtype(r["dtype"])
     data = load(r["data"], binarize=r["binarize"], dtype=dtype, limit=r["limit"])  # only --limit's rows read
@@ -257,10 +262,8 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
 
     show = {"auto": None, "on": True, "off": False}[args.progress]
     try:
-        metrics = fit(model, data, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], seed=r["seed"],
-                      out_dir=out, resume=saved if saved is not None else False, progress=show, on_epoch=report,
-                      workers=r["workers"], kl_warmup=r["kl_warmup"],
-                      run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
+        metrics = fit(model, data, config, out_dir=out, resume=saved if saved is not None else False, progress=show,
+                      on_epoch=report, run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
                                                     "threads")})
     except BaseException:
         discard_if_empty(out, new)  # a new folder with no checkpoint: gone; runs/latest never pointed at it

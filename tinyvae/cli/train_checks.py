@@ -14,10 +14,13 @@ from ..models.size import count_params
 from .errors import CLIError, check_fits
 
 
+ONE_WIDTH = {"conv": "the dense layer after the convolutions"}  # an --arch that takes one --hidden: what it sets
+
+
 def check_flags(a: dict[str, Any]) -> None:
     """What the flags themselves allow: ``--hidden`` is the one dense width of ``--arch conv``."""
-    if a["arch"] == "conv" and len(a["hidden"]) != 1:
-        raise CLIError("--arch conv takes one --hidden width (the dense layer after the convolutions)")
+    if a["arch"] in ONE_WIDTH and len(a["hidden"]) != 1:
+        raise CLIError(f"--arch {a['arch']} takes one --hidden width ({ONE_WIDTH[a['arch']]})")
 
 
 def check_memory(cfg: dict[str, Any], run: dict[str, Any]) -> None:

@@ -112,18 +112,18 @@ def resolve_threads(value: int | str) -> int:
     return int(n)
 
 
-def plan(threads: int, arch: str = "mlp", backend: str = "numpy") -> tuple[int, int]:
+def plan(threads: int, convolutional: bool = False, backend: str = "numpy") -> tuple[int, int]:
     """How a run spends ``threads`` cores: (BLAS threads, batch workers), their product ``threads``.
 
     - The MLP models: all of them to the matrix products (BLAS threads), one batch at a time. Their
       steps are mostly products, and split over two workers an epoch of the bench model took longer
       (``bench/README.md``: 0.233 s against 0.207 s on two BLAS threads).
-    - The convolutional model (``arch="conv"``): one BLAS thread per worker and the batch split between
+    - A model with convolutions (``convolutional``, as its layers say): one BLAS thread per worker and the batch split between
       ``threads`` workers (``training/parallel.py``), so that ``im2col``, ``col2im`` and the ReLUs, about a
       third of its step, which NumPy runs on one core, run on every core too (``bench/README.md``: an
       epoch in 1.84 s against 2.42 s on two BLAS threads with the batch whole).
     - Any backend but NumPy: the products on the device, one batch at a time; the count is for BLAS.
     """
-    if arch == "conv" and backend == "numpy" and threads > 1:
+    if convolutional and backend == "numpy" and threads > 1:
         return 1, threads
     return threads, 1
