@@ -9,19 +9,20 @@ import numpy as np
 from tinyvae.cli import main
 from tinyvae.training.checkpoint import read_checkpoint
 
-# PyTorch's one-layer 784-400-2 (the default model before issue 24, as it was trained), two short epochs
-SMALL = ["--hidden", "400", "--lr", "1e-3", "--batch-size", "128", "--epochs", "2", "--limit", "1000", "--no-plots"]
+# PyTorch's one-layer 784-400-2 (the default model before issue 24, as it was trained), two short epochs:
+# cli_run's flags over builders.TINY (later flags win)
+SMALL = ("--hidden", "400", "--lr", "1e-3", "--batch-size", "128", "--epochs", "2", "--limit", "1000")
 
 
 def _warnings(err: str) -> list[str]:
     return [line for line in err.splitlines() if "collapse" in line]
 
 
-def test_beta_30_on_the_one_layer_model_warns_of_collapse_and_beta_1_does_not(tmp_path, capsys):
+def test_beta_30_on_the_one_layer_model_warns_of_collapse_and_beta_1_does_not(cli_run, capsys):
     """No number typed in: the line must carry the sum of the last epoch's kl_per_dim, which must be under log 2."""
-    assert main(["train", "--beta", "30", *SMALL, "--out", str(tmp_path / "b30")]) == 0
-    out, err = capsys.readouterr()
-    metrics = json.loads((tmp_path / "b30" / "metrics.json").read_text())["epochs"]
+    b30 = cli_run("--beta", "30", *SMALL)
+    out, err = b30.stdout, b30.stderr
+    metrics = json.loads((b30.folder / "metrics.json").read_text())["epochs"]
     assert [len(m["kl_per_dim"]) for m in metrics] == [2, 2]
     assert all(abs(sum(m["kl_per_dim"]) - m["test_kl"]) < 1e-4 for m in metrics)  # float32 sums of one KL
     kl = metrics[-1]["kl_per_dim"]
@@ -32,15 +33,15 @@ def test_beta_30_on_the_one_layer_model_warns_of_collapse_and_beta_1_does_not(tm
     for part in ("β = 30", "--kl-warmup", "--free-bits", "a lower --beta", "walkthroughs/13_when_a_vae_fails.md"):
         assert part in line, part
     assert f"KL per dimension {kl[0]:.2f}, {kl[1]:.2f} (total {sum(kl):.2f} nats)" in out
-    assert main(["evaluate", str(tmp_path / "b30"), "--iwae", "2"]) == 0
+    assert main(["evaluate", str(b30.folder), "--iwae", "2"]) == 0
     out, err = capsys.readouterr()
     assert _warnings(err) == [line] and f"KL per latent dimension   {kl[0]:.3f}, {kl[1]:.3f} nats" in out
 
-    assert main(["train", *SMALL, "--out", str(tmp_path / "b1")]) == 0
-    out, err = capsys.readouterr()
-    kl = json.loads((tmp_path / "b1" / "metrics.json").read_text())["epochs"][-1]["kl_per_dim"]
+    b1 = cli_run(*SMALL)
+    out, err = b1.stdout, b1.stderr
+    kl = json.loads((b1.folder / "metrics.json").read_text())["epochs"][-1]["kl_per_dim"]
     assert _warnings(err) == [] and sum(kl) > math.log(2) and f"(total {sum(kl):.2f} nats)" in out
-    assert main(["evaluate", str(tmp_path / "b1"), "--iwae", "2", "--json"]) == 0
+    assert main(["evaluate", str(b1.folder), "--iwae", "2", "--json"]) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert _warnings(err) == [] and not report["collapsed"] and len(report["kl_per_dim"]) == 2
@@ -64,10 +65,8 @@ def test_an_autoencoder_has_no_kl_diagnostics_and_says_so(tmp_path, capsys):
 
 
 def test_warmup_is_recorded_kept_on_resume_and_free_bits_train_the_conv_model_with_the_batch_whole(
-        tmp_path, monkeypatch, capsys):
-    run = tmp_path / "warm"
-    assert main(["train", "--kl-warmup", "2", "--epochs", "2", "--hidden", "16", "--limit", "200", "--no-plots",
-                 "--out", str(run)]) == 0
+        cli_run, tmp_path, monkeypatch, capsys):
+    run = cli_run("--kl-warmup", "2", "--epochs", "2").copy_to(tmp_path / "warm")
     assert main(["train", "--resume", "--epochs", "3", "--out", str(run)]) == 0  # takes the saved warm-up
     meta = read_checkpoint(run / "checkpoint.npz").meta
     assert meta["run_config"]["kl_warmup"] == 2 and meta["epoch"] == 3
