@@ -221,7 +221,7 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
     """Interleaved epochs of every contender on the same data; median seconds per epoch."""
     auto, torch_threads = auto_threads(), torch.get_num_threads()
     rng = np.random.default_rng(seed)
-    blas, workers = plan(auto, "conv")  # how `tinyvae train --threads auto` spends the cores
+    blas, workers = plan(auto, convolutional=True)  # how `tinyvae train --threads auto` spends the cores
     stepper, opt = contender(workers, loss, seed)
     model = opt.module
     tmodel = TorchConvVAE()
@@ -276,7 +276,7 @@ def timing(x_train: np.ndarray, epochs: int, loss: str, seed: int = 0, log=print
 def scaling(x_train: np.ndarray, sizes: list[int], epochs: int, loss: str, log=print) -> dict:
     """Median epoch seconds of tinyvae (defaults) and torch (defaults) on the data tiled to each size."""
     auto = auto_threads()
-    blas, workers = plan(auto, "conv")
+    blas, workers = plan(auto, convolutional=True)
     out: dict = {"sizes": sizes, "tinyvae_s": [], "torch_s": []}
     for n in sizes:
         x = tile(x_train, n)
