@@ -54,7 +54,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--exact", action="store_true", help="also -log p(x) by quadrature over a grid on z "
                    "(z_dim = 2 only; 'nll_exact' in --json), and the mean KL(q(z|x) || p(z|x)) on the same grid")
     p.add_argument("--grid", type=int, metavar="N", help="--exact's grid: N (odd) points per axis "
-                   f"over [-L, L], L covering every q(z|x) (default {DEFAULT_POINTS}; N² decodes, then N² × images products; "
+                   f"over [-L, L], L covering every q(z|x) (default {DEFAULT_POINTS}; N² decodes, then N² × images "
+                   "products; "
                    "the report gives the grid's own error: raise N if it is large)")
     p.add_argument("--json", action="store_true", help="print one JSON object, for machines")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",

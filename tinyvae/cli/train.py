@@ -262,9 +262,9 @@ def _run(args: argparse.Namespace, cfg: dict[str, Any], r: dict[str, Any], saved
 
     show = {"auto": None, "on": True, "off": False}[args.progress]
     try:
+        facts = {k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit", "threads")}
         metrics = fit(model, data, config, out_dir=out, resume=saved if saved is not None else False, progress=show,
-                      on_epoch=report, run_config={k: r[k] for k in ("data", "data_hash", "binarize", "backend", "dtype", "limit",
-                                                    "threads")})
+                      on_epoch=report, run_config=facts)  # the facts known once the data is read and hashed
     except BaseException:
         discard_if_empty(out, new)  # a new folder with no checkpoint: gone; runs/latest never pointed at it
         raise

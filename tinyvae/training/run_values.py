@@ -69,7 +69,8 @@ def check_workers_split(workers: int, free_bits: float, on_numpy: bool) -> None:
     the rows: a share's floor is not the batch's)."""
     if workers > 1 and not on_numpy:
         raise ParameterError("workers", f"workers must be 1 for a model that does not live on NumPy, got {workers}: "
-                                        f"workers split batches over CPU threads, and a device runs one batch at a time")
+                                        f"workers split batches over CPU threads, and a device runs one batch at a "
+                                        f"time")
     if workers > 1 and free_bits:
         raise ParameterError("workers", f"workers must be 1 with free_bits={free_bits:g}, got {workers}: free bits "
                                         f"floor each dimension's KL averaged over the whole batch, which a batch split "

@@ -118,7 +118,8 @@ def plan(threads: int, convolutional: bool = False, backend: str = "numpy") -> t
     - The MLP models: all of them to the matrix products (BLAS threads), one batch at a time. Their
       steps are mostly products, and split over two workers an epoch of the bench model took longer
       (``bench/README.md``: 0.233 s against 0.207 s on two BLAS threads).
-    - A model with convolutions (``convolutional``, as its layers say): one BLAS thread per worker and the batch split between
+    - A model with convolutions (``convolutional``, as its layers say): one BLAS thread per worker and the
+      batch split between
       ``threads`` workers (``training/parallel.py``), so that ``im2col``, ``col2im`` and the ReLUs, about a
       third of its step, which NumPy runs on one core, run on every core too (``bench/README.md``: an
       epoch in 1.84 s against 2.42 s on two BLAS threads with the batch whole).
