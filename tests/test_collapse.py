@@ -152,7 +152,7 @@ def test_the_schema_refuses_free_bits_out_of_range_or_on_an_ae(cfg, match):
 
 
 def test_data_parallel_refuses_free_bits():
-    with pytest.raises(ValueError, match="use workers=1"):
+    with pytest.raises(ValueError, match=r"workers must be 1 with free_bits=0.5, got 2"):
         DataParallel(VAE(4, [3], 2, free_bits=0.5), 2)
 
 
