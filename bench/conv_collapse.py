@@ -12,7 +12,7 @@ Glorot redraw), ``padding-only`` keeps torch's initialisation with Keras's paddi
 initialisation with the symmetric padding. Then, on the 1,000 test digits:
 
 - ``test_loss``: the last epoch's test loss (squared error + KL per image, as the document reports it);
-- ``active``: active latent dimensions (Burda et al.'s rule, ``evaluate.active_units``) and active units
+- ``active``: active latent dimensions (Burda et al.'s rule, ``diagnostics.active_units``) and active units
   of the Dense(16) layer, as ``tinyvae evaluate`` reports them;
 - ``judged``: the share of reconstructions (decoded from the posterior means) that a 5-nearest-neighbour
   classifier fitted on the 4,000 real training digits labels as the digit they reconstruct. Chance is

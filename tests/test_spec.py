@@ -99,9 +99,9 @@ def test_the_weights_are_drawn_in_the_documented_order(seed):
 
 
 def test_the_cvae_runs_the_vaes_chain_rule():
-    """No second copy of the backward: the CVAE's loss_and_grads and loss_terms are the VAE's; only the
+    """No second copy of the backward: the CVAE's _loss_and_grads and loss_terms are the VAE's; only the
     label columns differ (latent_grad keeps z's columns of d[z, c])."""
-    assert CVAE.loss_and_grads is VAE.loss_and_grads and CVAE.loss_terms is VAE.loss_terms
+    assert CVAE._loss_and_grads is VAE._loss_and_grads and CVAE.loss_terms is VAE.loss_terms
     d = np.arange(12.0).reshape(2, 6)
     np.testing.assert_array_equal(CVAE(6, [5], 2, n_classes=4, rng=0).latent_grad(d), d[:, :2])
     assert VAE(6, [5], 2, rng=0).latent_grad(d) is d

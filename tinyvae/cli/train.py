@@ -171,7 +171,8 @@ def resolve(args: argparse.Namespace, threads: int) -> tuple[dict[str, Any], dic
         # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
         threads = saved_run["threads"]
     convolutional = any(layer.kind == "conv" for part in spec.parts for layer in part.layers)
-    run["threads"] = threads  # free bits: the batch whole (parallel.py)
+    run["threads"] = threads
+    # the conv model's batch split between threads, unless free bits need the batch whole (parallel.py)
     run["blas"], workers = plan(threads, convolutional and not cfg.get("free_bits"), run["backend"])
     config = TrainConfig(epochs=run["epochs"], batch_size=run["batch_size"], lr=run["lr"], seed=run["seed"],
                          workers=workers, kl_warmup=run["kl_warmup"])  # fit's values, checked before the data is read
@@ -295,13 +296,10 @@ def _explorable(model: Any) -> bool:
 
 
 def _plots(model: Any, data: Any, metrics: list[dict[str, Any]], out: Path, rng: np.random.Generator) -> list[Path]:
-    """The figures, by tinyvae.figures.plots.save_all, their noise from ``rng`` (skipped with a note
-    if matplotlib is missing: the run itself is saved)."""
+    """The figures, by tinyvae.figures.plots.save_all, their noise from ``rng``; a figure that fails is named
+    in a note, with the ones skipped after it (the run itself is saved)."""
     try:
         return list(plots.save_all(model, data, metrics, out, rng))
-    except ImportError as e:  # matplotlib missing: the run itself is saved, say so and go on
-        print(f"note: figures skipped ({e}); pip install matplotlib, then rerun with --resume", file=sys.stderr)
-        return []
     except plots.FigureFailed as failed:  # the run is saved; a figure that cannot be drawn must not hide that
         e = failed.__cause__
         print(f"note: training finished and checkpoint.npz is fine, but the figure {failed.figure} could not "

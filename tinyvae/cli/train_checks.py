@@ -13,7 +13,6 @@ from ..models import memory
 from ..models.size import count_params
 from .errors import CLIError, check_fits
 
-
 ONE_WIDTH = {"conv": "the dense layer after the convolutions"}  # an --arch that takes one --hidden: what it sets
 
 

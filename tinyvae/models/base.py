@@ -311,13 +311,6 @@ class Model(Parts):
 
 
 # ---- validation of constructor arguments, by their names --------------------------------------
-def check_int(name: str, value: Any, lo: int = 1) -> int:
-    """``value`` as an int if it is an integer >= lo (not a bool, not a float such as 1.9)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
-
-
 def check_dtype(dtype: Any) -> Any:
     """The dtype if it is float32 or float64 (integer weights would all round to zero)."""
     try:

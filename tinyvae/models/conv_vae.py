@@ -25,7 +25,7 @@ before the image and 1 after (``conv.same_padding``, read by ``spec.conv_pads``)
 convolution cuts the same rows off its output (7 → 14 → 28). Every weight is drawn as Keras draws it, Glorot-uniform
 (U(±√(6 / (fan_in + fan_out)))), and every bias starts at zero. ``padding="symmetric"`` is the
 torch-style model tinyvae built before (pad 1 on both sides, ``output_padding=1``): checkpoints
-written without the key were trained with it, and load as it (``registry.build_model``).
+written without the key were trained with it, and load as it (``training/schema.py: WRITTEN_BEFORE``).
 
 Forward and backward are the VAE's, unchanged (``VAE._loss_and_grads``): the layers above are this
 architecture's description in ``spec.py``, from which ``VAE._build`` builds the encoder, the heads and

@@ -12,7 +12,7 @@ Forward, for a batch x (B, D)::
     loss    = recon(x_hat, x) + β · KL(N(mu, σ²) ‖ N(0, I))
               (free bits λ > 0: β · Σ_j max(λ, KL_j), each dimension's batch-mean KL floored at λ)
 
-Backward is the chain rule written out in the same order, reversed (see ``loss_and_grads``); the
+Backward is the chain rule written out in the same order, reversed (see ``_loss_and_grads``); the
 CVAE and the convolutional VAE run the same lines. The layers are built from the architecture's
 description (``spec.py``: MLPs here, convolutions for ``conv_vae.py``), in its order: encoder, mu,
 logvar, decoder, every weight drawn from the model's one generator.

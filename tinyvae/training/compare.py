@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..engine import backend
 from ..figures import compare as draw  # the drawing: figures/compare.py, from the arrays computed here
+from ..figures.draw import to_host
 from ..models.base import Model, check_dtype
 from ..models.ranges import ARCHITECTURE, ParameterError, Range, check_param_count, check_widths, show
 from ..models.registry import build_model
@@ -164,7 +164,7 @@ def ae_vs_vae(c: Comparison) -> list[Path]:
     ts = np.linspace(0.0, 1.0, 10)
     rows = []
     for m in models:
-        za, zb = (_host(m.embed(m.asarray(v))) for v in (a, b))
+        za, zb = (to_host(m.embed(m.asarray(v))) for v in (a, b))
         line = (1 - ts)[:, None] * za + ts[:, None] * zb  # (10, Z): (1 - t) z_a + t z_b
         rows.append(np.concatenate([a, _decode(m, line), b]))
     fig = draw.interpolations(rows, names, ts, f"Interpolation between a test {digits[ia]} and a test {digits[ib]}: "
@@ -195,22 +195,18 @@ def conditional(c: Comparison) -> list[Path]:
     model = c.model("cvae", beta=1.0)
     n_classes, cols = model.n_classes, 12
     z = np.random.default_rng(c.settings.seed).standard_normal((cols, c.settings.latent))
-    rows = [_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
+    rows = [to_host(model.decode(model.asarray(z), np.full(cols, d))) for d in range(n_classes)]
     return [c.save(draw.label_rows(np.concatenate(rows), n_classes, cols), "cvae_digits.png")]
 
 
 # ---- what the figures show ------------------------------------------------------------------------------
-def _host(a: Any) -> np.ndarray:
-    return np.asarray(backend.to_numpy(a), dtype=np.float64)
-
-
 def _decode(model: Model, z: np.ndarray) -> np.ndarray:
     """Images (n, 784) on the host for latent points z (n, Z), with the model's prior labels (a CVAE's cycle 0..9)."""
-    return _host(model.decode(model.asarray(z), model.prior_labels(len(z))))
+    return to_host(model.decode(model.asarray(z), model.prior_labels(len(z))))
 
 
 def _embed(model: Model, data: Dataset) -> np.ndarray:
-    return _host(model.embed(model.asarray(data.x_test), model.labels_for(data.y_test)))
+    return to_host(model.embed(model.asarray(data.x_test), model.labels_for(data.y_test)))
 
 
 def _grid_z(grid: np.ndarray, z_dim: int) -> np.ndarray:
@@ -238,6 +234,6 @@ def _pick_pair(data: Dataset, models: tuple[Model, ...], wanted: tuple[int, int]
     for d in wanted:
         idx = np.flatnonzero(y == d)
         x = data.x_test[idx]
-        err = sum(np.sum((_host(m.reconstruct(m.asarray(x))) - x) ** 2, axis=1) for m in models)
+        err = sum(np.sum((to_host(m.reconstruct(m.asarray(x))) - x) ** 2, axis=1) for m in models)
         picks.append(int(idx[np.argmin(err)]))
     return picks[0], picks[1]

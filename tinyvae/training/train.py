@@ -36,7 +36,6 @@ from .loop import RunData, RunState, run_epochs
 from .resume import check_resume
 from .run_values import (  # noqa: F401  (train.check_kl_warmup)
     check_kl_warmup,
-    check_run_values,
     check_warmup_has_kl,
     check_workers_split,
 )
