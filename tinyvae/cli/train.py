@@ -170,10 +170,9 @@ def resolve(args: argparse.Namespace, threads: int) -> tuple[dict[str, Any], dic
         # the sums inside a product depend on how BLAS splits them over threads (last-bit differences):
         # a resumed run keeps its thread count, so it still ends with the weights of one uninterrupted run
         threads = saved_run["threads"]
-    convolutional = any(layer.kind == "conv" for part in spec.parts for layer in part.layers)
     run["threads"] = threads
     # the conv model's batch split between threads, unless free bits need the batch whole (parallel.py)
-    run["blas"], workers = plan(threads, convolutional and not cfg.get("free_bits"), run["backend"])
+    run["blas"], workers = plan(threads, spec.convolutional and not cfg.get("free_bits"), run["backend"])
     config = TrainConfig(epochs=run["epochs"], batch_size=run["batch_size"], lr=run["lr"], seed=run["seed"],
                          workers=workers, kl_warmup=run["kl_warmup"])  # fit's values, checked before the data is read
     check_warmup_has_kl(config.kl_warmup, spec.posterior)  # before the data is read, from the description

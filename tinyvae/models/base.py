@@ -323,9 +323,10 @@ def check_dtype(dtype: Any) -> Any:
 
 
 def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any, output: Any,
-                 dtype: Any = np.float64) -> tuple[int, list[int], int, float]:
+                 dtype: Any = np.float64, n_classes: int = 0) -> tuple[int, list[int], int, float]:
     """Refuse a model configuration that cannot work, naming the argument; returns the checked
-    (x_dim, hidden_dims, z_dim, beta). Every number is checked against its range in ``ranges.ARCHITECTURE``."""
+    (x_dim, hidden_dims, z_dim, beta). Every number is checked against its range in ``ranges.ARCHITECTURE``;
+    the size counts ``n_classes`` label columns (a CVAE's, checked already) where there are any."""
     ranges.check_choice("loss", loss)
     ranges.check_choice("output", output)
     if loss == "bce" and output != "sigmoid":
@@ -333,7 +334,8 @@ def check_config(x_dim: Any, hidden_dims: Any, z_dim: Any, loss: Any, beta: Any,
     hidden = ranges.check_widths("hidden_dims", hidden_dims)
     check_dtype(dtype)
     x_dim, z_dim = ranges.check("x_dim", x_dim), ranges.check("z_dim", z_dim)
-    check_size({"model": "vae", "x_dim": x_dim, "hidden_dims": hidden, "z_dim": z_dim})
+    labels = {"model": "cvae", "n_classes": n_classes} if n_classes else {"model": "vae"}
+    check_size({**labels, "x_dim": x_dim, "hidden_dims": hidden, "z_dim": z_dim})
     return x_dim, hidden, z_dim, check_beta(beta)
 
 

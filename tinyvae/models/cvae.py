@@ -28,7 +28,7 @@ import numpy as np
 from ..engine import backend
 from ..engine.backend import Array, namespace
 from . import ranges, spec
-from .base import LabelsRequired, LossName, check_config, check_free_bits, check_size
+from .base import LabelsRequired, LossName, check_config, check_free_bits
 from .vae import VAE
 
 
@@ -56,9 +56,8 @@ class CVAE(VAE):
         rng: np.random.Generator | int | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype)
         self.n_classes = ranges.check("n_classes", n_classes)
-        check_size({"model": "cvae", "x_dim": x_dim, "hidden_dims": H, "z_dim": z_dim, "n_classes": self.n_classes})
+        x_dim, H, z_dim, beta = check_config(x_dim, hidden_dims, z_dim, loss, beta, output, dtype, self.n_classes)
         self.hidden_dims, self.output, self.activation = H, output, activation
         self.free_bits = check_free_bits(free_bits)
         self.x_dim, self.z_dim, self.recon_loss, self.beta = x_dim, z_dim, loss, beta

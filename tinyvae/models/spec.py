@@ -71,6 +71,11 @@ class Spec(NamedTuple):
     posterior: bool
     parts: tuple[Part, ...]
 
+    @property
+    def convolutional(self) -> bool:
+        """Whether any layer is a convolution (what ``threads.plan`` splits a batch for)."""
+        return any(layer.kind == "conv" for part in self.parts for layer in part.layers)
+
     def params(self) -> dict[str, Shape]:
         """Every parameter's shape, named as ``Model.params`` names it (``"encoder.0.W"``, ``"mu.b"``)."""
         return {f"{p.name}.{i}.{k}" if p.stack else f"{p.name}.{k}": shape

@@ -104,6 +104,7 @@ def run_epochs(model: Model, data: RunData, config: TrainConfig, state: RunState
     Returns ``state.metrics``, one dict per epoch (``fit``'s docstring lists the keys)."""
     show = sys.stderr.isatty() if progress is None else progress
     workers = config.workers
+    record = config.record(None) if record is None else record  # once, not per epoch
     with DataParallel(model, workers) if workers > 1 else contextlib.nullcontext(model) as stepper:
         for epoch in range(len(state.metrics) + 1, config.epochs + 1):
             t0 = time.perf_counter()
@@ -118,7 +119,7 @@ def run_epochs(model: Model, data: RunData, config: TrainConfig, state: RunState
             state.metrics.append(row)
             if out is not None:
                 save_epoch(out, model, state.optimizer, epoch=epoch, rng=state.rng, metrics=state.metrics,
-                           run_config=config.record(None) if record is None else record)
+                           run_config=record)
             if on_epoch is not None:
                 on_epoch(row)
     return state.metrics
